@@ -1,0 +1,544 @@
+#!/usr/bin/env python3
+"""Number crunching for ./flashtix bench: turns wrk's result line and the database's books into one
+result per scenario, samples CPU and PostgreSQL waits during a run, and prints the final table.
+
+Standard library only. ./flashtix bench drives it; each subcommand's --help lists its arguments.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+
+RESULT_PREFIX = "FLASHTIX_WRK_RESULT "
+
+# Listed in the order they run, and in the order the table shows them.
+SCENARIOS = ["ceiling", "hot-orders", "hot-reserve", "sellout", "spread"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Database access: psql, so that nothing beyond the standard library is needed.
+
+
+def psql_rows(psql, url, sql):
+    """Runs one statement and returns its rows as lists of strings."""
+    out = subprocess.run(
+        [psql, "-X", "-q", "-At", "-F", "\t", "-v", "ON_ERROR_STOP=1", "-d", url, "-c", sql],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    return [line.split("\t") for line in out.splitlines() if line]
+
+
+def schema_exists(psql, url, schema):
+    rows = psql_rows(psql, url, f"SELECT count(*) FROM pg_namespace WHERE nspname = '{schema}'")
+    return rows[0][0] != "0"
+
+
+def books(psql, url, mode):
+    """What the database says was taken: per event totals, holds and orders by status."""
+    totals = psql_rows(
+        psql,
+        url,
+        "SELECT count(*), coalesce(sum(total_tickets), 0), coalesce(sum(available_tickets), 0), "
+        "coalesce(sum(total_tickets - available_tickets), 0), count(*) FILTER (WHERE available_tickets = 0) "
+        "FROM inventory.events",
+    )[0]
+    result = {
+        "events": int(totals[0]),
+        "total_tickets": int(totals[1]),
+        "available_tickets": int(totals[2]),
+        "tickets_taken": int(totals[3]),
+        "events_sold_out": int(totals[4]),
+        "holds": {},
+    }
+    for status, count, quantity in psql_rows(
+        psql, url, "SELECT status, count(*), sum(quantity) FROM inventory.reservations GROUP BY status"
+    ):
+        result["holds"][status] = {"count": int(count), "tickets": int(quantity)}
+    if mode == "orders" and schema_exists(psql, url, "orders"):
+        result["orders"] = {}
+        for status, count, quantity in psql_rows(
+            psql, url, "SELECT status, count(*), sum(quantity) FROM orders.orders GROUP BY status"
+        ):
+            result["orders"][status] = {"count": int(count), "tickets": int(quantity)}
+        result["idempotency_keys"] = {
+            state: int(count)
+            for state, count in psql_rows(
+                psql, url, "SELECT state, count(*) FROM orders.idempotency_keys GROUP BY state"
+            )
+        }
+    return result
+
+
+# ---------------------------------------------------------------------------------------------------
+# One scenario's result
+
+
+def read_wrk_result(path):
+    with open(path, encoding="utf-8", errors="replace") as f:
+        for line in f:
+            if line.startswith(RESULT_PREFIX):
+                return json.loads(line[len(RESULT_PREFIX):])
+    return None
+
+
+def count_statuses(statuses, predicate):
+    return sum(n for code, n in statuses.items() if predicate(int(code)))
+
+
+def cmd_result(args):
+    wrk = read_wrk_result(args.wrk_output)
+    problems = []
+    if wrk is None:
+        print(f"no result from wrk; its output is in {args.wrk_output}", file=sys.stderr)
+        wrk = {"statuses": {}, "sent": 0, "received": 0, "errors": {}, "latency_us": {}, "t_first_ms": 0,
+               "t_last_ms": 0, "t_last_ok_ms": 0, "t_first_sold_out_ms": 0}
+        problems.append("wrk produced no result")
+
+    statuses = wrk["statuses"]
+    ok = count_statuses(statuses, lambda s: 200 <= s < 300)
+    sold_out = count_statuses(statuses, lambda s: s == 409)
+    non_2xx = count_statuses(statuses, lambda s: not (200 <= s < 300) and s != 409)
+    errs = wrk.get("errors", {})
+    socket_errors = errs.get("connect", 0) + errs.get("read", 0) + errs.get("write", 0)
+    timeouts = errs.get("timeout", 0)
+    unanswered = max(0, wrk["sent"] - wrk["received"])
+    errors = non_2xx + socket_errors + timeouts + unanswered
+
+    elapsed_s = max(0.0, (wrk["t_last_ms"] - wrk["t_first_ms"]) / 1000.0)
+    rps = wrk["received"] / elapsed_s if elapsed_s > 0 else 0.0
+    lat = wrk.get("latency_us", {})
+
+    result = {
+        "scenario": args.scenario,
+        "run": args.run,
+        "requests_per_s": round(rps, 1),
+        "ok": ok,
+        "sold_out": sold_out,
+        "errors": errors,
+        "latency_ms_p50": round(lat.get("p50", 0) / 1000.0, 3),
+        "latency_ms_p99": round(lat.get("p99", 0) / 1000.0, 3),
+        "ratio_to_ceiling": None,
+        "ledger_ok": False,
+        "cores": args.cores,
+        "connections": args.connections,
+        "duration_s": round(elapsed_s, 2),
+        "latency_ms_p90": round(lat.get("p90", 0) / 1000.0, 3),
+        "latency_ms_p999": round(lat.get("p999", 0) / 1000.0, 3),
+        "latency_ms_max": round(lat.get("max", 0) / 1000.0, 3),
+        "requests": wrk["received"],
+        "statuses": {k: statuses[k] for k in sorted(statuses)},
+        "non_2xx_errors": non_2xx,
+        "socket_errors": socket_errors,
+        "timeouts": timeouts,
+        "unanswered": unanswered,
+    }
+    if args.ceiling_rps and args.ceiling_rps > 0:
+        result["ratio_to_ceiling"] = round(rps / args.ceiling_rps, 4)
+    if args.scenario == "ceiling":
+        result["ratio_to_ceiling"] = 1.0
+
+    notes = []
+    if args.mode == "health":
+        # Nothing is sold: the ledger only has to be as it was.
+        result["ledger_ok"] = args.check_rc == 0
+        if args.check_rc != 0:
+            problems.append("./flashtix check found a broken ledger")
+    else:
+        db = books(args.psql, args.database_url, args.mode)
+        told = ok * args.quantity
+        taken = db["tickets_taken"]
+        held = db["holds"].get("HELD", {}).get("tickets", 0)
+        result["tickets_taken"] = taken
+        result["tickets_told_ok"] = told
+        ledger_ok = True
+        if args.check_rc != 0:
+            problems.append("./flashtix check found a broken ledger (available + held + sold != total)")
+            ledger_ok = False
+        if unanswered == 0:
+            if taken != told:
+                problems.append(f"tickets taken in the database ({taken}) != tickets clients were told they got ({told})")
+                ledger_ok = False
+        else:
+            # Requests without an answer may or may not have taken tickets: only a range can be checked.
+            notes.append(f"{unanswered} requests were never answered; the check allows up to that many extra holds")
+            if not told <= taken <= told + unanswered * args.quantity:
+                problems.append(f"tickets taken ({taken}) outside [{told}, {told + unanswered * args.quantity}]")
+                ledger_ok = False
+        if "orders" in db:
+            pending = db["orders"].get("PENDING_PAYMENT", {}).get("tickets", 0)
+            result["orders_pending_tickets"] = pending
+            if pending != held:
+                problems.append(f"tickets of PENDING_PAYMENT orders ({pending}) != held tickets ({held})")
+                ledger_ok = False
+            in_progress = db.get("idempotency_keys", {}).get("IN_PROGRESS", 0)
+            if in_progress:
+                notes.append(f"{in_progress} Idempotency-Key claims still IN_PROGRESS after every answer came back")
+        if args.expect_sold is not None:
+            result["sold_target"] = args.expect_sold
+            if taken != args.expect_sold or told != args.expect_sold:
+                problems.append(f"sold {taken} tickets (clients told {told}), expected exactly {args.expect_sold}")
+                ledger_ok = False
+            if wrk["t_last_ok_ms"] and wrk["t_first_ms"]:
+                result["sellout_s"] = round((wrk["t_last_ok_ms"] - wrk["t_first_ms"]) / 1000.0, 3)
+        elif db["events_sold_out"]:
+            notes.append(f"{db['events_sold_out']} event(s) sold out during the run: give them more tickets")
+        result["ledger_ok"] = ledger_ok
+        result["books"] = db
+
+    result["problems"] = problems
+    result["notes"] = notes
+    with open(args.results, "a", encoding="utf-8") as f:
+        f.write(json.dumps(result, sort_keys=False) + "\n")
+
+    line = (
+        f"{args.scenario}: {rps:,.0f} req/s, ok {ok:,}, sold_out {sold_out:,}, errors {errors:,}, "
+        f"p50 {result['latency_ms_p50']:.2f} ms, p99 {result['latency_ms_p99']:.2f} ms"
+    )
+    if result.get("ratio_to_ceiling") is not None and args.scenario != "ceiling":
+        line += f", {result['ratio_to_ceiling']:.1%} of ceiling"
+    if "sellout_s" in result:
+        line += f", sold out in {result['sellout_s']:.2f} s"
+    if "tickets_taken" in result:
+        line += f"; tickets taken {result['tickets_taken']:,}"
+    line += "; ledger " + ("ok" if result["ledger_ok"] else "BROKEN")
+    print("    " + line)
+    for problem in problems:
+        print(f"    problem: {problem}")
+    for note in notes:
+        print(f"    note: {note}")
+    non_2xx_codes = {k: v for k, v in statuses.items() if not (200 <= int(k) < 300) and int(k) != 409}
+    if non_2xx_codes or socket_errors or timeouts:
+        print(f"    errors: statuses {non_2xx_codes}, socket {errs}, unanswered {unanswered}")
+    print("    json: " + json.dumps(summary_fields(result)))
+    return 0 if result["ledger_ok"] else 1
+
+
+def summary_fields(result):
+    keys = ["scenario", "run", "requests_per_s", "ok", "sold_out", "errors", "latency_ms_p50", "latency_ms_p99",
+            "ratio_to_ceiling", "ledger_ok", "cores", "connections", "duration_s", "timeouts", "unanswered",
+            "sellout_s", "tickets_taken"]
+    return {k: result[k] for k in keys if k in result}
+
+
+# ---------------------------------------------------------------------------------------------------
+# Where the time goes: CPU per process from /proc, PostgreSQL backends by wait event
+
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def proc_stat(pid):
+    """(ppid, cpu seconds) of a process, or None when it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="utf-8", errors="replace") as f:
+            text = f.read()
+    except OSError:
+        return None
+    fields = text[text.rindex(")") + 2:].split()
+    # After "pid (comm) ": state ppid ... utime is field 14 of the whole line, stime 15.
+    return int(fields[1]), (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+def proc_title(pid):
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace").strip()
+    except OSError:
+        return ""
+
+
+def machine_cpu():
+    with open("/proc/stat", encoding="utf-8") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    idle = fields[3] + fields[4]
+    return sum(fields[:8]) / CLOCK_TICKS, idle / CLOCK_TICKS
+
+
+def snapshot(named, postmaster):
+    procs = {}
+    for name, pid in named.items():
+        stat = proc_stat(pid)
+        if stat:
+            procs[pid] = (name, stat[1])
+    if postmaster:
+        stat = proc_stat(postmaster)
+        if stat:
+            procs[postmaster] = ("postgres background", stat[1])
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            stat = proc_stat(int(entry))
+            if stat and stat[0] == postmaster:
+                title = proc_title(int(entry))
+                # Client backends are titled "postgres: <user> <database> <host> <state>".
+                kind = "postgres backends" if title.startswith("postgres: flashuser ") else "postgres background"
+                procs[int(entry)] = (kind, stat[1])
+    total, idle = machine_cpu()
+    return {"t": time.monotonic(), "procs": procs, "machine_total": total, "machine_idle": idle}
+
+
+SAMPLE_SQL = (
+    "SELECT 'S', {n}, state, coalesce(wait_event_type, 'CPU'), coalesce(wait_event, '-'), "
+    "CASE WHEN wait_event_type = 'Lock' THEN left(regexp_replace(query, '\\s+', ' ', 'g'), 70) ELSE '' END, "
+    "count(*) FROM pg_stat_activity "
+    "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND datname = current_database() "
+    "GROUP BY 3, 4, 5, 6;\n"
+)
+COUNTERS_SQL = (
+    "SELECT 'C', '{tag}', d.xact_commit, d.xact_rollback, w.wal_records, w.wal_bytes, w.wal_write, w.wal_sync, "
+    "w.wal_fpi FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = current_database();\n"
+)
+
+
+def cmd_profile(args):
+    named = {}
+    for item in args.pid:
+        name, _, pid = item.partition("=")
+        named[name] = int(pid)
+    psql = subprocess.Popen(
+        [args.psql, "-X", "-q", "-At", "-F", "\t", "-d", args.database_url],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+
+    def send(sql):
+        try:
+            psql.stdin.write(sql)
+            psql.stdin.flush()
+        except (BrokenPipeError, OSError):
+            pass
+
+    send(COUNTERS_SQL.format(tag="start"))
+    first = last = snapshot(named, args.postmaster)
+    samples = 0
+    while True:
+        time.sleep(args.interval)
+        if proc_stat(args.while_pid) is None or (args.stop_file and os.path.exists(args.stop_file)):
+            break
+        last = snapshot(named, args.postmaster)
+        samples += 1
+        send(SAMPLE_SQL.format(n=samples))
+    # pg_stat counters are flushed by each backend a moment after its transactions.
+    time.sleep(1.0)
+    send("SELECT pg_stat_force_next_flush();\n")
+    send(COUNTERS_SQL.format(tag="end"))
+    out, _ = psql.communicate()
+
+    wall = last["t"] - first["t"]
+    groups = {}
+    for pid, (name, cpu) in last["procs"].items():
+        before = first["procs"].get(pid, (name, 0.0))[1]
+        g = groups.setdefault(name, {"cpu_s": 0.0, "processes": 0})
+        g["cpu_s"] += max(0.0, cpu - before)
+        g["processes"] += 1
+    machine_total = last["machine_total"] - first["machine_total"]
+    machine_idle = last["machine_idle"] - first["machine_idle"]
+
+    waits = {}
+    counters = {}
+    sample_ids = set()
+    for line in out.splitlines():
+        parts = line.split("\t")
+        if parts[0] == "S" and len(parts) == 7:
+            sample_ids.add(parts[1])
+            key = (parts[2], parts[3], parts[4], parts[5])
+            waits[key] = waits.get(key, 0) + int(parts[6])
+        elif parts[0] == "C" and len(parts) == 9:
+            counters[parts[1]] = [int(x) for x in parts[2:]]
+    n = max(1, len(sample_ids))
+    profile = {
+        "wall_s": round(wall, 2),
+        "cores": os.cpu_count(),
+        "machine_busy_cpu_s": round(machine_total - machine_idle, 2),
+        "machine_busy_pct": round(100.0 * (machine_total - machine_idle) / machine_total, 1) if machine_total else 0,
+        "processes": {k: {"cpu_s": round(v["cpu_s"], 2), "pct_of_core": round(100.0 * v["cpu_s"] / wall, 1) if wall else 0,
+                          "processes": v["processes"]} for k, v in groups.items()},
+        "wait_samples": len(sample_ids),
+        "backends": [
+            {"state": k[0], "wait_event_type": k[1], "wait_event": k[2], "query": k[3], "avg": round(v / n, 2)}
+            for k, v in sorted(waits.items(), key=lambda kv: -kv[1])
+        ],
+    }
+    if "start" in counters and "end" in counters:
+        d = [e - s for s, e in zip(counters["start"], counters["end"])]
+        profile["postgres"] = {
+            "commits": d[0], "rollbacks": d[1], "wal_records": d[2], "wal_bytes": d[3], "wal_writes": d[4],
+            "wal_syncs": d[5], "wal_full_page_images": d[6],
+            "commits_per_s": round(d[0] / wall, 1) if wall else 0,
+            "wal_syncs_per_s": round(d[5] / wall, 1) if wall else 0,
+            "commits_per_wal_sync": round(d[0] / d[5], 2) if d[5] else None,
+        }
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(profile, f)
+    return 0
+
+
+def print_profile(profile, scenario, ok_count=None):
+    wall = profile["wall_s"]
+    print(f"  Where the time goes during {scenario} ({wall:.1f} s sampled, {profile['cores']} cores, "
+          f"machine busy {profile['machine_busy_pct']:.0f}%)")
+    print(f"    {'process':<22} {'CPU s':>8} {'% of a core':>12} {'% of machine':>13}")
+    order = ["orders", "inventory", "postgres backends", "postgres background", "wrk"]
+    names = sorted(profile["processes"], key=lambda k: order.index(k) if k in order else 99)
+    accounted = 0.0
+    capacity = wall * profile["cores"]
+    for name in names:
+        p = profile["processes"][name]
+        accounted += p["cpu_s"]
+        label = name + (f" ({p['processes']})" if name.startswith("postgres") else "")
+        print(f"    {label:<22} {p['cpu_s']:>8.1f} {p['pct_of_core']:>11.0f}% {100 * p['cpu_s'] / capacity:>12.0f}%")
+    other = max(0.0, profile["machine_busy_cpu_s"] - accounted)
+    print(f"    {'everything else':<22} {other:>8.1f} {100 * other / wall:>11.0f}% {100 * other / capacity:>12.0f}%")
+    pg = profile.get("postgres")
+    if pg:
+        line = (f"    PostgreSQL: {pg['commits_per_s']:,.0f} commits/s, {pg['wal_syncs_per_s']:,.0f} WAL flushes/s")
+        if pg["commits_per_wal_sync"]:
+            line += f" ({pg['commits_per_wal_sync']:.1f} commits per flush)"
+        if ok_count:
+            line += f", {pg['commits'] / ok_count:.1f} commits and {pg['wal_bytes'] / ok_count:,.0f} WAL bytes per success"
+        print(line)
+    print(f"    PostgreSQL client backends, average count per sample ({profile['wait_samples']} samples):")
+    print(f"      {'state':<20} {'waiting on':<28} {'avg':>6}  query")
+    for b in profile["backends"]:
+        if b["avg"] < 0.05:
+            continue
+        wait = b["wait_event_type"] if b["wait_event_type"] == "CPU" else f"{b['wait_event_type']}:{b['wait_event']}"
+        print(f"      {b['state'] or '-':<20} {wait:<28} {b['avg']:>6.2f}  {b['query']}")
+
+
+def cmd_show_profile(args):
+    with open(args.profile, encoding="utf-8") as f:
+        profile = json.load(f)
+    print_profile(profile, args.scenario, args.ok)
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# The final table: medians over the runs
+
+
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def cmd_report(args):
+    results = []
+    with open(args.results, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                results.append(json.loads(line))
+    by_scenario = {}
+    for r in results:
+        by_scenario.setdefault(r["scenario"], []).append(r)
+    ceiling = median([r["requests_per_s"] for r in by_scenario.get("ceiling", [])])
+
+    rows = []
+    for name in SCENARIOS:
+        runs = by_scenario.get(name)
+        if not runs:
+            continue
+        row = {
+            "scenario": name,
+            "runs": len(runs),
+            "requests_per_s": median([r["requests_per_s"] for r in runs]),
+            "ok": median([r["ok"] for r in runs]),
+            "sold_out": median([r["sold_out"] for r in runs]),
+            "errors": median([r["errors"] for r in runs]),
+            "latency_ms_p50": median([r["latency_ms_p50"] for r in runs]),
+            "latency_ms_p99": median([r["latency_ms_p99"] for r in runs]),
+            "ratio_to_ceiling": None,
+            "ledger_ok": all(r["ledger_ok"] for r in runs),
+            "cores": runs[0]["cores"],
+            "connections": runs[0]["connections"],
+            "duration_s": median([r["duration_s"] for r in runs]),
+            "errors_max": max(r["errors"] for r in runs),
+            "requests_per_s_runs": [r["requests_per_s"] for r in runs],
+        }
+        if ceiling:
+            row["ratio_to_ceiling"] = round(row["requests_per_s"] / ceiling, 4)
+        sellouts = [r.get("sellout_s") for r in runs if r.get("sellout_s") is not None]
+        if sellouts:
+            row["sellout_s"] = median(sellouts)
+        if args.commit:
+            row["commit"] = args.commit
+        if args.date:
+            row["date"] = args.date
+        rows.append(row)
+
+    runs_label = f"median of {args.runs} runs" if args.runs > 1 else "1 run"
+    print(f"\nFlashTix flash-sale benchmark ({runs_label}, {rows[0]['cores'] if rows else '?'} cores)\n")
+    header = (f"  {'scenario':<12} {'conns':>5} {'req/s':>9} {'x ceiling':>9} {'ok':>9} {'sold_out':>9} "
+              f"{'errors':>7} {'p50 ms':>8} {'p99 ms':>8} {'sold out in':>11}  ledger")
+    print(header)
+    print("  " + "-" * (len(header) - 2))
+    for row in rows:
+        ratio = f"{row['ratio_to_ceiling']:.3f}" if row["ratio_to_ceiling"] is not None else "-"
+        sellout = f"{row['sellout_s']:.2f} s" if "sellout_s" in row else "-"
+        print(f"  {row['scenario']:<12} {row['connections']:>5} {row['requests_per_s']:>9,.0f} {ratio:>9} "
+              f"{row['ok']:>9,.0f} {row['sold_out']:>9,.0f} {row['errors']:>7,.0f} {row['latency_ms_p50']:>8.2f} "
+              f"{row['latency_ms_p99']:>8.2f} {sellout:>11}  {'ok' if row['ledger_ok'] else 'BROKEN'}")
+    print()
+    for row in rows:
+        print(json.dumps(row))
+    return 0 if all(row["ledger_ok"] for row in rows) else 1
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("result", help="one scenario's result from wrk's output and the database")
+    p.add_argument("--scenario", required=True)
+    p.add_argument("--run", type=int, default=1)
+    p.add_argument("--mode", required=True, choices=["health", "orders", "reserve"])
+    p.add_argument("--wrk-output", required=True)
+    p.add_argument("--quantity", type=int, default=1)
+    p.add_argument("--cores", type=int, default=os.cpu_count())
+    p.add_argument("--connections", type=int, required=True)
+    p.add_argument("--ceiling-rps", type=float)
+    p.add_argument("--expect-sold", type=int)
+    p.add_argument("--check-rc", type=int, required=True, help="exit code of ./flashtix check on this database")
+    p.add_argument("--psql", required=True)
+    p.add_argument("--database-url", required=True)
+    p.add_argument("--results", required=True, help="JSON lines file to append to")
+    p.set_defaults(func=cmd_result)
+
+    p = sub.add_parser("profile", help="sample CPU per process and PostgreSQL waits while a pid lives")
+    p.add_argument("--pid", action="append", default=[], help="name=pid, repeatable")
+    p.add_argument("--postmaster", type=int)
+    p.add_argument("--while-pid", type=int, required=True)
+    p.add_argument("--stop-file")
+    p.add_argument("--interval", type=float, default=0.2)
+    p.add_argument("--psql", required=True)
+    p.add_argument("--database-url", required=True, help="a superuser connection (reads every backend's state)")
+    p.add_argument("--out", required=True)
+    p.set_defaults(func=cmd_profile)
+
+    p = sub.add_parser("show-profile", help="print a profile written by the profile command")
+    p.add_argument("--profile", required=True)
+    p.add_argument("--scenario", required=True)
+    p.add_argument("--ok", type=int)
+    p.set_defaults(func=cmd_show_profile)
+
+    p = sub.add_parser("report", help="the table and JSON lines, medians over the runs")
+    p.add_argument("--results", required=True)
+    p.add_argument("--runs", type=int, default=1)
+    p.add_argument("--commit")
+    p.add_argument("--date")
+    p.set_defaults(func=cmd_report)
+
+    args = parser.parse_args()
+    sys.exit(args.func(args))
+
+
+if __name__ == "__main__":
+    main()

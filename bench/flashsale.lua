@@ -1,0 +1,230 @@
+-- wrk script for ./flashtix bench: sends one kind of request, counts answers by status per thread,
+-- stops sending at a deadline or after a number of requests, and prints one JSON result line at the end.
+--
+-- Arguments (after `--` on the wrk command line), key=value:
+--   mode=health|orders|reserve   GET /health, POST /orders, or POST /inventory/reserve
+--   threads=N                    the -t given to wrk (to split a request budget between threads)
+--   duration_ms=N                stop sending new requests after this long (0: no deadline)
+--   requests=N                   stop sending after this many requests in all (0: no budget)
+--   first_event=N events=N       event ids first_event .. first_event+events-1, one picked at random
+--   quantity=N                   tickets per request
+--   nonce=S                      makes idempotency keys unique across runs
+--   done_dir=DIR                 each thread writes DIR/<id> once it has stopped and every answer is in
+--
+-- Why a deadline of our own rather than wrk's -d: wrk abandons the requests in flight when -d runs
+-- out, and an abandoned POST may still have taken tickets that no client was told about. Here each
+-- connection stops sending at the deadline, the requests in flight are answered, and the thread
+-- reports that it has drained; the driver then ends wrk (SIGINT). The tickets taken in the database
+-- must then equal the successes counted here.
+
+local ffi = require("ffi")
+ffi.cdef [[
+  typedef struct { long tv_sec; long tv_usec; } flashtix_timeval;
+  int gettimeofday(flashtix_timeval *tv, void *tz);
+]]
+local timeval = ffi.new("flashtix_timeval")
+
+local function now_ms()
+  ffi.C.gettimeofday(timeval, nil)
+  return tonumber(timeval.tv_sec) * 1000 + tonumber(timeval.tv_usec) / 1000
+end
+
+-- Setup and done run in wrk's main Lua state; the rest runs in one state per thread.
+local threads = {}
+local next_id = 1
+
+function setup(thread)
+  thread:set("id", next_id)
+  next_id = next_id + 1
+  table.insert(threads, thread)
+end
+
+local function parse_args(args)
+  local options = {}
+  for _, arg in ipairs(args) do
+    local key, value = arg:match("^([%w_]+)=(.*)$")
+    if not key then error("bad argument '" .. arg .. "': expected key=value") end
+    options[key] = value
+  end
+  return options
+end
+
+function init(args)
+  local options = parse_args(args)
+  mode = options.mode or "health"
+  local thread_count = tonumber(options.threads or "1")
+  duration_ms = tonumber(options.duration_ms or "0")
+  first_event = tonumber(options.first_event or "1")
+  event_count = tonumber(options.events or "1")
+  quantity = tonumber(options.quantity or "1")
+  nonce = options.nonce or tostring(os.time())
+  done_dir = options.done_dir
+
+  -- The request budget split between threads; the first ones take the remainder.
+  budget = nil
+  local requests = tonumber(options.requests or "0")
+  if requests > 0 then
+    budget = math.floor(requests / thread_count)
+    if id <= requests % thread_count then budget = budget + 1 end
+  end
+
+  math.randomseed(id * 7919 + os.time())
+  sent = 0
+  received = 0
+  statuses = {}
+  stopping = false
+  drained = false
+  t_first_ms = 0        -- first request sent
+  t_last_ms = 0         -- last answer received
+  t_last_ok_ms = 0      -- last success received
+  t_first_sold_out_ms = 0
+
+  if mode == "health" then
+    method, path = "GET", "/health"
+  elseif mode == "orders" then
+    method, path = "POST", "/orders"
+  elseif mode == "reserve" then
+    method, path = "POST", "/inventory/reserve"
+  else
+    error("unknown mode '" .. mode .. "'")
+  end
+  headers = { ["Content-Type"] = "application/json" }
+  deadline_ms = nil
+end
+
+local function pick_event()
+  if event_count <= 1 then return first_event end
+  return first_event + math.random(0, event_count - 1)
+end
+
+local function finish_if_drained()
+  if stopping and not drained and received >= sent then
+    drained = true
+    if done_dir then
+      local file = io.open(done_dir .. "/" .. id, "w")
+      if file then file:close() end
+    end
+    wrk.thread:stop()
+  end
+end
+
+-- Called before every request: 0 sends at once; past the deadline or the budget the connection idles.
+function delay()
+  local now = now_ms()
+  if t_first_ms == 0 then
+    t_first_ms = now
+    if duration_ms > 0 then deadline_ms = now + duration_ms end
+  end
+  if stopping or (deadline_ms and now >= deadline_ms) or (budget and sent >= budget) then
+    stopping = true
+    finish_if_drained()
+    return 3600 * 1000
+  end
+  return 0
+end
+
+function request()
+  -- wrk calls request() once before the threads start, to inspect it; that one is never sent.
+  if t_first_ms == 0 then return wrk.format(method, path, nil, nil) end
+  sent = sent + 1
+  if mode == "health" then
+    return wrk.format(method, path, nil, nil)
+  end
+  -- One key per request: thread id + counter + run nonce. For orders it is the Idempotency-Key,
+  -- for reserve the reservation_key (what orders sends inventory is its order id).
+  local key = string.format("bench-%s-%d-%d", nonce, id, sent)
+  local event_id = pick_event()
+  local body
+  if mode == "orders" then
+    headers["Idempotency-Key"] = key
+    body = string.format('{"event_id":%d,"quantity":%d}', event_id, quantity)
+  else
+    body = string.format('{"event_id":%d,"quantity":%d,"reservation_key":"%s"}', event_id, quantity, key)
+  end
+  return wrk.format(method, path, headers, body)
+end
+
+function response(status, _, _)
+  received = received + 1
+  statuses[status] = (statuses[status] or 0) + 1
+  local now = now_ms()
+  t_last_ms = now
+  if status >= 200 and status < 300 then
+    t_last_ok_ms = now
+  elseif status == 409 and t_first_sold_out_ms == 0 then
+    t_first_sold_out_ms = now
+  end
+  finish_if_drained()
+end
+
+-- A tiny JSON encoder for flat tables of numbers and strings (and one level of nesting).
+local function encode(value)
+  local kind = type(value)
+  if kind == "number" then
+    if value ~= value or value == math.huge or value == -math.huge then return "null" end
+    if value == math.floor(value) then return string.format("%d", value) end
+    return string.format("%.3f", value)
+  elseif kind == "string" then
+    return '"' .. value:gsub('[%c"\\]', function(c) return string.format("\\u%04x", c:byte()) end) .. '"'
+  elseif kind == "boolean" then
+    return tostring(value)
+  elseif kind == "table" then
+    local parts = {}
+    for k, v in pairs(value) do
+      table.insert(parts, encode(tostring(k)) .. ":" .. encode(v))
+    end
+    return "{" .. table.concat(parts, ",") .. "}"
+  end
+  return "null"
+end
+
+local function min_nonzero(a, b)
+  if a == 0 then return b end
+  if b == 0 then return a end
+  return math.min(a, b)
+end
+
+function done(summary, latency, _)
+  local result = {
+    statuses = {},
+    sent = 0,
+    received = 0,
+    t_first_ms = 0,
+    t_last_ms = 0,
+    t_last_ok_ms = 0,
+    t_first_sold_out_ms = 0,
+    threads_drained = 0,
+    threads = #threads,
+  }
+  for _, thread in ipairs(threads) do
+    result.sent = result.sent + (thread:get("sent") or 0)
+    result.received = result.received + (thread:get("received") or 0)
+    for status, count in pairs(thread:get("statuses") or {}) do
+      local key = tostring(status)
+      result.statuses[key] = (result.statuses[key] or 0) + count
+    end
+    result.t_first_ms = min_nonzero(result.t_first_ms, thread:get("t_first_ms") or 0)
+    result.t_last_ms = math.max(result.t_last_ms, thread:get("t_last_ms") or 0)
+    result.t_last_ok_ms = math.max(result.t_last_ok_ms, thread:get("t_last_ok_ms") or 0)
+    result.t_first_sold_out_ms = min_nonzero(result.t_first_sold_out_ms, thread:get("t_first_sold_out_ms") or 0)
+    if thread:get("drained") then result.threads_drained = result.threads_drained + 1 end
+  end
+  result.errors = {
+    connect = summary.errors.connect,
+    read = summary.errors.read,
+    write = summary.errors.write,
+    timeout = summary.errors.timeout,
+  }
+  result.wrk_requests = summary.requests
+  result.wrk_duration_us = summary.duration
+  -- wrk's latencies are in microseconds, measured from the write of a request to its full answer.
+  result.latency_us = {
+    p50 = latency:percentile(50),
+    p90 = latency:percentile(90),
+    p99 = latency:percentile(99),
+    p999 = latency:percentile(99.9),
+    max = latency.max,
+    mean = latency.mean,
+  }
+  io.write("FLASHTIX_WRK_RESULT " .. encode(result) .. "\n")
+end

@@ -1,0 +1,50 @@
+// Request accessors and the single place that turns a Problem into an HTTP answer.
+#include "core/http.hpp"
+
+namespace flashtix::core {
+
+std::string_view Request::path_param(std::string_view name) const {
+  for (const auto& [key, value] : path_params) {
+    if (key == name) return value;
+  }
+  return {};
+}
+
+std::optional<std::string> Request::query_param(std::string_view name) const {
+  const auto params = boost::urls::url_view(target).params();
+  const auto it = params.find(name);
+  if (it == params.end()) return std::nullopt;
+  return std::string((*it).value);
+}
+
+std::string_view Request::header(http::field field) const {
+  const auto it = message.find(field);
+  return it == message.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+std::string_view Request::header(std::string_view name) const {
+  const auto it = message.find(name);
+  return it == message.end() ? std::string_view{} : std::string_view(it->value());
+}
+
+Problem invalid_request(std::string detail) {
+  return Problem{http::status::bad_request, "invalid_request", "The request is not valid", std::move(detail), {}, {}};
+}
+
+Response problem_response(const Problem& problem) {
+  json::object body;
+  body["type"] = "urn:flashtix:problem:" + problem.code;
+  body["title"] = problem.title;
+  body["status"] = static_cast<int>(problem.status);
+  body["detail"] = problem.detail;
+  body["code"] = problem.code;
+  for (const auto& member : problem.extra) body[member.key()] = member.value();
+  Response response{problem.status, json::serialize(body), "application/problem+json", problem.headers};
+  return response;
+}
+
+Response json_response(http::status status, const json::value& body) {
+  return Response{status, json::serialize(body), "application/json", {}};
+}
+
+}  // namespace flashtix::core

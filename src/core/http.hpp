@@ -1,0 +1,61 @@
+// The request and response types every handler sees, and RFC 9457 problem answers.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/json.hpp>
+#include <boost/url.hpp>
+#include <functional>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace flashtix::core {
+
+namespace http = boost::beast::http;
+namespace json = boost::json;
+
+struct Request {
+  http::request<http::string_body> message;
+  boost::urls::url target;  // parsed origin-form target, owning its text
+  std::vector<std::pair<std::string, std::string>> path_params;
+
+  // A `{name}` segment of the route that matched; empty when absent.
+  std::string_view path_param(std::string_view name) const;
+  // A decoded query parameter, or nothing when it is absent.
+  std::optional<std::string> query_param(std::string_view name) const;
+  std::string_view header(http::field field) const;
+  std::string_view header(std::string_view name) const;
+  const std::string& body() const { return message.body(); }
+};
+
+struct Response {
+  http::status status = http::status::ok;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+// An expected failure (sold out, not found, bad input): a value, mapped to an HTTP answer in one place.
+struct Problem {
+  http::status status = http::status::bad_request;
+  std::string code;    // stable, machine-readable: "sold_out", "invalid_request", ...
+  std::string title;   // short, human-readable summary of the code
+  std::string detail;  // what happened this time
+  json::object extra;  // more members of the problem object, e.g. available_tickets
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+Problem invalid_request(std::string detail);
+Response problem_response(const Problem& problem);
+Response json_response(http::status status, const json::value& body);
+
+// A handler's outcome when it may fail in an expected way.
+template <class T>
+using Result = std::variant<T, Problem>;
+
+using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
+
+}  // namespace flashtix::core

@@ -1,0 +1,153 @@
+// Beast session loop, modelled on Beast's advanced server example, with problem+json for every failure.
+#include "core/http_server.hpp"
+
+#include <boost/asio/as_tuple.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/asio/write.hpp>
+#include <boost/beast/core.hpp>
+
+#include "core/log.hpp"
+#include "core/pg.hpp"
+
+namespace flashtix::core {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+using asio::as_tuple;
+using asio::use_awaitable;
+
+namespace {
+
+Response unavailable(std::string code, std::string detail) {
+  Problem problem{http::status::service_unavailable, std::move(code), "Service temporarily unavailable",
+                  std::move(detail), {}, {{"Retry-After", "1"}}};
+  return problem_response(problem);
+}
+
+Response internal_error() {
+  return problem_response(Problem{http::status::internal_server_error, "internal_error", "Internal server error",
+                                  "the server failed to handle the request; it has been logged", {}, {}});
+}
+
+http::response<http::string_body> to_message(Response response, unsigned version, bool keep_alive) {
+  http::response<http::string_body> message{response.status, version};
+  message.set(http::field::server, "flashtix");
+  message.set(http::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) message.set(name, value);
+  message.keep_alive(keep_alive);
+  message.body() = std::move(response.body);
+  message.prepare_payload();
+  return message;
+}
+
+// Maps a read error to the answer owed to the client, if any; the connection closes afterwards either way.
+std::optional<Response> answer_for_read_error(const boost::system::error_code& ec) {
+  if (ec == http::error::body_limit) {
+    return problem_response(Problem{http::status::payload_too_large, "body_too_large", "Request body too large",
+                                    "the request body is larger than this server accepts", {}, {}});
+  }
+  if (ec == http::error::header_limit) {
+    return problem_response(Problem{http::status::request_header_fields_too_large, "header_too_large",
+                                    "Request headers too large", "the request headers are larger than allowed", {},
+                                    {}});
+  }
+  if (ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::end_of_stream &&
+      ec != http::error::partial_message) {
+    return problem_response(Problem{http::status::bad_request, "malformed_request", "Malformed HTTP request",
+                                    "the request is not valid HTTP/1.1: " + ec.message(), {}, {}});
+  }
+  return std::nullopt;
+}
+
+struct ConnectionSlot {
+  std::atomic<int>* counter;
+  ~ConnectionSlot() { counter->fetch_sub(1, std::memory_order_relaxed); }
+};
+
+}  // namespace
+
+asio::awaitable<Response> dispatch(const Router* router, Request request) {
+  auto matched = router->match(request);
+  if (const auto* problem = std::get_if<Problem>(&matched)) co_return problem_response(*problem);
+  const Handler& handler = *std::get<const Handler*>(matched);
+  const std::string what = std::string(request.message.method_string()) + " " + std::string(request.target.path());
+  std::optional<Response> failure;
+  try {
+    Response response = co_await handler(std::move(request));
+    co_return response;
+  } catch (const pg::Unavailable& e) {
+    log_warn(what, ": database unavailable: ", e.what());
+    failure = unavailable("database_unavailable", "the database is not answering; retry shortly");
+  } catch (const pg::Error& e) {
+    if (pg::is_transient(e)) {
+      log_warn(what, ": database busy (", e.sqlstate(), "): ", e.what());
+      failure = unavailable("database_busy", "the database is busy; retry shortly");
+    } else {
+      log_error(what, ": database error ", e.sqlstate(), ": ", e.what());
+      failure = internal_error();
+    }
+  } catch (const std::exception& e) {
+    log_error(what, ": ", e.what());
+    failure = internal_error();
+  }
+  co_return std::move(*failure);
+}
+
+asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, const Router* router, ServerLimits limits,
+                                       std::atomic<int>* open_connections) {
+  ConnectionSlot slot{open_connections};
+  beast::tcp_stream stream(std::move(socket));
+  beast::error_code ignored;
+  stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
+
+  if (open_connections->fetch_add(1, std::memory_order_relaxed) >= limits.max_connections) {
+    // Refuse politely and at once instead of letting the process run out of descriptors.
+    auto message = to_message(unavailable("too_many_connections", "the server has too many open connections"), 11,
+                              false);
+    stream.expires_after(limits.write_timeout);
+    co_await http::async_write(stream, message, as_tuple(use_awaitable));
+    stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
+    co_return;
+  }
+
+  beast::flat_buffer buffer;
+  bool first_request = true;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+    parser.body_limit(limits.max_body_bytes);
+
+    // Waiting for the next request on a kept-alive connection may take longer than reading one.
+    stream.expires_after(first_request || buffer.size() > 0 ? limits.read_timeout : limits.idle_timeout);
+    first_request = false;
+    auto [read_error, read_bytes] = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+    if (read_error) {
+      if (auto answer = answer_for_read_error(read_error)) {
+        auto message = to_message(std::move(*answer), 11, false);
+        stream.expires_after(limits.write_timeout);
+        co_await http::async_write(stream, message, as_tuple(use_awaitable));
+      }
+      break;
+    }
+
+    Request request;
+    request.message = parser.release();
+    const unsigned version = request.message.version();
+    const bool keep_alive = request.message.keep_alive();
+    Response response;
+    if (auto target = boost::urls::parse_origin_form(request.message.target())) {
+      request.target = *target;
+      response = co_await dispatch(router, std::move(request));
+    } else {
+      response = problem_response(invalid_request("the request target is not a valid origin-form path"));
+    }
+
+    auto message = to_message(std::move(response), version, keep_alive);
+    stream.expires_after(limits.write_timeout);
+    auto [write_error, written] = co_await http::async_write(stream, message, as_tuple(use_awaitable));
+    if (write_error || !keep_alive) break;
+  }
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+}
+
+}  // namespace flashtix::core

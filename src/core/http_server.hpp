@@ -1,0 +1,34 @@
+// The HTTP/1.1 server side: one coroutine a connection, keep-alive, a deadline on every read and write,
+// header and body limits, and the top-level catch that turns a fault into a 500 or 503.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/ip/tcp.hpp>
+#include <chrono>
+#include <cstddef>
+
+#include "core/router.hpp"
+
+namespace flashtix::core {
+
+struct ServerLimits {
+  std::size_t max_header_bytes = 8 * 1024;
+  std::size_t max_body_bytes = 64 * 1024;
+  // A whole request must arrive within this, so a slow client cannot hold a connection forever.
+  std::chrono::milliseconds read_timeout{15000};
+  std::chrono::milliseconds write_timeout{15000};
+  // An idle keep-alive connection is closed after this.
+  std::chrono::milliseconds idle_timeout{60000};
+  int max_connections = 10000;
+};
+
+// Serves one client connection until it closes, errs, idles out or asks to close.
+// `open_connections` counts live connections across all threads of the process.
+boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket, const Router* router,
+                                              ServerLimits limits, std::atomic<int>* open_connections);
+
+// Runs the matching handler; expected problems become their answers, faults become 500/503 here and only here.
+boost::asio::awaitable<Response> dispatch(const Router* router, Request request);
+
+}  // namespace flashtix::core

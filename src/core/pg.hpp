@@ -1,0 +1,210 @@
+// Non-blocking PostgreSQL on the Asio event loop: connections in pipeline mode and a per-thread pool.
+// No thread ever blocks on the database; every wait has a deadline.
+#pragma once
+
+#include <libpq-fe.h>
+
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/posix/stream_descriptor.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <unordered_set>
+#include <vector>
+
+namespace flashtix::core::pg {
+
+namespace asio = boost::asio;
+
+// A named SQL statement, prepared once per connection on first use. An empty name runs unprepared
+// (transaction control such as BEGIN and COMMIT).
+struct Query {
+  std::string_view name;
+  std::string_view sql;
+};
+
+inline constexpr Query kBegin{"", "BEGIN"};
+inline constexpr Query kCommit{"", "COMMIT"};
+inline constexpr Query kRollback{"", "ROLLBACK"};
+
+// Parameters in text format; nullopt is SQL NULL.
+using Param = std::optional<std::string>;
+using Params = std::vector<Param>;
+
+inline Param param(std::string_view text) { return std::string(text); }
+inline Param param(const std::string& text) { return text; }
+inline Param param(const char* text) { return std::string(text); }
+inline Param param(std::int64_t number) { return std::to_string(number); }
+inline Param param(int number) { return std::to_string(number); }
+template <class T>
+Param param(const std::optional<T>& value) {
+  return value ? param(*value) : std::nullopt;
+}
+template <class... Args>
+Params params(const Args&... args) {
+  return Params{param(args)...};
+}
+
+struct Statement {
+  const Query* query;
+  Params params;
+};
+
+// A failed statement: the server's SQLSTATE and message.
+class Error : public std::runtime_error {
+ public:
+  Error(std::string sqlstate, const std::string& message)
+      : std::runtime_error(message), sqlstate_(std::move(sqlstate)) {}
+  const std::string& sqlstate() const { return sqlstate_; }
+
+ private:
+  std::string sqlstate_;
+};
+
+// The database could not be reached, the connection broke, or a deadline passed: retry later.
+class Unavailable : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// True for server errors that mean "busy, try again" rather than a bug: lock or statement timeout,
+// serialization failure, deadlock, too many connections, shutting down.
+bool is_transient(const Error& error);
+
+// One statement's rows, owning the PGresult.
+class Result {
+ public:
+  Result() = default;
+  explicit Result(PGresult* result) : result_(result, &PQclear) {}
+
+  int rows() const { return result_ ? PQntuples(result_.get()) : 0; }
+  bool empty() const { return rows() == 0; }
+  // Rows changed by INSERT/UPDATE/DELETE without RETURNING.
+  std::int64_t affected() const;
+  int column(std::string_view name) const;
+  bool is_null(int row, std::string_view name) const;
+  std::string_view text(int row, std::string_view name) const;
+  std::int64_t integer(int row, std::string_view name) const;
+  bool boolean(int row, std::string_view name) const;
+
+ private:
+  std::shared_ptr<PGresult> result_;
+};
+
+struct ConnectionOptions {
+  std::string url;
+  std::chrono::milliseconds connect_timeout{5000};
+  // Client-side bound on one pipeline round trip; the server-side statement_timeout is set below it.
+  std::chrono::milliseconds query_timeout{10000};
+  std::chrono::milliseconds statement_timeout{8000};
+  std::chrono::milliseconds lock_timeout{3000};
+};
+
+class Connection : public std::enable_shared_from_this<Connection> {
+ public:
+  static asio::awaitable<std::shared_ptr<Connection>> connect(asio::any_io_executor executor,
+                                                              ConnectionOptions options);
+  ~Connection();
+  Connection(const Connection&) = delete;
+  Connection& operator=(const Connection&) = delete;
+
+  // Sends every statement, then one sync, in a single round trip, and returns one Result per statement.
+  // The first failing statement throws Error; the ones after it did not run.
+  asio::awaitable<std::vector<Result>> pipeline(std::vector<Statement> statements);
+  asio::awaitable<Result> exec(const Query& query, Params parameters);
+
+  bool healthy() const;
+  bool in_transaction() const;
+
+ private:
+  Connection(asio::any_io_executor executor, PGconn* conn, ConnectionOptions options);
+  asio::awaitable<void> wait(bool for_write);
+  asio::awaitable<void> flush();
+  asio::awaitable<PGresult*> next_result();
+  void send(const Statement& statement);
+  void arm_deadline();
+  void disarm_deadline();
+  [[noreturn]] void fail(const std::string& what);
+
+  PGconn* conn_;
+  ConnectionOptions options_;
+  asio::posix::stream_descriptor socket_;
+  asio::steady_timer deadline_;
+  std::uint64_t deadline_generation_ = 0;
+  bool timed_out_ = false;
+  bool broken_ = false;
+  std::unordered_set<std::string_view> prepared_;
+};
+
+class Pool;
+
+// A connection borrowed from a Pool; handing it back is automatic.
+class Lease {
+ public:
+  Lease(Pool* pool, std::shared_ptr<Connection> connection);
+  Lease(Lease&& other) noexcept = default;
+  Lease& operator=(Lease&& other) noexcept;
+  Lease(const Lease&) = delete;
+  Lease& operator=(const Lease&) = delete;
+  ~Lease();
+
+  Connection* operator->() const { return connection_.get(); }
+  Connection& operator*() const { return *connection_; }
+
+ private:
+  void give_back();
+  Pool* pool_;
+  std::shared_ptr<const bool> pool_alive_;  // a lease outliving its pool (at exit) just drops the connection
+  std::shared_ptr<Connection> connection_;
+};
+
+struct PoolOptions {
+  ConnectionOptions connection;
+  int max_connections = 4;
+  std::chrono::milliseconds acquire_timeout{3000};
+  // Requests waiting for a connection at most; more are refused at once rather than queued forever.
+  std::size_t max_waiters = 4096;
+};
+
+// A pool owned by one event-loop thread: no locks, because only that thread touches it.
+class Pool {
+ public:
+  Pool(asio::any_io_executor executor, PoolOptions options);
+  Pool(const Pool&) = delete;
+  Pool& operator=(const Pool&) = delete;
+  ~Pool();
+
+  asio::awaitable<Lease> acquire();
+
+  // Shorthands for one statement or one pipeline on a borrowed connection.
+  asio::awaitable<Result> exec(const Query& query, Params parameters);
+  asio::awaitable<std::vector<Result>> pipeline(std::vector<Statement> statements);
+
+ private:
+  friend class Lease;
+  struct Waiter {
+    explicit Waiter(asio::any_io_executor executor) : timer(executor) {}
+    asio::steady_timer timer;
+    std::shared_ptr<Connection> connection;
+    bool retry = false;  // a slot freed up: the waiter may open a connection itself
+  };
+  void release(std::shared_ptr<Connection> connection);
+  // A connection handed back inside a transaction may hold row locks: end it now, not at its next use.
+  asio::awaitable<void> roll_back_and_return(std::shared_ptr<Connection> connection);
+
+  asio::any_io_executor executor_;
+  PoolOptions options_;
+  std::vector<std::shared_ptr<Connection>> idle_;
+  int open_ = 0;  // idle + leased + connecting
+  std::deque<Waiter*> waiters_;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace flashtix::core::pg

@@ -1,0 +1,72 @@
+// Route matching by segments; the table is small, so a linear scan is the clearest and fast enough.
+#include "core/router.hpp"
+
+#include <stdexcept>
+
+namespace flashtix::core {
+
+std::vector<std::string> split_path(const boost::urls::url_view& url) {
+  std::vector<std::string> segments;
+  for (auto segment : url.segments()) {
+    if (!segment.empty()) segments.push_back(std::string(segment));
+  }
+  return segments;
+}
+
+void Router::add(http::verb method, std::string pattern, Handler handler) {
+  if (pattern.empty() || pattern.front() != '/') throw std::invalid_argument("route pattern must start with /");
+  // Split by hand: "{id}" is not a valid URL path segment, so a URL parser would refuse the pattern.
+  std::vector<std::string> segments;
+  std::size_t start = 1;
+  while (start <= pattern.size()) {
+    const std::size_t end = std::min(pattern.find('/', start), pattern.size());
+    if (end > start) segments.push_back(pattern.substr(start, end - start));
+    start = end + 1;
+  }
+  routes_.push_back(Route{method, std::move(segments), std::move(handler)});
+}
+
+namespace {
+
+bool is_capture(const std::string& segment) {
+  return segment.size() > 2 && segment.front() == '{' && segment.back() == '}';
+}
+
+bool path_matches(const std::vector<std::string>& pattern, const std::vector<std::string>& path) {
+  if (pattern.size() != path.size()) return false;
+  for (std::size_t i = 0; i < pattern.size(); ++i) {
+    if (!is_capture(pattern[i]) && pattern[i] != path[i]) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Result<const Handler*> Router::match(Request& request) const {
+  const std::vector<std::string> path = split_path(request.target);
+  std::string allowed;
+  for (const Route& route : routes_) {
+    if (!path_matches(route.segments, path)) continue;
+    if (route.method != request.message.method()) {
+      if (!allowed.empty()) allowed += ", ";
+      allowed += std::string(http::to_string(route.method));
+      continue;
+    }
+    request.path_params.clear();
+    for (std::size_t i = 0; i < path.size(); ++i) {
+      if (is_capture(route.segments[i])) {
+        request.path_params.emplace_back(route.segments[i].substr(1, route.segments[i].size() - 2), path[i]);
+      }
+    }
+    return &route.handler;
+  }
+  if (!allowed.empty()) {
+    return Problem{http::status::method_not_allowed, "method_not_allowed", "Method not allowed",
+                   std::string(request.message.method_string()) + " is not allowed here; use " + allowed,
+                   {}, {{"Allow", allowed}}};
+  }
+  return Problem{http::status::not_found, "not_found", "Not found",
+                 "no route for " + std::string(request.target.path()), {}, {}};
+}
+
+}  // namespace flashtix::core

@@ -1,0 +1,33 @@
+// The route table: one visible list of (method, path pattern, handler); `{name}` segments capture.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "core/http.hpp"
+
+namespace flashtix::core {
+
+class Router {
+ public:
+  void get(std::string pattern, Handler handler) { add(http::verb::get, std::move(pattern), std::move(handler)); }
+  void post(std::string pattern, Handler handler) { add(http::verb::post, std::move(pattern), std::move(handler)); }
+  void add(http::verb method, std::string pattern, Handler handler);
+
+  // Finds the handler for a request and fills its path parameters: unknown path -> 404 not_found,
+  // known path with another method -> 405 method_not_allowed with an Allow header.
+  Result<const Handler*> match(Request& request) const;
+
+ private:
+  struct Route {
+    http::verb method;
+    std::vector<std::string> segments;
+    Handler handler;
+  };
+  std::vector<Route> routes_;
+};
+
+// The path split into decoded segments; "/a/b/" and "/a/b" are the same path.
+std::vector<std::string> split_path(const boost::urls::url_view& url);
+
+}  // namespace flashtix::core

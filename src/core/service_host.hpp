@@ -1,0 +1,67 @@
+// Runs a service: one io_context per thread, each with its own database pool and route table, a single
+// acceptor handing connections round-robin to the threads, and a clean stop on SIGINT/SIGTERM.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/io_context.hpp>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/http_server.hpp"
+#include "core/pg.hpp"
+#include "core/router.hpp"
+
+namespace flashtix::core {
+
+// One event-loop thread and everything it owns. Nothing here is shared between threads.
+struct Worker {
+  // Declared first so it is destroyed last: the pool's and the service's sockets and timers must go
+  // while their loop still exists. Coroutines still pending at exit are destroyed with the loop and
+  // find the pool gone (see pg::Lease).
+  boost::asio::io_context io{1};
+  std::shared_ptr<void> service_state;
+  std::unique_ptr<pg::Pool> db;
+  Router router;
+  int index = 0;
+};
+
+class ServiceHost {
+ public:
+  // Reads the common options (threads, pool size, limits) from `config`.
+  ServiceHost(std::string name, const Config& config);
+
+  std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
+  const std::string& name() const { return name_; }
+
+  // Listens, serves until SIGINT/SIGTERM, and returns the process exit code.
+  int run();
+
+ private:
+  std::string name_;
+  std::string listen_address_;
+  unsigned short port_;
+  ServerLimits limits_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::atomic<int> open_connections_{0};
+};
+
+// The completion handler for co_spawn: a coroutine that ends with an exception is logged, never lost.
+struct LogIfFailed {
+  std::string what;
+  void operator()(std::exception_ptr error) const;
+};
+
+// The options common to all services turned into pool settings.
+pg::PoolOptions pool_options_from(const Config& config);
+
+// Blocks until SELECT 1 answers: used by /ready.
+boost::asio::awaitable<bool> database_answers(pg::Pool* pool);
+
+// GET /health: 200 while the process runs.
+void add_health_route(Router& router);
+// GET /ready: 200 while the database answers, 503 otherwise.
+void add_database_ready_route(Router& router, pg::Pool* pool);
+
+}  // namespace flashtix::core

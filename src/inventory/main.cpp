@@ -1,0 +1,62 @@
+// flashtix-inventory: owns the ticket stock and the holds (port 8001).
+#include <boost/asio/co_spawn.hpp>
+#include <iostream>
+
+#include "core/log.hpp"
+#include "core/migrations.hpp"
+#include "core/service_host.hpp"
+#include "inventory/inventory.hpp"
+#include "inventory/routes.hpp"
+#include "inventory/sweeper.hpp"
+
+namespace flashtix::inventory {
+
+std::vector<core::ConfigOption> options() {
+  auto list = core::common_options(8001);
+  list.push_back({"max-quantity", "10", "tickets one reserve may hold"});
+  list.push_back({"default-hold-seconds", "600", "how long a hold lasts when the request does not say"});
+  list.push_back({"max-hold-seconds", "3600", "the longest hold a request may ask for"});
+  list.push_back({"sweep-interval-ms", "250", "how often expired holds are returned to stock"});
+  return list;
+}
+
+Settings settings_from(const core::Config& config) {
+  Settings settings;
+  settings.max_quantity = config.get_int("max-quantity", 1, 1000);
+  settings.max_hold_seconds = config.get_int("max-hold-seconds", 1, 7 * 24 * 3600);
+  settings.default_hold_seconds = config.get_int("default-hold-seconds", 1, settings.max_hold_seconds);
+  settings.sweep_interval = std::chrono::milliseconds(config.get_int("sweep-interval-ms", 10, 60'000));
+  return settings;
+}
+
+}  // namespace flashtix::inventory
+
+int main(int argc, char** argv) {
+  using namespace flashtix;
+  core::Config config("flashtix-inventory", inventory::options());
+  try {
+    config.parse(argc, argv);
+    core::set_log_level(core::parse_log_level(config.get("log-level")));
+    const inventory::Settings settings = inventory::settings_from(config);
+    core::apply_migrations(config.get("database-url"), "inventory", inventory::migrations(), std::chrono::seconds(30));
+
+    core::ServiceHost host("inventory", config);
+    for (auto& worker : host.workers()) {
+      auto state = std::make_shared<inventory::Inventory>(inventory::Inventory{worker->db.get(), settings});
+      worker->router = inventory::make_router(state.get());
+      worker->service_state = state;
+    }
+    // One sweeper per process is plenty; several processes sweeping is safe too.
+    auto& first = *host.workers().front();
+    boost::asio::co_spawn(first.io,
+                          inventory::sweep_expired_holds(static_cast<inventory::Inventory*>(first.service_state.get())),
+                          core::LogIfFailed{"expiry sweeper"});
+    return host.run();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "flashtix-inventory: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    core::log_error("flashtix-inventory cannot start: ", e.what());
+    return 1;
+  }
+}

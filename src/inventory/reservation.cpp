@@ -1,0 +1,85 @@
+// Request parsing with every bound checked, and the JSON shapes of events and holds.
+#include "inventory/reservation.hpp"
+
+#include <limits>
+
+#include "core/json_fields.hpp"
+#include "core/time.hpp"
+#include "core/uuid.hpp"
+
+namespace flashtix::inventory {
+
+using core::FieldReader;
+using core::Problem;
+using core::Result;
+namespace json = core::json;
+
+namespace {
+constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
+}
+
+Result<CreateEvent> parse_create_event(std::string_view body, const Settings& settings) {
+  auto parsed = core::parse_json_object(body);
+  if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
+  FieldReader fields(std::get<json::object>(parsed));
+  CreateEvent command;
+  command.name = fields.required_string("name", 1, kMaxEventNameLength);
+  command.total_tickets = fields.required_int("total_tickets", 0, settings.max_total_tickets);
+  if (fields.problem()) return *fields.problem();
+  return command;
+}
+
+Result<ReserveCommand> parse_reserve(std::string_view body, const Settings& settings) {
+  auto parsed = core::parse_json_object(body);
+  if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
+  FieldReader fields(std::get<json::object>(parsed));
+  ReserveCommand command;
+  command.event_id = fields.required_int("event_id", 1, kMaxId);
+  command.quantity = fields.optional_int("quantity", 1, settings.max_quantity).value_or(1);
+  auto key = fields.optional_string("reservation_key", 1, kMaxKeyLength);
+  command.hold_seconds =
+      fields.optional_int("hold_seconds", 1, settings.max_hold_seconds).value_or(settings.default_hold_seconds);
+  if (fields.problem()) return *fields.problem();
+  command.key = key ? std::move(*key) : core::random_uuid();
+  return command;
+}
+
+Result<HoldRef> parse_hold_ref(std::string_view body) {
+  auto parsed = core::parse_json_object(body);
+  if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
+  FieldReader fields(std::get<json::object>(parsed));
+  HoldRef ref;
+  ref.id = fields.optional_int("reservation_id", 1, kMaxId);
+  ref.key = fields.optional_string("reservation_key", 1, kMaxKeyLength);
+  if (fields.problem()) return *fields.problem();
+  if (ref.id.has_value() == ref.key.has_value()) {
+    return core::invalid_request("give exactly one of 'reservation_id' (an integer) or 'reservation_key' (a string)");
+  }
+  return ref;
+}
+
+json::object to_json(const Event& event) {
+  return {
+      {"id", event.id},
+      {"name", event.name},
+      {"total_tickets", event.total_tickets},
+      {"available_tickets", event.available_tickets},
+      {"held_tickets", event.held_tickets},
+      {"sold_tickets", event.sold_tickets},
+      {"created_at", core::rfc3339_from_unix_ms(event.created_at_ms)},
+  };
+}
+
+json::object to_json(const Reservation& reservation) {
+  return {
+      {"reservation_id", reservation.id},
+      {"reservation_key", reservation.key},
+      {"event_id", reservation.event_id},
+      {"quantity", reservation.quantity},
+      {"status", reservation.status},
+      {"expires_at", core::rfc3339_from_unix_ms(reservation.expires_at_ms)},
+      {"created_at", core::rfc3339_from_unix_ms(reservation.created_at_ms)},
+  };
+}
+
+}  // namespace flashtix::inventory

@@ -1,0 +1,69 @@
+// The ledger's vocabulary: events, holds and their states, the commands that change them, and how
+// a request body becomes a command (pure functions, unit-tested).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/http.hpp"
+#include "inventory/inventory.hpp"
+
+namespace flashtix::inventory {
+
+// HELD -> CONFIRMED | RELEASED | EXPIRED; VOIDED when the event is reset by hand.
+inline constexpr std::string_view kHeld = "HELD";
+inline constexpr std::string_view kConfirmed = "CONFIRMED";
+inline constexpr std::string_view kReleased = "RELEASED";
+inline constexpr std::string_view kExpired = "EXPIRED";
+inline constexpr std::string_view kVoided = "VOIDED";
+
+inline constexpr std::size_t kMaxKeyLength = 128;
+inline constexpr std::size_t kMaxEventNameLength = 200;
+
+struct Event {
+  std::int64_t id = 0;
+  std::string name;
+  std::int64_t total_tickets = 0;
+  std::int64_t available_tickets = 0;
+  std::int64_t held_tickets = 0;
+  std::int64_t sold_tickets = 0;
+  std::int64_t created_at_ms = 0;
+};
+
+struct Reservation {
+  std::int64_t id = 0;
+  std::string key;
+  std::int64_t event_id = 0;
+  std::int64_t quantity = 0;
+  std::string status;
+  std::int64_t expires_at_ms = 0;
+  std::int64_t created_at_ms = 0;
+};
+
+struct CreateEvent {
+  std::string name;
+  std::int64_t total_tickets = 0;
+};
+
+struct ReserveCommand {
+  std::int64_t event_id = 0;
+  std::int64_t quantity = 1;
+  std::string key;  // the client's, or a fresh UUID
+  std::int64_t hold_seconds = 0;
+};
+
+// A hold named by id or by its client key (exactly one).
+struct HoldRef {
+  std::optional<std::int64_t> id;
+  std::optional<std::string> key;
+};
+
+core::Result<CreateEvent> parse_create_event(std::string_view body, const Settings& settings);
+core::Result<ReserveCommand> parse_reserve(std::string_view body, const Settings& settings);
+core::Result<HoldRef> parse_hold_ref(std::string_view body);
+
+core::json::object to_json(const Event& event);
+core::json::object to_json(const Reservation& reservation);
+
+}  // namespace flashtix::inventory

@@ -1,0 +1,76 @@
+// Inventory request parsing: defaults, bounds, and the id-or-key rule.
+#include "inventory/reservation.hpp"
+
+#include <gtest/gtest.h>
+
+#include "core/uuid.hpp"
+
+namespace flashtix::inventory {
+namespace {
+
+const Settings kSettings{};
+
+TEST(ParseReserve, SeedBodyGetsDefaults) {
+  auto parsed = parse_reserve(R"({"event_id": 1, "quantity": 1})", kSettings);
+  ASSERT_TRUE(std::holds_alternative<ReserveCommand>(parsed));
+  const auto& command = std::get<ReserveCommand>(parsed);
+  EXPECT_EQ(command.event_id, 1);
+  EXPECT_EQ(command.quantity, 1);
+  EXPECT_EQ(command.hold_seconds, 600);
+  EXPECT_TRUE(core::is_uuid(command.key));
+}
+
+TEST(ParseReserve, KeepsClientKeyAndHold) {
+  auto parsed = parse_reserve(R"({"event_id": 7, "reservation_key": "order-1", "hold_seconds": 5})", kSettings);
+  ASSERT_TRUE(std::holds_alternative<ReserveCommand>(parsed));
+  EXPECT_EQ(std::get<ReserveCommand>(parsed).key, "order-1");
+  EXPECT_EQ(std::get<ReserveCommand>(parsed).quantity, 1);
+  EXPECT_EQ(std::get<ReserveCommand>(parsed).hold_seconds, 5);
+}
+
+TEST(ParseReserve, RefusesOutOfBounds) {
+  for (const char* body : {R"({"event_id": 1, "quantity": 0})", R"({"event_id": 1, "quantity": 11})",
+                           R"({"event_id": 0})", R"({"quantity": 1})", R"({"event_id": "1"})",
+                           R"({"event_id": 1, "hold_seconds": 0})", R"({"event_id": 1, "hold_seconds": 3601})",
+                           R"({"event_id": 1, "reservation_key": ""})", R"({"event_id": 1, "reservation_key": 5})"}) {
+    auto parsed = parse_reserve(body, kSettings);
+    ASSERT_TRUE(std::holds_alternative<core::Problem>(parsed)) << body;
+    EXPECT_EQ(std::get<core::Problem>(parsed).code, "invalid_request") << body;
+  }
+  auto too_long = parse_reserve(R"({"event_id": 1, "reservation_key": ")" + std::string(129, 'k') + "\"}", kSettings);
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(too_long));
+}
+
+TEST(ParseReserve, MaxQuantityIsConfigurable) {
+  Settings settings;
+  settings.max_quantity = 2;
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_reserve(R"({"event_id": 1, "quantity": 3})", settings)));
+  EXPECT_TRUE(std::holds_alternative<ReserveCommand>(parse_reserve(R"({"event_id": 1, "quantity": 2})", settings)));
+}
+
+TEST(ParseHoldRef, ExactlyOneOfIdOrKey) {
+  EXPECT_TRUE(std::holds_alternative<HoldRef>(parse_hold_ref(R"({"reservation_id": 3})")));
+  EXPECT_TRUE(std::holds_alternative<HoldRef>(parse_hold_ref(R"({"reservation_key": "k"})")));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_hold_ref(R"({})")));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_hold_ref(R"({"reservation_id": 3, "reservation_key": "k"})")));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_hold_ref(R"({"reservation_id": "3"})")));
+}
+
+TEST(ParseCreateEvent, NameAndStockBounds) {
+  EXPECT_TRUE(std::holds_alternative<CreateEvent>(parse_create_event(R"({"name": "A", "total_tickets": 0})", kSettings)));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_create_event(R"({"name": "", "total_tickets": 1})", kSettings)));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_create_event(R"({"name": "A", "total_tickets": -1})", kSettings)));
+  EXPECT_TRUE(
+      std::holds_alternative<core::Problem>(parse_create_event(R"({"name": "A", "total_tickets": 10000001})", kSettings)));
+}
+
+TEST(ToJson, ReservationShape) {
+  Reservation reservation{5, "k", 1, 2, std::string(kHeld), 0, 0};
+  const auto object = to_json(reservation);
+  EXPECT_EQ(object.at("reservation_id").as_int64(), 5);
+  EXPECT_EQ(object.at("status").as_string(), "HELD");
+  EXPECT_EQ(object.at("expires_at").as_string(), "1970-01-01T00:00:00.000Z");
+}
+
+}  // namespace
+}  // namespace flashtix::inventory

@@ -1,0 +1,180 @@
+// Inventory handlers: parse, run the store, and map each outcome to its HTTP answer here.
+#include "inventory/routes.hpp"
+
+#include <limits>
+
+#include "core/json_fields.hpp"
+#include "core/service_host.hpp"
+#include "inventory/reservation.hpp"
+#include "inventory/store.hpp"
+
+namespace flashtix::inventory {
+
+using boost::asio::awaitable;
+using core::http::status;
+using core::json_response;
+using core::Problem;
+using core::problem_response;
+using core::Request;
+using core::Response;
+namespace json = core::json;
+
+namespace {
+
+constexpr std::int64_t kDefaultPageLimit = 50;
+constexpr std::int64_t kMaxPageLimit = 500;
+constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
+
+Problem event_not_found(std::int64_t id) {
+  return Problem{status::not_found, "event_not_found", "Event not found",
+                 "there is no event " + std::to_string(id), {}, {}};
+}
+
+Problem reservation_not_found() {
+  return Problem{status::not_found, "reservation_not_found", "Reservation not found",
+                 "there is no reservation with that id or key", {}, {}};
+}
+
+// A path id must be a positive integer; anything else is a bad request, not a missing resource.
+core::Result<std::int64_t> path_id(const Request& request) {
+  if (auto id = core::parse_int(request.path_param("id"), 1, kMaxId)) return *id;
+  return core::invalid_request("the id in the path must be a positive integer");
+}
+
+awaitable<Response> create_event(Inventory* inventory, Request request) {
+  auto parsed = parse_create_event(request.body(), inventory->settings);
+  if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
+  Event event = co_await store::create_event(inventory->db, std::get<CreateEvent>(std::move(parsed)));
+  Response response = json_response(status::created, to_json(event));
+  response.headers.emplace_back("Location", "/events/" + std::to_string(event.id));
+  co_return response;
+}
+
+awaitable<Response> list_events(Inventory* inventory, Request request) {
+  std::int64_t limit = kDefaultPageLimit;
+  std::int64_t after_id = 0;
+  if (auto text = request.query_param("limit")) {
+    auto parsed = core::parse_int(*text, 1, kMaxPageLimit);
+    if (!parsed) co_return problem_response(core::invalid_request("'limit' must be an integer from 1 to 500"));
+    limit = *parsed;
+  }
+  if (auto text = request.query_param("cursor")) {
+    auto parsed = core::parse_int(*text, 0, kMaxId);
+    if (!parsed) co_return problem_response(core::invalid_request("'cursor' is not a cursor this server gave out"));
+    after_id = *parsed;
+  }
+  // One extra row tells whether another page exists without a second query.
+  std::vector<Event> events = co_await store::list_events(inventory->db, after_id, limit + 1);
+  json::value next_cursor = nullptr;
+  if (static_cast<std::int64_t>(events.size()) > limit) {
+    events.resize(static_cast<std::size_t>(limit));
+    next_cursor = std::to_string(events.back().id);
+  }
+  json::array items;
+  for (const Event& event : events) items.push_back(to_json(event));
+  co_return json_response(status::ok, {{"items", std::move(items)}, {"next_cursor", std::move(next_cursor)}});
+}
+
+awaitable<Response> get_event(Inventory* inventory, Request request) {
+  auto id = path_id(request);
+  if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);
+  auto event = co_await store::find_event(inventory->db, std::get<std::int64_t>(id));
+  if (!event) co_return problem_response(event_not_found(std::get<std::int64_t>(id)));
+  co_return json_response(status::ok, to_json(*event));
+}
+
+struct ReserveAnswer {
+  const ReserveCommand& command;
+
+  Response operator()(const store::Reserved& reserved) const {
+    json::object body = to_json(reserved.reservation);
+    body["remaining_tickets"] = reserved.remaining_tickets;
+    return json_response(reserved.created ? status::created : status::ok, body);
+  }
+  Response operator()(const store::SoldOut& sold_out) const {
+    Problem problem{status::conflict, "sold_out", "Sold out",
+                    "only " + std::to_string(sold_out.available_tickets) + " tickets are available, " +
+                        std::to_string(command.quantity) + " were asked for",
+                    {{"available_tickets", sold_out.available_tickets}}, {}};
+    return problem_response(problem);
+  }
+  Response operator()(const store::EventNotFound&) const {
+    return problem_response(event_not_found(command.event_id));
+  }
+  Response operator()(const store::KeyReused& reused) const {
+    Problem problem{status::unprocessable_entity, "idempotency_mismatch", "Key reused with another request",
+                    "reservation_key '" + reused.existing.key + "' already holds " +
+                        std::to_string(reused.existing.quantity) + " tickets of event " +
+                        std::to_string(reused.existing.event_id),
+                    {}, {}};
+    return problem_response(problem);
+  }
+};
+
+awaitable<Response> reserve(Inventory* inventory, Request request) {
+  auto parsed = parse_reserve(request.body(), inventory->settings);
+  if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
+  const ReserveCommand command = std::get<ReserveCommand>(std::move(parsed));
+  const store::ReserveOutcome outcome = co_await store::reserve(inventory->db, command);
+  co_return std::visit(ReserveAnswer{command}, outcome);
+}
+
+awaitable<Response> release(Inventory* inventory, Request request) {
+  auto parsed = parse_hold_ref(request.body());
+  if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
+  auto after = co_await store::release(inventory->db, std::get<HoldRef>(std::move(parsed)));
+  if (!after) co_return problem_response(reservation_not_found());
+  // Released, expired and voided holds have all given their tickets back: releasing again is a no-op.
+  if (after->reservation.status == kConfirmed) {
+    co_return problem_response(Problem{status::conflict, "hold_confirmed", "Hold already confirmed",
+                                       "the tickets of this reservation are sold and cannot be released", {}, {}});
+  }
+  co_return json_response(status::ok, to_json(after->reservation));
+}
+
+awaitable<Response> confirm(Inventory* inventory, Request request) {
+  auto parsed = parse_hold_ref(request.body());
+  if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
+  auto after = co_await store::confirm(inventory->db, std::get<HoldRef>(std::move(parsed)));
+  if (!after) co_return problem_response(reservation_not_found());
+  if (after->reservation.status != kConfirmed) {
+    json::object extra{{"reservation_status", after->reservation.status}};
+    co_return problem_response(Problem{status::conflict, "hold_expired", "Hold no longer valid",
+                                       "the reservation is " + after->reservation.status +
+                                           " (or past its expiry) and cannot be confirmed",
+                                       std::move(extra), {}});
+  }
+  co_return json_response(status::ok, to_json(after->reservation));
+}
+
+awaitable<Response> get_reservation(Inventory* inventory, Request request) {
+  auto id = path_id(request);
+  if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);
+  auto reservation = co_await store::find_reservation(inventory->db, std::get<std::int64_t>(id));
+  if (!reservation) co_return problem_response(reservation_not_found());
+  co_return json_response(status::ok, to_json(*reservation));
+}
+
+// Binds a handler to this thread's inventory state; the lambda only forwards, the handler is the coroutine.
+template <auto handler>
+core::Handler bind(Inventory* inventory) {
+  return [inventory](Request request) { return handler(inventory, std::move(request)); };
+}
+
+}  // namespace
+
+core::Router make_router(Inventory* inventory) {
+  core::Router router;
+  core::add_health_route(router);
+  core::add_database_ready_route(router, inventory->db);
+  router.post("/events", bind<create_event>(inventory));
+  router.get("/events", bind<list_events>(inventory));
+  router.get("/events/{id}", bind<get_event>(inventory));
+  router.post("/inventory/reserve", bind<reserve>(inventory));
+  router.post("/inventory/release", bind<release>(inventory));
+  router.post("/inventory/confirm", bind<confirm>(inventory));
+  router.get("/inventory/reservations/{id}", bind<get_reservation>(inventory));
+  return router;
+}
+
+}  // namespace flashtix::inventory

@@ -1,0 +1,14 @@
+// Returns expired holds to stock: the hold's time limit is the last guard against a lost ticket.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+
+#include "inventory/inventory.hpp"
+
+namespace flashtix::inventory {
+
+// Runs until the event loop stops, sweeping every `settings.sweep_interval`. Safe with any number of
+// instances: each hold is expired once, under its row lock.
+boost::asio::awaitable<void> sweep_expired_holds(Inventory* inventory);
+
+}  // namespace flashtix::inventory

@@ -1,0 +1,77 @@
+// flashtix-orders: takes orders, reserves their tickets in inventory, compensates on failure (port 8002).
+#include <boost/asio/co_spawn.hpp>
+#include <iostream>
+
+#include "core/log.hpp"
+#include "core/migrations.hpp"
+#include "core/service_host.hpp"
+#include "orders/inventory_client.hpp"
+#include "orders/orders.hpp"
+#include "orders/routes.hpp"
+#include "orders/sweeper.hpp"
+
+namespace flashtix::orders {
+
+std::vector<core::ConfigOption> options() {
+  auto list = core::common_options(8002);
+  list.push_back({"inventory-url", "http://127.0.0.1:8001", "base URL of the inventory service"});
+  list.push_back({"inventory-timeout-ms", "3000", "deadline of one call to inventory"});
+  list.push_back({"max-quantity", "10", "tickets one order may buy"});
+  list.push_back({"hold-seconds", "600", "how long an order's tickets are held for payment"});
+  list.push_back({"claim-timeout-seconds", "30", "after this an unfinished Idempotency-Key claim is recovered"});
+  list.push_back({"sweep-interval-ms", "500", "how often unpaid orders are expired and abandoned claims recovered"});
+  return list;
+}
+
+Settings settings_from(const core::Config& config) {
+  Settings settings;
+  settings.inventory_url = config.get("inventory-url");
+  settings.inventory_timeout = std::chrono::milliseconds(config.get_int("inventory-timeout-ms", 10, 60'000));
+  settings.max_quantity = config.get_int("max-quantity", 1, 1000);
+  settings.hold_seconds = config.get_int("hold-seconds", 1, 7 * 24 * 3600);
+  settings.claim_timeout = std::chrono::seconds(config.get_int("claim-timeout-seconds", 1, 24 * 3600));
+  settings.sweep_interval = std::chrono::milliseconds(config.get_int("sweep-interval-ms", 10, 60'000));
+  return settings;
+}
+
+// What one event-loop thread owns: its inventory client (and connections) and the handler state.
+struct ThreadState {
+  std::unique_ptr<InventoryClient> inventory;
+  Orders orders;
+};
+
+}  // namespace flashtix::orders
+
+int main(int argc, char** argv) {
+  using namespace flashtix;
+  core::Config config("flashtix-orders", orders::options());
+  try {
+    config.parse(argc, argv);
+    core::set_log_level(core::parse_log_level(config.get("log-level")));
+    const orders::Settings settings = orders::settings_from(config);
+    core::apply_migrations(config.get("database-url"), "orders", orders::migrations(), std::chrono::seconds(30));
+
+    core::ServiceHost host("orders", config);
+    core::ClientOptions client_options;
+    client_options.timeout = settings.inventory_timeout;
+    for (auto& worker : host.workers()) {
+      auto state = std::make_shared<orders::ThreadState>();
+      state->inventory = std::make_unique<orders::InventoryClient>(
+          core::HttpClient(worker->io.get_executor(), settings.inventory_url, client_options));
+      state->orders = orders::Orders{worker->db.get(), state->inventory.get(), settings};
+      worker->router = orders::make_router(&state->orders);
+      worker->service_state = state;
+    }
+    auto& first = *host.workers().front();
+    boost::asio::co_spawn(first.io,
+                          orders::sweep_orders(&static_cast<orders::ThreadState*>(first.service_state.get())->orders),
+                          core::LogIfFailed{"order sweeper"});
+    return host.run();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "flashtix-orders: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    core::log_error("flashtix-orders cannot start: ", e.what());
+    return 1;
+  }
+}

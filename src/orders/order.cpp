@@ -1,0 +1,63 @@
+// Order request parsing with every bound checked, and the JSON shape of an order.
+#include "orders/order.hpp"
+
+#include <limits>
+
+#include "core/json_fields.hpp"
+#include "core/time.hpp"
+
+namespace flashtix::orders {
+
+namespace json = core::json;
+using core::Problem;
+
+bool is_order_status(std::string_view text) {
+  return text == kPendingPayment || text == kConfirmed || text == kCancelled || text == kExpired;
+}
+
+std::string CreateOrder::fingerprint() const {
+  json::object fields{{"event_id", event_id}, {"quantity", quantity}};
+  fields["customer_email"] = customer_email ? json::value(*customer_email) : json::value(nullptr);
+  return json::serialize(fields);
+}
+
+core::Result<CreateOrder> parse_create_order(std::string_view body, const Settings& settings) {
+  auto parsed = core::parse_json_object(body);
+  if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
+  core::FieldReader fields(std::get<json::object>(parsed));
+  CreateOrder command;
+  command.event_id = fields.required_int("event_id", 1, std::numeric_limits<std::int64_t>::max());
+  command.quantity = fields.optional_int("quantity", 1, settings.max_quantity).value_or(1);
+  command.customer_email = fields.optional_string("customer_email", 3, kMaxEmailLength);
+  if (command.customer_email && command.customer_email->find('@') == std::string::npos) {
+    fields.fail("'customer_email' must be an e-mail address");
+  }
+  if (fields.problem()) return *fields.problem();
+  return command;
+}
+
+core::Result<std::optional<std::string>> parse_idempotency_key(std::string_view header, bool present) {
+  if (!present) return std::optional<std::string>{};
+  bool visible = !header.empty() && header.size() <= kMaxIdempotencyKeyLength;
+  for (char c : header) visible = visible && c > ' ' && c < 127;
+  if (!visible) {
+    return core::invalid_request("the Idempotency-Key header must be 1 to 255 visible ASCII characters");
+  }
+  return std::optional<std::string>(std::string(header));
+}
+
+json::object to_json(const Order& order) {
+  json::object object{
+      {"order_id", order.id},
+      {"status", order.status},
+      {"event_id", order.event_id},
+      {"quantity", order.quantity},
+      {"reservation_id", order.reservation_id},
+      {"expires_at", core::rfc3339_from_unix_ms(order.expires_at_ms)},
+  };
+  object["customer_email"] = order.customer_email ? json::value(*order.customer_email) : json::value(nullptr);
+  object["created_at"] = core::rfc3339_from_unix_ms(order.created_at_ms);
+  return object;
+}
+
+}  // namespace flashtix::orders

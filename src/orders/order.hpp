@@ -1,0 +1,53 @@
+// Orders and their lifecycle, and how a request body becomes a command (pure functions, unit-tested).
+//   PENDING_PAYMENT --payment--> CONFIRMED
+//   PENDING_PAYMENT --cancel or payment failed--> CANCELLED
+//   PENDING_PAYMENT --hold expired--> EXPIRED
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "core/http.hpp"
+#include "orders/orders.hpp"
+
+namespace flashtix::orders {
+
+inline constexpr std::string_view kPendingPayment = "PENDING_PAYMENT";
+inline constexpr std::string_view kConfirmed = "CONFIRMED";
+inline constexpr std::string_view kCancelled = "CANCELLED";
+inline constexpr std::string_view kExpired = "EXPIRED";
+
+inline constexpr std::size_t kMaxIdempotencyKeyLength = 255;
+inline constexpr std::size_t kMaxEmailLength = 254;
+
+bool is_order_status(std::string_view text);
+
+struct Order {
+  std::string id;
+  std::int64_t event_id = 0;
+  std::int64_t quantity = 0;
+  std::optional<std::string> customer_email;
+  std::string status;
+  std::int64_t reservation_id = 0;
+  std::int64_t expires_at_ms = 0;
+  std::int64_t created_at_ms = 0;
+};
+
+struct CreateOrder {
+  std::int64_t event_id = 0;
+  std::int64_t quantity = 1;
+  std::optional<std::string> customer_email;
+
+  // What makes two requests "the same body" for an idempotency key: the parsed fields, so that
+  // spacing or member order in the JSON does not matter.
+  std::string fingerprint() const;
+};
+
+core::Result<CreateOrder> parse_create_order(std::string_view body, const Settings& settings);
+// The Idempotency-Key header: absent is fine; present must be 1..255 visible ASCII characters.
+core::Result<std::optional<std::string>> parse_idempotency_key(std::string_view header, bool present);
+
+core::json::object to_json(const Order& order);
+
+}  // namespace flashtix::orders

@@ -1,0 +1,53 @@
+// Order request parsing, the idempotency fingerprint, and the Idempotency-Key header rules.
+#include "orders/order.hpp"
+
+#include <gtest/gtest.h>
+
+namespace flashtix::orders {
+namespace {
+
+const Settings kSettings{};
+
+TEST(ParseCreateOrder, SeedBodyWorks) {
+  auto parsed = parse_create_order(R"({"event_id": 1, "quantity": 2})", kSettings);
+  ASSERT_TRUE(std::holds_alternative<CreateOrder>(parsed));
+  EXPECT_EQ(std::get<CreateOrder>(parsed).quantity, 2);
+  EXPECT_FALSE(std::get<CreateOrder>(parsed).customer_email);
+}
+
+TEST(ParseCreateOrder, RefusesBadInput) {
+  for (const char* body : {R"({"quantity": 1})", R"({"event_id": 1, "quantity": 0})",
+                           R"({"event_id": 1, "quantity": 11})", R"({"event_id": 1.5})",
+                           R"({"event_id": 1, "customer_email": "nobody"})", R"({"event_id": 1, "customer_email": 7})",
+                           "[]", "{"}) {
+    EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_create_order(body, kSettings))) << body;
+  }
+}
+
+TEST(Fingerprint, SameFieldsSameFingerprintWhateverTheSpelling) {
+  auto a = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1, "quantity": 1})", kSettings));
+  auto b = std::get<CreateOrder>(parse_create_order(R"({ "quantity":1,"event_id":1 })", kSettings));
+  auto c = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1})", kSettings));
+  auto d = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1, "quantity": 2})", kSettings));
+  auto e = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1, "customer_email": "a@b.c"})", kSettings));
+  EXPECT_EQ(a.fingerprint(), b.fingerprint());
+  EXPECT_EQ(a.fingerprint(), c.fingerprint());  // quantity defaults to 1
+  EXPECT_NE(a.fingerprint(), d.fingerprint());
+  EXPECT_NE(a.fingerprint(), e.fingerprint());
+}
+
+TEST(IdempotencyKeyHeader, AbsentOrVisibleAscii) {
+  EXPECT_FALSE(std::get<std::optional<std::string>>(parse_idempotency_key("", false)).has_value());
+  EXPECT_EQ(std::get<std::optional<std::string>>(parse_idempotency_key("abc-123", true)), "abc-123");
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_idempotency_key("", true)));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_idempotency_key("has space", true)));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_idempotency_key(std::string(256, 'k'), true)));
+}
+
+TEST(OrderStatus, KnowsTheFour) {
+  for (auto status : {kPendingPayment, kConfirmed, kCancelled, kExpired}) EXPECT_TRUE(is_order_status(status));
+  EXPECT_FALSE(is_order_status("HELD"));
+}
+
+}  // namespace
+}  // namespace flashtix::orders

@@ -1,0 +1,49 @@
+// The order sweeper loop; a failed step is logged and retried on the next tick.
+#include "orders/sweeper.hpp"
+
+#include <boost/asio/steady_timer.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+
+#include "core/log.hpp"
+#include "orders/inventory_client.hpp"
+#include "orders/store.hpp"
+
+namespace flashtix::orders {
+
+namespace {
+
+constexpr int kSweepBatch = 500;
+
+boost::asio::awaitable<void> recover_abandoned_claims(Orders* orders) {
+  const auto claims = co_await store::abandoned_claims(orders->db, orders->settings.claim_timeout, kSweepBatch);
+  for (const auto& claim : claims) {
+    // No order exists for an IN_PROGRESS claim (the order and DONE commit together), so its hold,
+    // if the reserve got that far, belongs to nobody.
+    const ReleaseOutcome released = co_await orders->inventory->release(claim.order_id);
+    if (std::holds_alternative<HoldSold>(released)) {
+      core::log_error("abandoned claim ", claim.key, " has sold tickets under order id ", claim.order_id);
+    }
+    co_await store::drop_claim(orders->db, claim.key, claim.order_id);
+    core::log_info("recovered abandoned request ", claim.key, " (order id ", claim.order_id, ")");
+  }
+}
+
+}  // namespace
+
+boost::asio::awaitable<void> sweep_orders(Orders* orders) {
+  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
+  for (;;) {
+    timer.expires_after(orders->settings.sweep_interval);
+    co_await timer.async_wait(boost::asio::use_awaitable);
+    try {
+      const std::int64_t expired = co_await store::expire_due_orders(orders->db, kSweepBatch);
+      if (expired > 0) core::log_info("expired ", expired, " unpaid orders");
+      co_await recover_abandoned_claims(orders);
+    } catch (const std::exception& e) {
+      core::log_warn("order sweep failed, retrying next tick: ", e.what());
+    }
+  }
+}
+
+}  // namespace flashtix::orders

@@ -1,0 +1,656 @@
+// Black-box tests of every inventory endpoint and every answer the contract lists for it, each checked
+// against the database and followed by the ledger check.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <chrono>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "inventory_harness.hpp"
+
+namespace flashtix::test {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+// Every test leaves the books balanced, whatever it did.
+class InventoryApi : public ::testing::Test {
+ protected:
+  void TearDown() override { EXPECT_TRUE(ledger_balanced()); }
+};
+
+std::string event_path(std::int64_t id) { return "/events/" + std::to_string(id); }
+std::string reservation_path(std::int64_t id) { return "/inventory/reservations/" + std::to_string(id); }
+
+HttpResponse reserve(std::int64_t event_id, std::int64_t quantity, std::optional<std::string> key = std::nullopt,
+                     std::optional<std::int64_t> hold_seconds = std::nullopt) {
+  json::object body{{"event_id", event_id}, {"quantity", quantity}};
+  if (key) body["reservation_key"] = *key;
+  if (hold_seconds) body["hold_seconds"] = *hold_seconds;
+  return post("/inventory/reserve", body);
+}
+
+HttpResponse release_by_id(std::int64_t id) { return post("/inventory/release", json::object{{"reservation_id", id}}); }
+HttpResponse release_by_key(const std::string& key) {
+  return post("/inventory/release", json::object{{"reservation_key", key}});
+}
+HttpResponse confirm_by_id(std::int64_t id) { return post("/inventory/confirm", json::object{{"reservation_id", id}}); }
+HttpResponse confirm_by_key(const std::string& key) {
+  return post("/inventory/confirm", json::object{{"reservation_key", key}});
+}
+
+std::string status_of(std::int64_t reservation_id) {
+  return string_field(get(reservation_path(reservation_id)).json(), "status");
+}
+
+// Checks the members every reservation answer carries.
+void expect_reservation(const json::value& reservation, std::int64_t event_id, std::int64_t quantity,
+                        std::string_view status) {
+  EXPECT_GT(int_field(reservation, "reservation_id"), 0);
+  EXPECT_FALSE(string_field(reservation, "reservation_key").empty());
+  EXPECT_EQ(int_field(reservation, "event_id"), event_id);
+  EXPECT_EQ(int_field(reservation, "quantity"), quantity);
+  EXPECT_EQ(string_field(reservation, "status"), status);
+  EXPECT_TRUE(parse_utc_timestamp(string_field(reservation, "expires_at")))
+      << "expires_at must be RFC 3339 UTC: " << json::serialize(reservation);
+  EXPECT_TRUE(parse_utc_timestamp(string_field(reservation, "created_at")))
+      << "created_at must be RFC 3339 UTC: " << json::serialize(reservation);
+}
+
+// Seconds between created_at and expires_at of a reservation answer.
+double hold_length_seconds(const json::value& reservation) {
+  const auto created = parse_utc_timestamp(string_field(reservation, "created_at"));
+  const auto expires = parse_utc_timestamp(string_field(reservation, "expires_at"));
+  if (!created || !expires) throw std::runtime_error("bad timestamps in " + json::serialize(reservation));
+  return *expires - *created;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+std::string url_encode(std::string_view text) {
+  static const char* const kHex = "0123456789ABCDEF";
+  std::string encoded;
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    if (std::isalnum(byte) || c == '-' || c == '_' || c == '.' || c == '~') {
+      encoded += c;
+    } else {
+      encoded += '%';
+      encoded += kHex[byte >> 4];
+      encoded += kHex[byte & 0xF];
+    }
+  }
+  return encoded;
+}
+
+std::vector<std::int64_t> ids_of(const json::value& page) {
+  std::vector<std::int64_t> ids;
+  for (const auto& item : page.at("items").as_array()) ids.push_back(int_field(item, "id"));
+  return ids;
+}
+
+// ---- health ----
+
+TEST_F(InventoryApi, HealthAnswersOk) {
+  const HttpResponse health = get("/health");
+  ASSERT_TRUE(is_json(health, 200));
+  EXPECT_EQ(health.json(), json::parse(R"({"status":"ok"})"));
+}
+
+TEST_F(InventoryApi, ReadyWhileTheDatabaseAnswers) {
+  const HttpResponse ready = get("/ready");
+  ASSERT_TRUE(is_json(ready, 200));
+  EXPECT_EQ(ready.json(), json::parse(R"({"status":"ready"})"));
+}
+
+TEST_F(InventoryApi, OneKeepAliveConnectionServesManyRequests) {
+  HttpConnection connection(inventory_port());
+  for (int i = 0; i < 5; ++i) {
+    const HttpResponse health = connection.get("/health");
+    ASSERT_EQ(health.status, 200) << health.describe();
+    ASSERT_TRUE(connection.is_open()) << "the server closed a keep-alive connection after request " << i;
+  }
+  const std::int64_t event = create_event(3);
+  const HttpResponse held = connection.post("/inventory/reserve", json::object{{"event_id", event}});
+  ASSERT_TRUE(is_json(held, 201));
+  const HttpResponse fetched = connection.get(reservation_path(int_field(held.json(), "reservation_id")));
+  ASSERT_TRUE(is_json(fetched, 200));
+  EXPECT_TRUE(connection.is_open());
+}
+
+// ---- events ----
+
+TEST_F(InventoryApi, CreateEventAnswersTheNewEvent) {
+  const std::string name = unique_name();
+  const double before = now_seconds();
+  const HttpResponse created = post("/events", json::object{{"name", name}, {"total_tickets", 250}});
+  ASSERT_TRUE(is_json(created, 201));
+  const json::value event = created.json();
+  const std::int64_t id = int_field(event, "id");
+  // The seed event holds id 1 and the seed moved the id sequence past it.
+  EXPECT_GT(id, 1);
+  EXPECT_EQ(string_field(event, "name"), name);
+  EXPECT_EQ(int_field(event, "total_tickets"), 250);
+  EXPECT_EQ(int_field(event, "available_tickets"), 250);
+  EXPECT_EQ(int_field(event, "held_tickets"), 0);
+  EXPECT_EQ(int_field(event, "sold_tickets"), 0);
+  const auto created_at = parse_utc_timestamp(string_field(event, "created_at"));
+  ASSERT_TRUE(created_at) << "created_at must be RFC 3339 UTC: " << created.body;
+  EXPECT_NEAR(*created_at, before, 5.0);
+
+  const HttpResponse fetched = get(event_path(id));
+  ASSERT_TRUE(is_json(fetched, 200));
+  EXPECT_EQ(fetched.json(), event);
+
+  const Rows rows = pg().admin_query("SELECT name, total_tickets, available_tickets FROM inventory.events WHERE id = " +
+                                     std::to_string(id));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{name, "250", "250"}));
+}
+
+TEST_F(InventoryApi, CreateEventAcceptsTheBoundaries) {
+  const HttpResponse empty = post("/events", json::object{{"name", "x"}, {"total_tickets", 0}});
+  ASSERT_TRUE(is_json(empty, 201));
+  EXPECT_EQ(int_field(empty.json(), "available_tickets"), 0);
+
+  const HttpResponse largest = post("/events", json::object{{"name", unique_name()}, {"total_tickets", 10000000}});
+  ASSERT_TRUE(is_json(largest, 201));
+  EXPECT_EQ(int_field(largest.json(), "available_tickets"), 10000000);
+
+  const std::string longest(200, 'n');
+  const HttpResponse long_name = post("/events", json::object{{"name", longest}, {"total_tickets", 1}});
+  ASSERT_TRUE(is_json(long_name, 201));
+  EXPECT_EQ(string_field(long_name.json(), "name"), longest);
+}
+
+// The contract bounds the name in characters, as the database's CHECK (length(name)) does, not in bytes.
+TEST_F(InventoryApi, CreateEventCountsNameLengthInCharacters) {
+  std::string longest;
+  for (int i = 0; i < 200; ++i) longest += "\xC3\xA9";  // 200 x U+00E9, 400 bytes of UTF-8
+  const HttpResponse created = post("/events", json::object{{"name", longest}, {"total_tickets", 1}});
+  ASSERT_TRUE(is_json(created, 201));
+  EXPECT_EQ(string_field(created.json(), "name"), longest);
+}
+
+TEST_F(InventoryApi, GetEventOfAnUnknownIdIs404AndOfANonIntegerIs400) {
+  EXPECT_TRUE(is_problem(get("/events/987654321"), 404, "event_not_found"));
+  EXPECT_TRUE(is_problem(get("/events/abc"), 400, "invalid_request"));
+}
+
+TEST_F(InventoryApi, ListEventsPagesThroughEveryEventInIdOrder) {
+  for (int i = 0; i < 55; ++i) create_event(i + 1);
+  std::vector<std::int64_t> all_ids;
+  for (const auto& row : pg().admin_query("SELECT id FROM inventory.events ORDER BY id")) {
+    all_ids.push_back(std::stoll(row[0]));
+  }
+  ASSERT_GT(all_ids.size(), 55u);
+
+  // The default page holds 50.
+  const HttpResponse first = get("/events");
+  ASSERT_TRUE(is_json(first, 200));
+  const json::value first_page = first.json();
+  EXPECT_EQ(ids_of(first_page), std::vector<std::int64_t>(all_ids.begin(), all_ids.begin() + 50));
+  EXPECT_TRUE(first_page.at("next_cursor").is_string()) << first.body;
+  for (const auto& item : first_page.at("items").as_array()) {
+    for (const char* field : {"total_tickets", "available_tickets", "held_tickets", "sold_tickets"}) {
+      EXPECT_GE(int_field(item, field), 0);
+    }
+    EXPECT_FALSE(string_field(item, "name").empty());
+    EXPECT_TRUE(parse_utc_timestamp(string_field(item, "created_at"))) << json::serialize(item);
+  }
+
+  // Walking the cursor with a small limit meets every event once, in order, and ends on a null cursor.
+  std::vector<std::int64_t> seen;
+  std::string cursor;
+  for (int pages = 0;; ++pages) {
+    ASSERT_LT(pages, 100) << "the cursor walk does not end";
+    const HttpResponse page = get("/events?limit=7" + (cursor.empty() ? "" : "&cursor=" + url_encode(cursor)));
+    ASSERT_TRUE(is_json(page, 200));
+    const json::value body = page.json();
+    const auto ids = ids_of(body);
+    ASSERT_LE(ids.size(), 7u);
+    seen.insert(seen.end(), ids.begin(), ids.end());
+    const json::value& next = body.at("next_cursor");
+    if (next.is_null()) break;
+    ASSERT_TRUE(next.is_string()) << page.body;
+    ASSERT_EQ(ids.size(), 7u) << "a page with a next_cursor must be full: " << page.body;
+    cursor = std::string(next.get_string());
+  }
+  EXPECT_EQ(seen, all_ids);
+
+  const HttpResponse everything = get("/events?limit=500");
+  ASSERT_TRUE(is_json(everything, 200));
+  EXPECT_EQ(ids_of(everything.json()), all_ids);
+  EXPECT_TRUE(is_null_field(everything.json(), "next_cursor")) << everything.body;
+
+  const HttpResponse one = get("/events?limit=1");
+  ASSERT_TRUE(is_json(one, 200));
+  EXPECT_EQ(ids_of(one.json()), std::vector<std::int64_t>{all_ids.front()});
+  EXPECT_TRUE(one.json().at("next_cursor").is_string()) << one.body;
+}
+
+TEST_F(InventoryApi, ListEventsRejectsABadLimitOrCursor) {
+  for (const char* limit : {"0", "501", "-1", "abc", "1.5", "10x", "99999999999999999999"}) {
+    EXPECT_TRUE(is_problem(get(std::string("/events?limit=") + limit), 400, "invalid_request")) << "limit=" << limit;
+  }
+  EXPECT_TRUE(is_problem(get("/events?cursor=%21%21%21"), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(get("/events?limit=5&cursor=not%20a%20cursor"), 400, "invalid_request"));
+}
+
+// ---- reserve ----
+
+TEST_F(InventoryApi, ReserveHoldsTicketsAndAnswersTheReservation) {
+  const std::int64_t event = create_event(10);
+  const double before = now_seconds();
+  const HttpResponse held = reserve(event, 2);
+  ASSERT_TRUE(is_json(held, 201));
+  const json::value body = held.json();
+  expect_reservation(body, event, 2, "HELD");
+  EXPECT_EQ(int_field(body, "remaining_tickets"), 8);
+  // Without a key the server makes a UUID.
+  const std::string key = string_field(body, "reservation_key");
+  EXPECT_TRUE(is_uuid(key)) << key;
+  // The default hold is 600 seconds.
+  EXPECT_NEAR(hold_length_seconds(body), 600.0, 1.0);
+  EXPECT_NEAR(*parse_utc_timestamp(string_field(body, "created_at")), before, 5.0);
+
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 2, 0}));
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 8, 2, 0}));
+  const std::int64_t id = int_field(body, "reservation_id");
+  EXPECT_EQ(db_status(id), "HELD");
+
+  const HttpResponse fetched = get(reservation_path(id));
+  ASSERT_TRUE(is_json(fetched, 200));
+  const json::value reservation = fetched.json();
+  EXPECT_EQ(int_field(reservation, "reservation_id"), id);
+  for (const char* field : {"reservation_key", "status", "expires_at", "created_at"}) {
+    EXPECT_EQ(string_field(reservation, field), string_field(body, field)) << field;
+  }
+  EXPECT_EQ(int_field(reservation, "event_id"), event);
+  EXPECT_EQ(int_field(reservation, "quantity"), 2);
+}
+
+TEST_F(InventoryApi, ReserveDefaultsToQuantityOne) {
+  const std::int64_t event = create_event(10);
+  const HttpResponse held = post("/inventory/reserve", json::object{{"event_id", event}});
+  ASSERT_TRUE(is_json(held, 201));
+  expect_reservation(held.json(), event, 1, "HELD");
+  EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 9);
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 1, 0}));
+}
+
+TEST_F(InventoryApi, ReserveKeepsTheClientKeyAndHoldSeconds) {
+  const std::int64_t event = create_event(10);
+  const std::string key = unique_name("order");
+  const HttpResponse held = reserve(event, 10, key, 120);
+  ASSERT_TRUE(is_json(held, 201));
+  expect_reservation(held.json(), event, 10, "HELD");
+  EXPECT_EQ(string_field(held.json(), "reservation_key"), key);
+  EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 0);
+  EXPECT_NEAR(hold_length_seconds(held.json()), 120.0, 1.0);
+  const Rows rows =
+      pg().admin_query("SELECT reservation_key, quantity, status FROM inventory.reservations WHERE id = " +
+                       std::to_string(int_field(held.json(), "reservation_id")));
+  ASSERT_EQ(rows.size(), 1u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{key, "10", "HELD"}));
+}
+
+TEST_F(InventoryApi, ReserveAnswersSoldOutWithTheTicketsLeft) {
+  const std::int64_t event = create_event(3);
+  const HttpResponse first = reserve(event, 2);
+  ASSERT_TRUE(is_json(first, 201));
+  EXPECT_EQ(int_field(first.json(), "remaining_tickets"), 1);
+
+  const HttpResponse too_many = reserve(event, 2);
+  ASSERT_TRUE(is_problem(too_many, 409, "sold_out"));
+  EXPECT_EQ(int_field(too_many.json(), "available_tickets"), 1);
+
+  const HttpResponse last = reserve(event, 1);
+  ASSERT_TRUE(is_json(last, 201));
+  EXPECT_EQ(int_field(last.json(), "remaining_tickets"), 0);
+
+  const HttpResponse none_left = reserve(event, 1);
+  ASSERT_TRUE(is_problem(none_left, 409, "sold_out"));
+  EXPECT_EQ(int_field(none_left.json(), "available_tickets"), 0);
+  EXPECT_EQ(api_counts(event), (EventCounts{3, 0, 3, 0}));
+  EXPECT_EQ(db_counts(event), (EventCounts{3, 0, 3, 0}));
+
+  const std::int64_t empty = create_event(0);
+  const HttpResponse nothing = reserve(empty, 1);
+  ASSERT_TRUE(is_problem(nothing, 409, "sold_out"));
+  EXPECT_EQ(int_field(nothing.json(), "available_tickets"), 0);
+
+  const std::int64_t five = create_event(5);
+  const HttpResponse six = reserve(five, 6);
+  ASSERT_TRUE(is_problem(six, 409, "sold_out"));
+  EXPECT_EQ(int_field(six.json(), "available_tickets"), 5);
+  EXPECT_EQ(api_counts(five), (EventCounts{5, 5, 0, 0}));
+  EXPECT_EQ(pg().admin_query("SELECT count(*) FROM inventory.reservations WHERE event_id IN (" + std::to_string(empty) +
+                             ", " + std::to_string(five) + ")")[0][0],
+            "0");
+}
+
+TEST_F(InventoryApi, ReserveOnAnUnknownEventIs404) {
+  EXPECT_TRUE(is_problem(reserve(987654321, 1), 404, "event_not_found"));
+  EXPECT_EQ(pg().admin_query("SELECT count(*) FROM inventory.reservations WHERE event_id = 987654321")[0][0], "0");
+}
+
+// ---- idempotent reserve ----
+
+TEST_F(InventoryApi, ReserveWithTheSameKeyAnswersTheSameReservation) {
+  const std::int64_t event = create_event(10);
+  const std::string key = unique_name("order");
+  const HttpResponse first = reserve(event, 2, key);
+  ASSERT_TRUE(is_json(first, 201));
+  const std::int64_t id = int_field(first.json(), "reservation_id");
+
+  const HttpResponse again = reserve(event, 2, key);
+  ASSERT_TRUE(is_json(again, 200));
+  EXPECT_EQ(int_field(again.json(), "reservation_id"), id);
+  for (const char* field : {"reservation_key", "status", "expires_at", "created_at"}) {
+    EXPECT_EQ(string_field(again.json(), field), string_field(first.json(), field)) << field;
+  }
+  EXPECT_EQ(int_field(again.json(), "quantity"), 2);
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 2, 0}));
+  EXPECT_EQ(pg().admin_query("SELECT count(*) FROM inventory.reservations WHERE reservation_key = '" + key + "'")[0][0],
+            "1");
+
+  // The key names the reservation whatever its status now.
+  ASSERT_TRUE(is_json(release_by_id(id), 200));
+  const HttpResponse after_release = reserve(event, 2, key);
+  ASSERT_TRUE(is_json(after_release, 200));
+  EXPECT_EQ(int_field(after_release.json(), "reservation_id"), id);
+  EXPECT_EQ(string_field(after_release.json(), "status"), "RELEASED");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+
+  // A retry on a sold-out event still finds its own hold instead of sold_out.
+  const std::int64_t small = create_event(2);
+  const std::string small_key = unique_name("order");
+  const HttpResponse all = reserve(small, 2, small_key);
+  ASSERT_TRUE(is_json(all, 201));
+  const HttpResponse retry = reserve(small, 2, small_key);
+  ASSERT_TRUE(is_json(retry, 200));
+  EXPECT_EQ(int_field(retry.json(), "reservation_id"), int_field(all.json(), "reservation_id"));
+  EXPECT_EQ(string_field(retry.json(), "status"), "HELD");
+  EXPECT_EQ(api_counts(small), (EventCounts{2, 0, 2, 0}));
+
+  // A missing quantity is quantity 1, so both spellings are the same request.
+  const std::string default_key = unique_name("order");
+  const HttpResponse implicit =
+      post("/inventory/reserve", json::object{{"event_id", event}, {"reservation_key", default_key}});
+  ASSERT_TRUE(is_json(implicit, 201));
+  const HttpResponse explicit_one = reserve(event, 1, default_key);
+  ASSERT_TRUE(is_json(explicit_one, 200));
+  EXPECT_EQ(int_field(explicit_one.json(), "reservation_id"), int_field(implicit.json(), "reservation_id"));
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 1, 0}));
+}
+
+TEST_F(InventoryApi, ReserveWithTheSameKeyButAnotherBodyIs422) {
+  const std::int64_t event = create_event(10);
+  const std::int64_t other = create_event(10);
+  const std::string key = unique_name("order");
+  ASSERT_TRUE(is_json(reserve(event, 2, key), 201));
+
+  EXPECT_TRUE(is_problem(reserve(event, 3, key), 422, "idempotency_mismatch"));
+  EXPECT_TRUE(is_problem(reserve(other, 2, key), 422, "idempotency_mismatch"));
+  EXPECT_TRUE(is_problem(post("/inventory/reserve", json::object{{"event_id", event}, {"reservation_key", key}}), 422,
+                         "idempotency_mismatch"));
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 2, 0}));
+  EXPECT_EQ(api_counts(other), (EventCounts{10, 10, 0, 0}));
+  EXPECT_EQ(pg().admin_query("SELECT count(*) FROM inventory.reservations WHERE reservation_key = '" + key + "'")[0][0],
+            "1");
+}
+
+// ---- release ----
+
+TEST_F(InventoryApi, ReleaseReturnsTheStockExactlyOnce) {
+  const std::int64_t event = create_event(10);
+  const HttpResponse by_id = reserve(event, 3);
+  ASSERT_TRUE(is_json(by_id, 201));
+  const std::int64_t id = int_field(by_id.json(), "reservation_id");
+  const std::string key = string_field(by_id.json(), "reservation_key");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 7, 3, 0}));
+
+  const HttpResponse released = release_by_id(id);
+  ASSERT_TRUE(is_json(released, 200));
+  expect_reservation(released.json(), event, 3, "RELEASED");
+  EXPECT_EQ(int_field(released.json(), "reservation_id"), id);
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+
+  // Again, by id and by key: the same answer and no second return of stock.
+  for (const HttpResponse& again : {release_by_id(id), release_by_key(key)}) {
+    ASSERT_TRUE(is_json(again, 200));
+    EXPECT_EQ(int_field(again.json(), "reservation_id"), id);
+    EXPECT_EQ(string_field(again.json(), "status"), "RELEASED");
+  }
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+  EXPECT_EQ(status_of(id), "RELEASED");
+  EXPECT_EQ(db_status(id), "RELEASED");
+
+  const std::string other_key = unique_name("order");
+  const HttpResponse by_key = reserve(event, 4, other_key);
+  ASSERT_TRUE(is_json(by_key, 201));
+  const HttpResponse released_by_key = release_by_key(other_key);
+  ASSERT_TRUE(is_json(released_by_key, 200));
+  EXPECT_EQ(int_field(released_by_key.json(), "reservation_id"), int_field(by_key.json(), "reservation_id"));
+  EXPECT_EQ(string_field(released_by_key.json(), "status"), "RELEASED");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 10, 0, 0}));
+}
+
+TEST_F(InventoryApi, ReleaseOfAConfirmedHoldIs409HoldConfirmed) {
+  const std::int64_t event = create_event(10);
+  const HttpResponse held = reserve(event, 2);
+  ASSERT_TRUE(is_json(held, 201));
+  const std::int64_t id = int_field(held.json(), "reservation_id");
+  ASSERT_TRUE(is_json(confirm_by_id(id), 200));
+
+  EXPECT_TRUE(is_problem(release_by_id(id), 409, "hold_confirmed"));
+  EXPECT_TRUE(is_problem(release_by_key(string_field(held.json(), "reservation_key")), 409, "hold_confirmed"));
+  EXPECT_EQ(status_of(id), "CONFIRMED");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 0, 2}));
+}
+
+TEST_F(InventoryApi, ReleaseOfAnUnknownReservationIs404) {
+  EXPECT_TRUE(is_problem(release_by_id(987654321), 404, "reservation_not_found"));
+  EXPECT_TRUE(is_problem(release_by_key(unique_name("no-such-key")), 404, "reservation_not_found"));
+}
+
+// ---- confirm ----
+
+TEST_F(InventoryApi, ConfirmSellsTheHoldExactlyOnce) {
+  const std::int64_t event = create_event(10);
+  const HttpResponse held = reserve(event, 3);
+  ASSERT_TRUE(is_json(held, 201));
+  const std::int64_t id = int_field(held.json(), "reservation_id");
+  const std::string key = string_field(held.json(), "reservation_key");
+
+  const HttpResponse confirmed = confirm_by_id(id);
+  ASSERT_TRUE(is_json(confirmed, 200));
+  expect_reservation(confirmed.json(), event, 3, "CONFIRMED");
+  EXPECT_EQ(int_field(confirmed.json(), "reservation_id"), id);
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 7, 0, 3}));
+
+  for (const HttpResponse& again : {confirm_by_id(id), confirm_by_key(key)}) {
+    ASSERT_TRUE(is_json(again, 200));
+    EXPECT_EQ(int_field(again.json(), "reservation_id"), id);
+    EXPECT_EQ(string_field(again.json(), "status"), "CONFIRMED");
+  }
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 7, 0, 3}));
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 7, 0, 3}));
+  EXPECT_EQ(status_of(id), "CONFIRMED");
+
+  const std::string other_key = unique_name("order");
+  ASSERT_TRUE(is_json(reserve(event, 1, other_key), 201));
+  const HttpResponse confirmed_by_key = confirm_by_key(other_key);
+  ASSERT_TRUE(is_json(confirmed_by_key, 200));
+  EXPECT_EQ(string_field(confirmed_by_key.json(), "status"), "CONFIRMED");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 6, 0, 4}));
+}
+
+TEST_F(InventoryApi, ConfirmOfAReleasedHoldIs409HoldExpired) {
+  const std::int64_t event = create_event(10);
+  const HttpResponse held = reserve(event, 2);
+  ASSERT_TRUE(is_json(held, 201));
+  const std::int64_t id = int_field(held.json(), "reservation_id");
+  ASSERT_TRUE(is_json(release_by_id(id), 200));
+
+  EXPECT_TRUE(is_problem(confirm_by_id(id), 409, "hold_expired"));
+  EXPECT_TRUE(is_problem(confirm_by_key(string_field(held.json(), "reservation_key")), 409, "hold_expired"));
+  EXPECT_EQ(status_of(id), "RELEASED");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+}
+
+TEST_F(InventoryApi, ConfirmOfAnUnknownReservationIs404) {
+  EXPECT_TRUE(is_problem(confirm_by_id(987654321), 404, "reservation_not_found"));
+  EXPECT_TRUE(is_problem(confirm_by_key(unique_name("no-such-key")), 404, "reservation_not_found"));
+}
+
+// ---- get reservation ----
+
+TEST_F(InventoryApi, GetReservationOfAnUnknownIdIs404AndOfANonIntegerIs400) {
+  EXPECT_TRUE(is_problem(get(reservation_path(987654321)), 404, "reservation_not_found"));
+  EXPECT_TRUE(is_problem(get("/inventory/reservations/abc"), 400, "invalid_request"));
+}
+
+// ---- expiry ----
+
+TEST_F(InventoryApi, AnExpiredHoldReturnsItsStock) {
+  const std::int64_t event = create_event(5);
+  const std::string key = unique_name("order");
+  const auto start = std::chrono::steady_clock::now();
+  const HttpResponse held = reserve(event, 2, key, 1);
+  ASSERT_TRUE(is_json(held, 201));
+  EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 3);
+  EXPECT_NEAR(hold_length_seconds(held.json()), 1.0, 0.5);
+  const std::int64_t id = int_field(held.json(), "reservation_id");
+
+  // The contract: expired and back in stock within about a second of expires_at.
+  const auto budget = 3s - (std::chrono::steady_clock::now() - start);
+  EXPECT_TRUE(eventually(std::chrono::duration_cast<std::chrono::milliseconds>(budget),
+                         [&] { return status_of(id) == "EXPIRED"; }))
+      << "a 1 s hold is still " << status_of(id) << " 3 s after it was made";
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
+  EXPECT_EQ(db_status(id), "EXPIRED");
+
+  EXPECT_TRUE(is_problem(confirm_by_id(id), 409, "hold_expired"));
+  EXPECT_TRUE(is_problem(confirm_by_key(key), 409, "hold_expired"));
+  const HttpResponse released = release_by_id(id);
+  ASSERT_TRUE(is_json(released, 200));
+  EXPECT_EQ(string_field(released.json(), "status"), "EXPIRED");
+  const HttpResponse retried = reserve(event, 2, key, 1);
+  ASSERT_TRUE(is_json(retried, 200));
+  EXPECT_EQ(int_field(retried.json(), "reservation_id"), id);
+  EXPECT_EQ(string_field(retried.json(), "status"), "EXPIRED");
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
+}
+
+// Past expires_at a hold cannot be confirmed, whether or not the sweeper has visited it yet.
+TEST_F(InventoryApi, ConfirmPastExpiresAtIs409HoldExpired) {
+  const std::int64_t event = create_event(5);
+  const HttpResponse held = reserve(event, 1, std::nullopt, 1);
+  ASSERT_TRUE(is_json(held, 201));
+  const std::int64_t id = int_field(held.json(), "reservation_id");
+  std::this_thread::sleep_for(1200ms);
+  EXPECT_TRUE(is_problem(confirm_by_id(id), 409, "hold_expired"));
+  EXPECT_TRUE(eventually(3s, [&] { return status_of(id) == "EXPIRED"; })) << status_of(id);
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
+}
+
+// ---- the seed and the documented reset ----
+
+TEST_F(InventoryApi, TheSeedEventTakesTheSeedBodyAndTheDocumentedReset) {
+  const HttpResponse seed = get("/events/1");
+  ASSERT_TRUE(is_json(seed, 200));
+  EXPECT_EQ(string_field(seed.json(), "name"), "FlashTix Launch");
+  EXPECT_EQ(api_counts(1), (EventCounts{100, 100, 0, 0}));
+
+  const HttpResponse first = post_text("/inventory/reserve", R"({"event_id":1,"quantity":1})");
+  ASSERT_TRUE(is_json(first, 201));
+  expect_reservation(first.json(), 1, 1, "HELD");
+  EXPECT_EQ(int_field(first.json(), "remaining_tickets"), 99);
+  const HttpResponse second = reserve(1, 2);
+  ASSERT_TRUE(is_json(second, 201));
+  ASSERT_TRUE(is_json(confirm_by_id(int_field(second.json(), "reservation_id")), 200));
+  EXPECT_EQ(api_counts(1), (EventCounts{100, 97, 1, 2}));
+
+  // The reset exactly as documented: flashuser, unqualified table name.
+  pg().query("UPDATE events SET available_tickets = 100, total_tickets = 100 WHERE id = 1;");
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(api_counts(1), (EventCounts{100, 100, 0, 0}));
+  EXPECT_EQ(db_counts(1), (EventCounts{100, 100, 0, 0}));
+  const std::int64_t first_id = int_field(first.json(), "reservation_id");
+  EXPECT_EQ(status_of(first_id), "VOIDED");
+  EXPECT_EQ(status_of(int_field(second.json(), "reservation_id")), "VOIDED");
+
+  // Releasing a voided hold changes nothing.
+  const HttpResponse released = release_by_id(first_id);
+  ASSERT_TRUE(is_json(released, 200));
+  EXPECT_EQ(string_field(released.json(), "status"), "VOIDED");
+  EXPECT_EQ(api_counts(1), (EventCounts{100, 100, 0, 0}));
+
+  // The event sells again.
+  const HttpResponse again = post_text("/inventory/reserve", R"({"event_id":1,"quantity":1})");
+  ASSERT_TRUE(is_json(again, 201));
+  EXPECT_EQ(int_field(again.json(), "remaining_tickets"), 99);
+}
+
+TEST_F(InventoryApi, TheResetCommandOnAnyEventKeepsTheLedgerBalanced) {
+  const std::int64_t event = create_event(50);
+  std::vector<std::int64_t> ids;
+  for (int quantity : {3, 4, 5, 2}) {
+    const HttpResponse held = reserve(event, quantity);
+    ASSERT_TRUE(is_json(held, 201));
+    ids.push_back(int_field(held.json(), "reservation_id"));
+  }
+  ASSERT_TRUE(is_json(confirm_by_id(ids[0]), 200));
+  ASSERT_TRUE(is_json(confirm_by_id(ids[1]), 200));
+  ASSERT_TRUE(is_json(release_by_id(ids[2]), 200));
+  EXPECT_EQ(api_counts(event), (EventCounts{50, 41, 2, 7}));
+
+  pg().query("UPDATE events SET available_tickets = 100, total_tickets = 100 WHERE id = " + std::to_string(event));
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(api_counts(event), (EventCounts{100, 100, 0, 0}));
+  EXPECT_EQ(db_counts(event), (EventCounts{100, 100, 0, 0}));
+  EXPECT_EQ(status_of(ids[0]), "VOIDED");
+  EXPECT_EQ(status_of(ids[1]), "VOIDED");
+  EXPECT_EQ(status_of(ids[2]), "RELEASED");
+  EXPECT_EQ(status_of(ids[3]), "VOIDED");
+
+  const HttpResponse held = reserve(event, 1);
+  ASSERT_TRUE(is_json(held, 201));
+  EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 99);
+}
+
+// ---- the database going away (last: it restarts PostgreSQL) ----
+
+TEST_F(InventoryApi, ZDatabaseOutageAnswers503AndTheServiceRecovers) {
+  const std::int64_t event = create_event(10);
+  pg().stop_server();
+
+  // /health does not need the database; /ready and the API do.
+  EXPECT_TRUE(is_json(get("/health"), 200));
+  const HttpResponse ready = http_request(inventory_port(), "GET", "/ready", "", {}, 15s);
+  EXPECT_EQ(ready.status, 503) << ready.describe();
+  const HttpResponse down = http_request(inventory_port(), "POST", "/inventory/reserve",
+                                         json::serialize(json::object{{"event_id", event}}), {}, 15s);
+  EXPECT_TRUE(is_problem(down, 503, "database_unavailable"));
+  EXPECT_FALSE(down.header("Retry-After").empty()) << down.describe();
+
+  pg().start_server();
+  EXPECT_TRUE(eventually(30s, [] { return get("/ready").status == 200; }))
+      << "/ready is not 200 within 30 s of the database coming back";
+  const HttpResponse held = reserve(event, 1);
+  ASSERT_TRUE(is_json(held, 201));
+  EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 9);
+}
+
+}  // namespace
+}  // namespace flashtix::test

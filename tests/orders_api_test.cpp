@@ -1,0 +1,232 @@
+// Black-box tests of the order service over HTTP: every endpoint, idempotency, sold out, bad input.
+#include <set>
+#include <thread>
+
+#include "orders_harness.hpp"
+
+namespace flashtix::test {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+json::object order_body(std::int64_t event_id, std::int64_t quantity) {
+  return {{"event_id", event_id}, {"quantity", quantity}};
+}
+
+TEST(OrdersApi, HealthAndReady) {
+  EXPECT_TRUE(is_json(order_get(orders(), "/health"), 200));
+  const HttpResponse ready = order_get(orders(), "/ready");
+  ASSERT_TRUE(is_json(ready, 200));
+  EXPECT_EQ(string_field(ready.json(), "status"), "ready");
+}
+
+TEST(OrdersApi, SeedRequestCreatesAPendingOrderHoldingTheTickets) {
+  const std::int64_t event = create_event(10);
+  const HttpResponse created = order_post(orders(), order_body(event, 2));
+  ASSERT_TRUE(is_json(created, 201));
+  const json::value body = created.json();
+  EXPECT_TRUE(is_uuid(string_field(body, "order_id")));
+  EXPECT_EQ(string_field(body, "status"), "PENDING_PAYMENT");
+  EXPECT_EQ(int_field(body, "event_id"), event);
+  EXPECT_EQ(int_field(body, "quantity"), 2);
+  EXPECT_TRUE(parse_utc_timestamp(string_field(body, "expires_at")).has_value());
+  EXPECT_EQ(created.header("Location"), "/orders/" + string_field(body, "order_id"));
+
+  // The order id is the hold's key, and the hold is HELD for exactly this order.
+  const HttpResponse hold =
+      get("/inventory/reservations/" + std::to_string(int_field(body, "reservation_id")));
+  ASSERT_TRUE(is_json(hold, 200));
+  EXPECT_EQ(string_field(hold.json(), "reservation_key"), string_field(body, "order_id"));
+  EXPECT_EQ(string_field(hold.json(), "status"), "HELD");
+  EXPECT_EQ(string_field(hold.json(), "expires_at"), string_field(body, "expires_at"));
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 2, 0}));
+
+  const HttpResponse fetched = order_get(orders(), "/orders/" + string_field(body, "order_id"));
+  ASSERT_TRUE(is_json(fetched, 200));
+  EXPECT_EQ(string_field(fetched.json(), "status"), "PENDING_PAYMENT");
+  EXPECT_EQ(int_field(fetched.json(), "reservation_id"), int_field(body, "reservation_id"));
+  EXPECT_TRUE(ledger_balanced());
+}
+
+TEST(OrdersApi, QuantityDefaultsToOneAndEmailIsKept) {
+  const std::int64_t event = create_event(5);
+  const HttpResponse created =
+      order_post(orders(), json::object{{"event_id", event}, {"customer_email", "buyer@example.com"}});
+  ASSERT_TRUE(is_json(created, 201));
+  EXPECT_EQ(int_field(created.json(), "quantity"), 1);
+  EXPECT_EQ(string_field(created.json(), "customer_email"), "buyer@example.com");
+}
+
+TEST(OrdersApi, SoldOutAndUnknownEvent) {
+  const std::int64_t event = create_event(3);
+  ASSERT_TRUE(is_json(order_post(orders(), order_body(event, 3)), 201));
+  const HttpResponse sold_out = order_post(orders(), order_body(event, 1));
+  ASSERT_TRUE(is_problem(sold_out, 409, "sold_out"));
+  EXPECT_EQ(int_field(sold_out.json(), "available_tickets"), 0);
+  EXPECT_TRUE(is_problem(order_post(orders(), order_body(987654321, 1)), 404, "event_not_found"));
+  EXPECT_EQ(db_order_count(event), 1);
+  EXPECT_EQ(db_hold_count(event), 1);
+}
+
+TEST(OrdersApi, BadInputIsRefusedAndChangesNothing) {
+  const std::int64_t event = create_event(5);
+  const std::string before = db_snapshot();
+  const std::int64_t orders_before = std::stoll(pg().query("SELECT count(*) FROM orders.orders").at(0).at(0));
+  for (const std::string& body :
+       {std::string("{"), std::string("[]"), std::string(R"({"quantity": 1})"),
+        R"({"event_id": )" + std::to_string(event) + R"(, "quantity": 0})",
+        R"({"event_id": )" + std::to_string(event) + R"(, "quantity": 11})",
+        R"({"event_id": )" + std::to_string(event) + R"(, "quantity": "2"})",
+        R"({"event_id": )" + std::to_string(event) + R"(, "customer_email": "no-at-sign"})",
+        std::string(R"({"event_id": -1})")}) {
+    const HttpResponse response = http_request(orders().port(), "POST", "/orders", body);
+    EXPECT_EQ(response.status, 400) << body << " -> " << response.describe();
+    EXPECT_EQ(response.header("Content-Type"), "application/problem+json") << body;
+  }
+  EXPECT_TRUE(is_problem(order_post(orders(), order_body(event, 1), {{"Idempotency-Key", "has space"}}), 400,
+                         "invalid_request"));
+  EXPECT_TRUE(is_problem(order_get(orders(), "/orders/not-a-uuid"), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(order_get(orders(), "/orders/00000000-0000-4000-8000-000000000000"), 404, "order_not_found"));
+  EXPECT_TRUE(is_problem(order_get(orders(), "/orders?status=HELD"), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(order_get(orders(), "/orders?limit=501"), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(http_request(orders().port(), "DELETE", "/orders"), 405, "method_not_allowed"));
+  EXPECT_TRUE(is_problem(order_get(orders(), "/nowhere"), 404, "not_found"));
+  EXPECT_EQ(db_snapshot(), before);
+  EXPECT_EQ(std::stoll(pg().query("SELECT count(*) FROM orders.orders").at(0).at(0)), orders_before);
+}
+
+TEST(OrdersApi, SameKeySameBodyGetsTheFirstAnswerAgain) {
+  const std::int64_t event = create_event(10);
+  const Headers key{{"Idempotency-Key", "same-key-" + std::to_string(test_seed()) + std::to_string(event)}};
+  const HttpResponse first = order_post(orders(), order_body(event, 2), key);
+  ASSERT_TRUE(is_json(first, 201));
+  // Member order and spacing do not make another body.
+  const HttpResponse again = http_request(orders().port(), "POST", "/orders",
+                                          R"({ "quantity": 2, "event_id": )" + std::to_string(event) + "}", key);
+  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(again.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(db_order_count(event), 1);
+  EXPECT_EQ(db_hold_count(event), 1);
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 2, 0}));
+
+  const HttpResponse other = order_post(orders(), order_body(event, 3), key);
+  EXPECT_TRUE(is_problem(other, 422, "idempotency_mismatch"));
+  EXPECT_EQ(db_order_count(event), 1);
+}
+
+TEST(OrdersApi, ASoldOutAnswerIsReplayedToo) {
+  const std::int64_t event = create_event(1);
+  const HttpResponse bought = order_post(orders(), order_body(event, 1));
+  ASSERT_TRUE(is_json(bought, 201));
+  const Headers key{{"Idempotency-Key", "sold-out-" + std::to_string(test_seed()) + std::to_string(event)}};
+  const HttpResponse first = order_post(orders(), order_body(event, 1), key);
+  ASSERT_TRUE(is_problem(first, 409, "sold_out"));
+  // The ticket comes back, but the key's answer stands.
+  ASSERT_TRUE(is_json(post("/inventory/release", json::object{{"reservation_key", string_field(bought.json(), "order_id")}}),
+                      200));
+  const HttpResponse again = order_post(orders(), order_body(event, 1), key);
+  EXPECT_EQ(again.status, 409);
+  EXPECT_EQ(again.body, first.body);
+  EXPECT_EQ(api_counts(event), (EventCounts{1, 1, 0, 0}));
+}
+
+TEST(OrdersApi, FiftyConcurrentRequestsWithOneKeyMakeOneOrder) {
+  const std::int64_t event = create_event(100);
+  const std::string key = "concurrent-" + std::to_string(test_seed()) + std::to_string(event);
+  std::vector<HttpResponse> answers(50);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    threads.emplace_back([&, i] { answers[i] = order_post(orders(), order_body(event, 1), {{"Idempotency-Key", key}}); });
+  }
+  for (auto& thread : threads) thread.join();
+  std::set<std::string> created_bodies;
+  int created = 0;
+  for (const HttpResponse& answer : answers) {
+    if (answer.status == 201) {
+      ++created;
+      created_bodies.insert(answer.body);
+    } else {
+      EXPECT_TRUE(is_problem(answer, 409, "request_in_progress")) << answer.describe();
+      EXPECT_TRUE(answer.has_header("Retry-After"));
+    }
+  }
+  EXPECT_GE(created, 1);
+  EXPECT_EQ(created_bodies.size(), 1u);
+  EXPECT_EQ(db_order_count(event), 1);
+  EXPECT_EQ(db_hold_count(event), 1);
+  EXPECT_EQ(api_counts(event), (EventCounts{100, 99, 1, 0}));
+}
+
+TEST(OrdersApi, ListFiltersAndPages) {
+  const std::int64_t event = create_event(10);
+  std::vector<std::string> ids;
+  for (int i = 0; i < 5; ++i) {
+    const HttpResponse created = order_post(orders(), order_body(event, 1));
+    ASSERT_TRUE(is_json(created, 201));
+    ids.push_back(string_field(created.json(), "order_id"));
+  }
+  ASSERT_TRUE(is_json(http_request(orders().port(), "POST", "/orders/" + ids[0] + "/cancel"), 200));
+
+  std::vector<std::string> seen;
+  std::string target = "/orders?limit=2&event_id=" + std::to_string(event);
+  for (int page = 0; page < 5; ++page) {
+    const HttpResponse listed = order_get(orders(), target);
+    ASSERT_TRUE(is_json(listed, 200));
+    const json::value page_body = listed.json();
+    for (const auto& item : page_body.at("items").as_array()) seen.push_back(string_field(item, "order_id"));
+    if (is_null_field(listed.json(), "next_cursor")) break;
+    target = "/orders?limit=2&event_id=" + std::to_string(event) + "&cursor=" +
+             string_field(listed.json(), "next_cursor");
+  }
+  EXPECT_EQ(seen, ids);
+
+  const HttpResponse pending =
+      order_get(orders(), "/orders?status=PENDING_PAYMENT&limit=500&event_id=" + std::to_string(event));
+  ASSERT_TRUE(is_json(pending, 200));
+  EXPECT_EQ(pending.json().at("items").as_array().size(), 4u);
+  const HttpResponse cancelled = order_get(orders(), "/orders?status=CANCELLED&event_id=" + std::to_string(event));
+  ASSERT_TRUE(is_json(cancelled, 200));
+  ASSERT_EQ(cancelled.json().at("items").as_array().size(), 1u);
+  EXPECT_EQ(string_field(cancelled.json().at("items").at(0), "order_id"), ids[0]);
+}
+
+TEST(OrdersApi, CancelReleasesTheHoldOnce) {
+  const std::int64_t event = create_event(4);
+  const HttpResponse created = order_post(orders(), order_body(event, 3));
+  ASSERT_TRUE(is_json(created, 201));
+  const std::string id = string_field(created.json(), "order_id");
+  const HttpResponse cancelled = http_request(orders().port(), "POST", "/orders/" + id + "/cancel");
+  ASSERT_TRUE(is_json(cancelled, 200));
+  EXPECT_EQ(string_field(cancelled.json(), "status"), "CANCELLED");
+  EXPECT_EQ(api_counts(event), (EventCounts{4, 4, 0, 0}));
+  const HttpResponse again = http_request(orders().port(), "POST", "/orders/" + id + "/cancel");
+  ASSERT_TRUE(is_json(again, 200));
+  EXPECT_EQ(string_field(again.json(), "status"), "CANCELLED");
+  EXPECT_EQ(api_counts(event), (EventCounts{4, 4, 0, 0}));
+  EXPECT_EQ(db_status(int_field(created.json(), "reservation_id")), "RELEASED");
+  EXPECT_TRUE(is_problem(http_request(orders().port(), "POST", "/orders/00000000-0000-4000-8000-000000000000/cancel"),
+                         404, "order_not_found"));
+  EXPECT_TRUE(ledger_balanced());
+}
+
+TEST(OrdersApi, AnOrderWhoseHoldExpiresBecomesExpired) {
+  auto short_holds = start_orders({{"FLASHTIX_HOLD_SECONDS", "1"}});
+  const std::int64_t event = create_event(5);
+  const HttpResponse created = order_post(*short_holds, order_body(event, 2));
+  ASSERT_TRUE(is_json(created, 201));
+  const std::string id = string_field(created.json(), "order_id");
+  EXPECT_TRUE(eventually(5s, [&] {
+    return string_field(order_get(*short_holds, "/orders/" + id).json(), "status") == "EXPIRED";
+  }));
+  EXPECT_TRUE(eventually(5s, [&] { return api_counts(event) == EventCounts{5, 5, 0, 0}; }));
+  EXPECT_EQ(db_status(int_field(created.json(), "reservation_id")), "EXPIRED");
+  // An expired order cannot be cancelled into CANCELLED.
+  EXPECT_TRUE(is_problem(http_request(short_holds->port(), "POST", "/orders/" + id + "/cancel"), 409,
+                         "order_not_cancellable"));
+  EXPECT_EQ(short_holds->stop(), 0);
+}
+
+}  // namespace
+}  // namespace flashtix::test

@@ -1,0 +1,115 @@
+// Faults around an order: inventory down, the order insert failing, the process dying between the
+// reserve and the insert. In every case no ticket stays held past its hold and no order is half made.
+#include <thread>
+
+#include "orders_harness.hpp"
+
+namespace flashtix::test {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+json::object order_body(std::int64_t event_id, std::int64_t quantity) {
+  return {{"event_id", event_id}, {"quantity", quantity}};
+}
+
+std::int64_t held_under_key(const std::string& key) {
+  return std::stoll(pg().query("SELECT count(*) FROM inventory.reservations WHERE reservation_key = '" + key +
+                               "' AND status = 'HELD'")
+                        .at(0)
+                        .at(0));
+}
+
+TEST(OrdersFaults, InventoryDownIs503WithRetryAfterAndLeaksNothing) {
+  const std::int64_t event = create_event(5);
+  auto service = start_orders({{"FLASHTIX_INVENTORY_TIMEOUT_MS", "500"}});
+  inventory().stop();
+  const auto started = std::chrono::steady_clock::now();
+  const HttpResponse down = order_post(*service, order_body(event, 1), {{"Idempotency-Key", "down-" + std::to_string(event)}});
+  const auto took = std::chrono::steady_clock::now() - started;
+  EXPECT_TRUE(is_problem(down, 503, "inventory_unavailable"));
+  EXPECT_TRUE(down.has_header("Retry-After"));
+  EXPECT_LT(took, 7s) << "the buyer must get an answer within the call's deadline";
+  const HttpResponse ready = order_get(*service, "/ready");
+  EXPECT_EQ(ready.status, 503);
+  inventory().start();
+  EXPECT_TRUE(eventually(5s, [&] { return order_get(*service, "/ready").status == 200; }));
+  EXPECT_EQ(db_order_count(event), 0);
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
+  // With inventory back the same request goes through.
+  EXPECT_TRUE(is_json(order_post(*service, order_body(event, 1)), 201));
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(service->stop(), 0);
+}
+
+TEST(OrdersFaults, AFailedOrderInsertGivesTheTicketsBackAtOnce) {
+  const std::int64_t event = create_event(5);
+  auto service = start_orders({{"FLASHTIX_FAILPOINTS", "orders_insert_fail"}});
+  const std::string key = "insert-fails-" + std::to_string(event);
+  const HttpResponse failed = order_post(*service, order_body(event, 2), {{"Idempotency-Key", key}});
+  EXPECT_TRUE(is_problem(failed, 500, "order_not_recorded"));
+  // Compensation ran before the answer: the hold is released, nothing is held, no order exists.
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
+  EXPECT_EQ(db_order_count(event), 0);
+  EXPECT_EQ(std::stoll(pg().query("SELECT count(*) FROM inventory.reservations WHERE event_id = " +
+                                  std::to_string(event) + " AND status = 'RELEASED'")
+                           .at(0)
+                           .at(0)),
+            1);
+  // The key's claim was dropped, so a retry (here to a healthy instance) makes a fresh order.
+  const HttpResponse retried = order_post(orders(), order_body(event, 2), {{"Idempotency-Key", key}});
+  EXPECT_TRUE(is_json(retried, 201));
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 3, 2, 0}));
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(service->stop(), 0);
+}
+
+TEST(OrdersFaults, DyingBetweenReserveAndInsertLeavesOnlyAHoldThatExpires) {
+  const std::int64_t event = create_event(5);
+  auto service = start_orders({{"FLASHTIX_FAILPOINTS", "orders_crash_after_reserve"}, {"FLASHTIX_HOLD_SECONDS", "2"}});
+  // The process dies before it answers: the request fails in transport.
+  EXPECT_ANY_THROW(order_post(*service, order_body(event, 3)));
+  EXPECT_TRUE(eventually(5s, [&] { return !service->running(); }));
+  EXPECT_EQ(db_order_count(event), 0);
+  // The hold is there, and its expiry is the last guard: it comes back by itself.
+  EXPECT_EQ(api_counts(event).held, 3);
+  EXPECT_TRUE(eventually(6s, [&] { return api_counts(event) == EventCounts{5, 5, 0, 0}; }));
+  EXPECT_EQ(db_order_count(event), 0);
+  EXPECT_TRUE(ledger_balanced());
+}
+
+TEST(OrdersFaults, AClaimAbandonedByACrashIsRecoveredAndItsHoldReleased) {
+  const std::int64_t event = create_event(5);
+  const std::string key = "abandoned-" + std::to_string(event);
+  {
+    auto dying = start_orders({{"FLASHTIX_FAILPOINTS", "orders_crash_after_reserve"}});
+    EXPECT_ANY_THROW(order_post(*dying, order_body(event, 2), {{"Idempotency-Key", key}}));
+    EXPECT_TRUE(eventually(5s, [&] { return !dying->running(); }));
+  }
+  // Hold time is the default (10 minutes): only the recovery can give these tickets back soon.
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 3, 2, 0}));
+  auto recovering = start_orders({{"FLASHTIX_CLAIM_TIMEOUT_SECONDS", "1"}});
+  // Until recovered, the same key is still in progress.
+  const HttpResponse early = order_post(*recovering, order_body(event, 2), {{"Idempotency-Key", key}});
+  if (early.status != 201) {
+    EXPECT_TRUE(is_problem(early, 409, "request_in_progress")) << early.describe();
+  }
+  EXPECT_TRUE(eventually(8s, [&] {
+    return std::stoll(pg().query("SELECT count(*) FROM orders.idempotency_keys WHERE key = '" + key + "'")
+                          .at(0)
+                          .at(0)) == 0 ||
+           order_post(*recovering, order_body(event, 2), {{"Idempotency-Key", key}}).status == 201;
+  }));
+  // Whatever the timing, in the end the abandoned hold is released and at most one order exists.
+  const HttpResponse retried = order_post(*recovering, order_body(event, 2), {{"Idempotency-Key", key}});
+  ASSERT_TRUE(is_json(retried, 201));
+  EXPECT_EQ(db_order_count(event), 1);
+  EXPECT_TRUE(eventually(3s, [&] { return api_counts(event) == EventCounts{5, 3, 2, 0}; }));
+  EXPECT_EQ(held_under_key(string_field(retried.json(), "order_id")), 1);
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(recovering->stop(), 0);
+}
+
+}  // namespace
+}  // namespace flashtix::test

@@ -1,0 +1,26 @@
+// What the order service's black-box tests share on top of the inventory harness: order processes
+// wired to the test's inventory, and requests to them.
+#pragma once
+
+#include <memory>
+
+#include "inventory_harness.hpp"
+
+namespace flashtix::test {
+
+// Starts flashtix-orders against the test database and inventory, with `extra` environment on top
+// (failpoints, hold time, ...). Returns once it answers /health.
+std::unique_ptr<ServiceProcess> start_orders(EnvVars extra = {});
+
+// The orders process most tests share (started on first use, stopped with the environment).
+ServiceProcess& orders();
+void stop_shared_orders();
+
+HttpResponse order_post(const ServiceProcess& service, const boost::json::value& body, const Headers& headers = {});
+HttpResponse order_get(const ServiceProcess& service, std::string_view target);
+
+// Rows of orders.orders for an event, and of its holds in inventory.
+std::int64_t db_order_count(std::int64_t event_id);
+std::int64_t db_hold_count(std::int64_t event_id);
+
+}  // namespace flashtix::test

@@ -1,0 +1,236 @@
+// Boots and stops a private PostgreSQL 15 server for the black-box tests and runs SQL against it with libpq.
+#include "support/pg_cluster.hpp"
+
+#include <libpq-fe.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "support/posix.hpp"
+
+#ifndef FLASHTIX_SOURCE_DIR
+#error "FLASHTIX_SOURCE_DIR must name the source tree (for db/checks/ledger.sql)"
+#endif
+
+namespace flashtix::test {
+
+void PgConnectionCloser::operator()(pg_conn* conn) const { PQfinish(conn); }
+
+namespace {
+
+const std::string kPgBin = "/usr/lib/postgresql/15/bin";
+const std::string kSuperuser = "postgres";
+constexpr auto kStartTimeout = std::chrono::seconds(60);
+constexpr auto kInitdbTimeout = std::chrono::seconds(120);
+
+struct ResultDeleter {
+  void operator()(PGresult* result) const { PQclear(result); }
+};
+
+using Connection = std::unique_ptr<PGconn, PgConnectionCloser>;
+
+Connection connect(const char* const* keys, const char* const* values) {
+  Connection conn(PQconnectdbParams(keys, values, 0));
+  if (PQstatus(conn.get()) != CONNECTION_OK) {
+    throw std::runtime_error(std::string("connecting to the test database failed: ") + PQerrorMessage(conn.get()));
+  }
+  return conn;
+}
+
+Rows run_sql(PGconn* conn, const std::string& sql) {
+  std::unique_ptr<PGresult, ResultDeleter> result(PQexec(conn, sql.c_str()));
+  const ExecStatusType status = PQresultStatus(result.get());
+  if (status != PGRES_TUPLES_OK && status != PGRES_COMMAND_OK) {
+    throw std::runtime_error("SQL failed: " + std::string(PQresultErrorMessage(result.get())) + "SQL: " + sql);
+  }
+  Rows rows;
+  const int row_count = PQntuples(result.get());
+  const int column_count = PQnfields(result.get());
+  rows.reserve(static_cast<std::size_t>(row_count));
+  for (int row = 0; row < row_count; ++row) {
+    std::vector<std::string>& cells = rows.emplace_back();
+    for (int column = 0; column < column_count; ++column) cells.emplace_back(PQgetvalue(result.get(), row, column));
+  }
+  return rows;
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw std::runtime_error("cannot read " + path);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+}  // namespace
+
+PgCluster::PgCluster() {
+  dir_ = make_temp_dir("flashtix-pg-");
+  keep_all_ = std::getenv("FLASHTIX_TEST_KEEP_DIRS") != nullptr;
+  try {
+    init_data_directory();
+    port_ = free_tcp_port();
+    start_server();
+    create_role_and_database();
+  } catch (...) {
+    // A cluster that never booted is still cleaned up; its logs are already in the exception's message.
+    if (server_pid_ > 0) stop_server();
+    if (!keep_all_) remove_tree(dir_);
+    throw;
+  }
+}
+
+PgCluster::~PgCluster() {
+  try {
+    if (server_pid_ > 0) stop_server();
+  } catch (const std::exception& e) {
+    std::cerr << "[harness] stopping PostgreSQL failed: " << e.what() << "\n";
+  }
+  if (keep_all_) {
+    std::cerr << "[harness] PostgreSQL directory kept: " << dir_ << "\n";
+  } else if (keep_logs_) {
+    remove_tree(dir_ + "/data");
+    std::cerr << "[harness] PostgreSQL logs kept: " << dir_ << "\n";
+  } else {
+    remove_tree(dir_);
+  }
+}
+
+std::string PgCluster::database_url() const {
+  return "postgresql://flashuser:flashpass@127.0.0.1:" + std::to_string(port_) + "/flashtix";
+}
+
+void PgCluster::init_data_directory() {
+  const auto account = postgres_account_if_root();
+  // The server runs as `postgres` when we are root, so that account must own its directory.
+  if (account && ::chown(dir_.c_str(), account->uid, account->gid) != 0) {
+    throw std::runtime_error("chown " + dir_ + " to postgres failed");
+  }
+  // Host (TCP) logins need a password, as in production, so the superuser gets one too; the harness
+  // itself logs in as superuser over the Unix socket, which trusts the local account.
+  const std::string password_file = dir_ + "/superuser-password";
+  {
+    std::ofstream file(password_file);
+    file << "flashtix-test-superuser\n";
+  }
+  if (account && ::chown(password_file.c_str(), account->uid, account->gid) != 0) {
+    throw std::runtime_error("chown " + password_file + " failed");
+  }
+
+  SpawnOptions options;
+  std::vector<std::string> initdb{kPgBin + "/initdb", "-D", dir_ + "/data", "-U", kSuperuser,
+                                  "--pwfile=" + password_file, "--auth-local=trust", "--auth-host=scram-sha-256", "-E",
+                                  "UTF8", "--locale=C.UTF-8",
+                                  // Only initdb's own final flush is skipped; the server itself runs durable.
+                                  "--no-sync"};
+  if (account) {
+    options.argv = {"/usr/sbin/runuser", "-u", "postgres", "--"};
+    options.argv.insert(options.argv.end(), initdb.begin(), initdb.end());
+  } else {
+    options.argv = initdb;
+  }
+  options.env = {{"LC_ALL", "C.UTF-8"}};
+  options.log_path = dir_ + "/initdb.log";
+  const int code = run_to_completion(options, kInitdbTimeout);
+  if (code != 0) {
+    throw std::runtime_error("initdb exited with " + std::to_string(code) + "; log tail:\n" +
+                             file_tail(options.log_path));
+  }
+}
+
+void PgCluster::start_server() {
+  if (server_pid_ > 0) return;
+  SpawnOptions options;
+  // The server is our own child rather than pg_ctl's or runuser's (both fork), so the parent-death
+  // signal reaches it: SIGQUIT is an immediate shutdown that also ends the backends.
+  options.argv = {kPgBin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-h", "127.0.0.1", "-p",
+                  std::to_string(port_),
+                  // Durable commits, as every published figure assumes.
+                  "-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on", "-c",
+                  "max_connections=300", "-c", "log_min_messages=warning", "-c", "log_line_prefix=%m [%p] %q%u@%d "};
+  options.env = {{"LC_ALL", "C.UTF-8"}};
+  options.log_path = log_path();
+  options.run_as = postgres_account_if_root();
+  options.parent_death_signal = SIGQUIT;
+  server_pid_ = spawn(options);
+  wait_until_accepting();
+}
+
+void PgCluster::wait_until_accepting() {
+  const std::string conninfo = "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=postgres connect_timeout=2";
+  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
+  for (;;) {
+    if (PQping(conninfo.c_str()) == PQPING_OK) return;
+    if (auto status = wait_for_exit(server_pid_, std::chrono::milliseconds(0))) {
+      server_pid_ = -1;
+      throw std::runtime_error("PostgreSQL exited with " + std::to_string(exit_code_of(*status)) +
+                               " while starting; log tail (" + log_path() + "):\n" + log_tail());
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw std::runtime_error("PostgreSQL did not accept connections on port " + std::to_string(port_) +
+                               " within 60 s; log tail (" + log_path() + "):\n" + log_tail());
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+}
+
+void PgCluster::stop_server() {
+  {
+    const std::lock_guard lock(admin_mutex_);
+    admin_connections_.clear();
+  }
+  if (server_pid_ <= 0) return;
+  const pid_t pid = server_pid_;
+  server_pid_ = -1;
+  stop_process(pid, SIGQUIT, std::chrono::seconds(15));
+}
+
+void PgCluster::create_role_and_database() {
+  admin_query("CREATE ROLE flashuser LOGIN PASSWORD 'flashpass'", "postgres");
+  admin_query("CREATE DATABASE flashtix OWNER flashuser", "postgres");
+}
+
+Rows PgCluster::query(const std::string& sql) const {
+  const std::string port = std::to_string(port_);
+  const char* keys[] = {"host", "port", "user", "password", "dbname", "connect_timeout", "application_name", nullptr};
+  const char* values[] = {"127.0.0.1", port.c_str(), "flashuser",      "flashpass",
+                          "flashtix",  "10",         "flashtix-tests", nullptr};
+  const Connection conn = connect(keys, values);
+  return run_sql(conn.get(), sql);
+}
+
+Rows PgCluster::admin_query(const std::string& sql, const std::string& database) const {
+  // Tests check the database after nearly every request; a kept connection makes that cheap.
+  const std::lock_guard lock(admin_mutex_);
+  auto& cached = admin_connections_[database];
+  if (cached && PQstatus(cached.get()) != CONNECTION_OK) cached.reset();
+  if (!cached) {
+    const std::string port = std::to_string(port_);
+    const char* keys[] = {"host", "port", "user", "dbname", "connect_timeout", "application_name", nullptr};
+    const char* values[] = {dir_.c_str(),     port.c_str(), kSuperuser.c_str(), database.c_str(), "10",
+                            "flashtix-tests", nullptr};
+    cached = connect(keys, values);
+  }
+  try {
+    return run_sql(cached.get(), sql);
+  } catch (...) {
+    // A broken connection is not kept; the next call connects anew.
+    if (PQstatus(cached.get()) != CONNECTION_OK) cached.reset();
+    throw;
+  }
+}
+
+Rows PgCluster::ledger_violations() const {
+  return admin_query(read_file(std::string(FLASHTIX_SOURCE_DIR) + "/db/checks/ledger.sql"));
+}
+
+std::string PgCluster::log_tail(std::size_t max_bytes) const { return file_tail(log_path(), max_bytes); }
+
+}  // namespace flashtix::test
