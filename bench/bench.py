@@ -11,6 +11,7 @@ import os
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 RESULT_PREFIX = "FLASHTIX_WRK_RESULT "
@@ -104,6 +105,12 @@ def cmd_result(args):
     ok = count_statuses(statuses, lambda s: 200 <= s < 300)
     sold_out = count_statuses(statuses, lambda s: s == 409)
     non_2xx = count_statuses(statuses, lambda s: not (200 <= s < 300) and s != 409)
+    codes = wrk.get("codes", {})
+    if codes:
+        # A 409 is a sale refused for want of tickets only when its problem code says so.
+        other_conflicts = sold_out - codes.get("409 sold_out", 0)
+        sold_out -= other_conflicts
+        non_2xx += other_conflicts
     errs = wrk.get("errors", {})
     socket_errors = errs.get("connect", 0) + errs.get("read", 0) + errs.get("write", 0)
     timeouts = errs.get("timeout", 0)
@@ -133,10 +140,12 @@ def cmd_result(args):
         "latency_ms_max": round(lat.get("max", 0) / 1000.0, 3),
         "requests": wrk["received"],
         "statuses": {k: statuses[k] for k in sorted(statuses)},
+        "problem_codes": wrk.get("codes", {}),
         "non_2xx_errors": non_2xx,
         "socket_errors": socket_errors,
         "timeouts": timeouts,
         "unanswered": unanswered,
+        "machine_busy_before_pct": args.machine_busy_before,
     }
     if args.ceiling_rps and args.ceiling_rps > 0:
         result["ratio_to_ceiling"] = round(rps / args.ceiling_rps, 4)
@@ -212,9 +221,10 @@ def cmd_result(args):
         print(f"    problem: {problem}")
     for note in notes:
         print(f"    note: {note}")
-    non_2xx_codes = {k: v for k, v in statuses.items() if not (200 <= int(k) < 300) and int(k) != 409}
-    if non_2xx_codes or socket_errors or timeouts:
-        print(f"    errors: statuses {non_2xx_codes}, socket {errs}, unanswered {unanswered}")
+    refusals = {k: v for k, v in wrk.get("codes", {}).items() if k != "409 sold_out"}
+    if refusals or socket_errors or timeouts or unanswered:
+        print(f"    errors: answers {refusals or '{}'}, socket errors {socket_errors}, timeouts (over "
+              f"{args.timeout_s} s) {timeouts}, unanswered {unanswered}")
     print("    json: " + json.dumps(summary_fields(result)))
     return 0 if result["ledger_ok"] else 1
 
@@ -222,7 +232,7 @@ def cmd_result(args):
 def summary_fields(result):
     keys = ["scenario", "run", "requests_per_s", "ok", "sold_out", "errors", "latency_ms_p50", "latency_ms_p99",
             "ratio_to_ceiling", "ledger_ok", "cores", "connections", "duration_s", "timeouts", "unanswered",
-            "sellout_s", "tickets_taken"]
+            "sellout_s", "tickets_taken", "machine_busy_before_pct"]
     return {k: result[k] for k in keys if k in result}
 
 
@@ -231,6 +241,7 @@ def summary_fields(result):
 
 
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PSQL_PID = [None]  # the sampler's own psql
 
 
 def proc_stat(pid):
@@ -254,33 +265,61 @@ def proc_title(pid):
 
 
 def machine_cpu():
+    """(total, idle, interrupts) CPU seconds of the whole machine since boot."""
     with open("/proc/stat", encoding="utf-8") as f:
         fields = [int(x) for x in f.readline().split()[1:]]
+    # user nice system idle iowait irq softirq steal: interrupt time (loopback TCP is mostly softirq)
+    # belongs to no process.
     idle = fields[3] + fields[4]
-    return sum(fields[:8]) / CLOCK_TICKS, idle / CLOCK_TICKS
+    return sum(fields[:8]) / CLOCK_TICKS, idle / CLOCK_TICKS, (fields[5] + fields[6]) / CLOCK_TICKS
+
+
+KINDS = {}  # pid -> group, for processes found by their parent
+
+
+def postgres_kind(pid):
+    # Client backends are titled "postgres: <user> <database> <host> <state>"; the services connect as
+    # flashuser, this sampler as postgres.
+    title = proc_title(pid)
+    if title.startswith("postgres: flashuser "):
+        return "postgres backends"
+    if title.startswith("postgres: postgres "):
+        return "bench sampler"
+    return "postgres background"
 
 
 def snapshot(named, postmaster):
+    """CPU seconds so far of every process of interest, by pid, with its group."""
     procs = {}
     for name, pid in named.items():
         stat = proc_stat(pid)
         if stat:
             procs[pid] = (name, stat[1])
-    if postmaster:
-        stat = proc_stat(postmaster)
+    # One pass over /proc for the children of the postmaster and the kernel threads (children of
+    # kthreadd, pid 2, among them the file system's journal, which every WAL fsync wakes).
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        pid = int(entry)
+        stat = proc_stat(pid)
+        if not stat:
+            continue
+        if pid == postmaster:
+            procs[pid] = ("postgres background", stat[1])
+        elif postmaster and stat[0] == postmaster:
+            if pid not in KINDS:
+                KINDS[pid] = postgres_kind(pid)
+            procs[pid] = (KINDS[pid], stat[1])
+        elif stat[0] == 2:
+            procs[pid] = ("kernel threads", stat[1])
+    # This sampler and its psql count too, so that "everything else" is only what is really elsewhere.
+    for pid in (os.getpid(), PSQL_PID[0]):
+        stat = proc_stat(pid) if pid else None
         if stat:
-            procs[postmaster] = ("postgres background", stat[1])
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            stat = proc_stat(int(entry))
-            if stat and stat[0] == postmaster:
-                title = proc_title(int(entry))
-                # Client backends are titled "postgres: <user> <database> <host> <state>".
-                kind = "postgres backends" if title.startswith("postgres: flashuser ") else "postgres background"
-                procs[int(entry)] = (kind, stat[1])
-    total, idle = machine_cpu()
-    return {"t": time.monotonic(), "procs": procs, "machine_total": total, "machine_idle": idle}
+            procs[pid] = ("bench sampler", stat[1])
+    total, idle, interrupts = machine_cpu()
+    return {"t": time.monotonic(), "procs": procs, "machine_total": total, "machine_idle": idle,
+            "machine_interrupts": interrupts}
 
 
 SAMPLE_SQL = (
@@ -301,13 +340,17 @@ def cmd_profile(args):
     for item in args.pid:
         name, _, pid = item.partition("=")
         named[name] = int(pid)
+    # psql's answers go to a file, read at the end: a pipe nobody reads would fill up and stall it.
+    answers = tempfile.TemporaryFile(mode="w+", encoding="utf-8")
     psql = subprocess.Popen(
         [args.psql, "-X", "-q", "-At", "-F", "\t", "-d", args.database_url],
         stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+        stdout=answers,
         stderr=subprocess.DEVNULL,
         text=True,
     )
+
+    PSQL_PID[0] = psql.pid
 
     def send(sql):
         try:
@@ -316,12 +359,34 @@ def cmd_profile(args):
         except (BrokenPipeError, OSError):
             pass
 
+    # Started before the load (this interpreter may take a moment to start): the driver writes the
+    # load generator's pid to --pid-file the moment it starts it, and the sampling begins then.
+    send("SELECT 1;\n")
+    if args.ready_file:
+        with open(args.ready_file, "w", encoding="utf-8") as f:
+            f.write("ready\n")
+    deadline = time.monotonic() + 60
+    while_pid = None
+    while while_pid is None:
+        try:
+            with open(args.pid_file, encoding="utf-8") as f:
+                text = f.read().strip()
+            if text:
+                while_pid = int(text)
+        except (OSError, ValueError):
+            pass
+        if while_pid is None:
+            if time.monotonic() > deadline:
+                print("profile: the load never started", file=sys.stderr)
+                return 1
+            time.sleep(0.01)
+    named["wrk"] = while_pid
     send(COUNTERS_SQL.format(tag="start"))
     first = last = snapshot(named, args.postmaster)
     samples = 0
     while True:
         time.sleep(args.interval)
-        if proc_stat(args.while_pid) is None or (args.stop_file and os.path.exists(args.stop_file)):
+        if proc_stat(while_pid) is None:
             break
         last = snapshot(named, args.postmaster)
         samples += 1
@@ -330,7 +395,9 @@ def cmd_profile(args):
     time.sleep(1.0)
     send("SELECT pg_stat_force_next_flush();\n")
     send(COUNTERS_SQL.format(tag="end"))
-    out, _ = psql.communicate()
+    psql.communicate()
+    answers.seek(0)
+    out = answers.read()
 
     wall = last["t"] - first["t"]
     groups = {}
@@ -341,6 +408,7 @@ def cmd_profile(args):
         g["processes"] += 1
     machine_total = last["machine_total"] - first["machine_total"]
     machine_idle = last["machine_idle"] - first["machine_idle"]
+    machine_interrupts = last["machine_interrupts"] - first["machine_interrupts"]
 
     waits = {}
     counters = {}
@@ -359,6 +427,7 @@ def cmd_profile(args):
         "cores": os.cpu_count(),
         "machine_busy_cpu_s": round(machine_total - machine_idle, 2),
         "machine_busy_pct": round(100.0 * (machine_total - machine_idle) / machine_total, 1) if machine_total else 0,
+        "interrupts_cpu_s": round(machine_interrupts, 2),
         "processes": {k: {"cpu_s": round(v["cpu_s"], 2), "pct_of_core": round(100.0 * v["cpu_s"] / wall, 1) if wall else 0,
                           "processes": v["processes"]} for k, v in groups.items()},
         "wait_samples": len(sample_ids),
@@ -386,7 +455,8 @@ def print_profile(profile, scenario, ok_count=None):
     print(f"  Where the time goes during {scenario} ({wall:.1f} s sampled, {profile['cores']} cores, "
           f"machine busy {profile['machine_busy_pct']:.0f}%)")
     print(f"    {'process':<22} {'CPU s':>8} {'% of a core':>12} {'% of machine':>13}")
-    order = ["orders", "inventory", "postgres backends", "postgres background", "wrk"]
+    order = ["orders", "inventory", "postgres backends", "postgres background", "wrk", "bench sampler",
+             "kernel threads"]
     names = sorted(profile["processes"], key=lambda k: order.index(k) if k in order else 99)
     accounted = 0.0
     capacity = wall * profile["cores"]
@@ -395,7 +465,10 @@ def print_profile(profile, scenario, ok_count=None):
         accounted += p["cpu_s"]
         label = name + (f" ({p['processes']})" if name.startswith("postgres") else "")
         print(f"    {label:<22} {p['cpu_s']:>8.1f} {p['pct_of_core']:>11.0f}% {100 * p['cpu_s'] / capacity:>12.0f}%")
-    other = max(0.0, profile["machine_busy_cpu_s"] - accounted)
+    interrupts = profile.get("interrupts_cpu_s", 0.0)
+    label = "interrupts (softirq)"
+    print(f"    {label:<22} {interrupts:>8.1f} {100 * interrupts / wall:>11.0f}% {100 * interrupts / capacity:>12.0f}%")
+    other = max(0.0, profile["machine_busy_cpu_s"] - accounted - interrupts)
     print(f"    {'everything else':<22} {other:>8.1f} {100 * other / wall:>11.0f}% {100 * other / capacity:>12.0f}%")
     pg = profile.get("postgres")
     if pg:
@@ -505,6 +578,8 @@ def main():
     p.add_argument("--cores", type=int, default=os.cpu_count())
     p.add_argument("--connections", type=int, required=True)
     p.add_argument("--ceiling-rps", type=float)
+    p.add_argument("--machine-busy-before", type=float, help="% of the machine busy just before the load")
+    p.add_argument("--timeout-s", type=float, default=5, help="wrk's --timeout: slower answers count as errors")
     p.add_argument("--expect-sold", type=int)
     p.add_argument("--check-rc", type=int, required=True, help="exit code of ./flashtix check on this database")
     p.add_argument("--psql", required=True)
@@ -512,11 +587,11 @@ def main():
     p.add_argument("--results", required=True, help="JSON lines file to append to")
     p.set_defaults(func=cmd_result)
 
-    p = sub.add_parser("profile", help="sample CPU per process and PostgreSQL waits while a pid lives")
+    p = sub.add_parser("profile", help="sample CPU per process and PostgreSQL waits while the load runs")
     p.add_argument("--pid", action="append", default=[], help="name=pid, repeatable")
     p.add_argument("--postmaster", type=int)
-    p.add_argument("--while-pid", type=int, required=True)
-    p.add_argument("--stop-file")
+    p.add_argument("--pid-file", required=True, help="where the pid of the load generator appears; sampled while it lives")
+    p.add_argument("--ready-file", help="written once this sampler waits for --pid-file")
     p.add_argument("--interval", type=float, default=0.2)
     p.add_argument("--psql", required=True)
     p.add_argument("--database-url", required=True, help="a superuser connection (reads every backend's state)")

@@ -69,9 +69,11 @@ function init(args)
   end
 
   math.randomseed(id * 7919 + os.time())
+  scheduled = 0
   sent = 0
   received = 0
   statuses = {}
+  codes = {}
   stopping = false
   drained = false
   t_first_ms = 0        -- first request sent
@@ -115,11 +117,14 @@ function delay()
     t_first_ms = now
     if duration_ms > 0 then deadline_ms = now + duration_ms end
   end
-  if stopping or (deadline_ms and now >= deadline_ms) or (budget and sent >= budget) then
+  -- Counted here, not in request(): every connection asks before its next request, so counting at
+  -- request() would let all of them past the budget at once.
+  if stopping or (deadline_ms and now >= deadline_ms) or (budget and scheduled >= budget) then
     stopping = true
     finish_if_drained()
     return 3600 * 1000
   end
+  scheduled = scheduled + 1
   return 0
 end
 
@@ -144,9 +149,15 @@ function request()
   return wrk.format(method, path, headers, body)
 end
 
-function response(status, _, _)
+function response(status, _, body)
   received = received + 1
   statuses[status] = (statuses[status] or 0) + 1
+  if status >= 300 then
+    -- The problem document's stable code says why (sold_out, inventory_unavailable, ...).
+    local code = body and body:match('"code"%s*:%s*"([^"]*)"') or "none"
+    local key = status .. " " .. code
+    codes[key] = (codes[key] or 0) + 1
+  end
   local now = now_ms()
   t_last_ms = now
   if status >= 200 and status < 300 then
@@ -187,6 +198,7 @@ end
 function done(summary, latency, _)
   local result = {
     statuses = {},
+    codes = {},
     sent = 0,
     received = 0,
     t_first_ms = 0,
@@ -202,6 +214,9 @@ function done(summary, latency, _)
     for status, count in pairs(thread:get("statuses") or {}) do
       local key = tostring(status)
       result.statuses[key] = (result.statuses[key] or 0) + count
+    end
+    for code, count in pairs(thread:get("codes") or {}) do
+      result.codes[code] = (result.codes[code] or 0) + count
     end
     result.t_first_ms = min_nonzero(result.t_first_ms, thread:get("t_first_ms") or 0)
     result.t_last_ms = math.max(result.t_last_ms, thread:get("t_last_ms") or 0)

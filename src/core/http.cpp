@@ -1,6 +1,10 @@
 // Request accessors and the single place that turns a Problem into an HTTP answer.
 #include "core/http.hpp"
 
+#include <limits>
+
+#include "core/json_fields.hpp"
+
 namespace flashtix::core {
 
 std::string_view Request::path_param(std::string_view name) const {
@@ -41,6 +45,26 @@ Response problem_response(const Problem& problem) {
   for (const auto& member : problem.extra) body[member.key()] = member.value();
   Response response{problem.status, json::serialize(body), "application/problem+json", problem.headers};
   return response;
+}
+
+Result<PageRequest> parse_page(const Request& request) {
+  PageRequest page;
+  if (auto text = request.query_param("limit")) {
+    auto limit = parse_int(*text, 1, kMaxPageLimit);
+    if (!limit) return invalid_request("'limit' must be an integer from 1 to " + std::to_string(kMaxPageLimit));
+    page.limit = *limit;
+  }
+  if (auto text = request.query_param("cursor")) {
+    auto after = parse_int(*text, 0, std::numeric_limits<std::int64_t>::max());
+    if (!after) return invalid_request("'cursor' is not a cursor this server gave out");
+    page.after = *after;
+  }
+  return page;
+}
+
+Response page_response(json::array items, std::optional<std::int64_t> next_cursor) {
+  json::value next = next_cursor ? json::value(std::to_string(*next_cursor)) : json::value(nullptr);
+  return json_response(http::status::ok, {{"items", std::move(items)}, {"next_cursor", std::move(next)}});
 }
 
 Response json_response(http::status status, const json::value& body) {

@@ -5,11 +5,13 @@
 #include <boost/beast/http.hpp>
 #include <boost/json.hpp>
 #include <boost/url.hpp>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <variant>
 #include <vector>
 
 namespace flashtix::core {
@@ -55,6 +57,17 @@ Response json_response(http::status status, const json::value& body);
 // A handler's outcome when it may fail in an expected way.
 template <class T>
 using Result = std::variant<T, Problem>;
+
+// Lists are paged: ?limit= (default 50, at most 500) and ?cursor=, an opaque position the server gave out
+// (here the last item's sequence number), answered as {"items": [...], "next_cursor": "..." | null}.
+inline constexpr std::int64_t kDefaultPageLimit = 50;
+inline constexpr std::int64_t kMaxPageLimit = 500;
+struct PageRequest {
+  std::int64_t limit = kDefaultPageLimit;
+  std::int64_t after = 0;  // items after this position
+};
+Result<PageRequest> parse_page(const Request& request);
+Response page_response(json::array items, std::optional<std::int64_t> next_cursor);
 
 using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
 

@@ -27,6 +27,13 @@ class Router {
   std::vector<Route> routes_;
 };
 
+// Binds a handler coroutine `handler(State*, Request)` to one thread's service state. The lambda only
+// forwards; the coroutine is the handler itself, so no coroutine lambda captures anything.
+template <auto handler, class State>
+Handler bind(State* state) {
+  return [state](Request request) { return handler(state, std::move(request)); };
+}
+
 // The path split into decoded segments; "/a/b/" and "/a/b" are the same path.
 std::vector<std::string> split_path(const boost::urls::url_view& url);
 

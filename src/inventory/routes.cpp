@@ -21,8 +21,6 @@ namespace json = core::json;
 
 namespace {
 
-constexpr std::int64_t kDefaultPageLimit = 50;
-constexpr std::int64_t kMaxPageLimit = 500;
 constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
 
 Problem event_not_found(std::int64_t id) {
@@ -51,28 +49,19 @@ awaitable<Response> create_event(Inventory* inventory, Request request) {
 }
 
 awaitable<Response> list_events(Inventory* inventory, Request request) {
-  std::int64_t limit = kDefaultPageLimit;
-  std::int64_t after_id = 0;
-  if (auto text = request.query_param("limit")) {
-    auto parsed = core::parse_int(*text, 1, kMaxPageLimit);
-    if (!parsed) co_return problem_response(core::invalid_request("'limit' must be an integer from 1 to 500"));
-    limit = *parsed;
-  }
-  if (auto text = request.query_param("cursor")) {
-    auto parsed = core::parse_int(*text, 0, kMaxId);
-    if (!parsed) co_return problem_response(core::invalid_request("'cursor' is not a cursor this server gave out"));
-    after_id = *parsed;
-  }
+  auto page = core::parse_page(request);
+  if (auto* problem = std::get_if<Problem>(&page)) co_return problem_response(*problem);
+  const auto [limit, after_id] = std::get<core::PageRequest>(page);
   // One extra row tells whether another page exists without a second query.
   std::vector<Event> events = co_await store::list_events(inventory->db, after_id, limit + 1);
-  json::value next_cursor = nullptr;
+  std::optional<std::int64_t> next_cursor;
   if (static_cast<std::int64_t>(events.size()) > limit) {
     events.resize(static_cast<std::size_t>(limit));
-    next_cursor = std::to_string(events.back().id);
+    next_cursor = events.back().id;
   }
   json::array items;
   for (const Event& event : events) items.push_back(to_json(event));
-  co_return json_response(status::ok, {{"items", std::move(items)}, {"next_cursor", std::move(next_cursor)}});
+  co_return core::page_response(std::move(items), next_cursor);
 }
 
 awaitable<Response> get_event(Inventory* inventory, Request request) {
@@ -155,25 +144,19 @@ awaitable<Response> get_reservation(Inventory* inventory, Request request) {
   co_return json_response(status::ok, to_json(*reservation));
 }
 
-// Binds a handler to this thread's inventory state; the lambda only forwards, the handler is the coroutine.
-template <auto handler>
-core::Handler bind(Inventory* inventory) {
-  return [inventory](Request request) { return handler(inventory, std::move(request)); };
-}
-
 }  // namespace
 
 core::Router make_router(Inventory* inventory) {
   core::Router router;
   core::add_health_route(router);
   core::add_database_ready_route(router, inventory->db);
-  router.post("/events", bind<create_event>(inventory));
-  router.get("/events", bind<list_events>(inventory));
-  router.get("/events/{id}", bind<get_event>(inventory));
-  router.post("/inventory/reserve", bind<reserve>(inventory));
-  router.post("/inventory/release", bind<release>(inventory));
-  router.post("/inventory/confirm", bind<confirm>(inventory));
-  router.get("/inventory/reservations/{id}", bind<get_reservation>(inventory));
+  router.post("/events", core::bind<create_event>(inventory));
+  router.get("/events", core::bind<list_events>(inventory));
+  router.get("/events/{id}", core::bind<get_event>(inventory));
+  router.post("/inventory/reserve", core::bind<reserve>(inventory));
+  router.post("/inventory/release", core::bind<release>(inventory));
+  router.post("/inventory/confirm", core::bind<confirm>(inventory));
+  router.get("/inventory/reservations/{id}", core::bind<get_reservation>(inventory));
   return router;
 }
 

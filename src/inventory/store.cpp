@@ -1,5 +1,7 @@
-// Inventory SQL. Each state change is one statement (or one pipelined implicit transaction), so the
-// event row lock is held for a single server-side step, never across a network round trip.
+// Inventory SQL. Release, confirm and expiry are each one statement. A reserve locks the event row in
+// one round trip and takes the tickets and commits in the next: the decrement then runs on a fresh
+// snapshot under the lock. (A single statement with FOR UPDATE in one CTE and the decrement in another
+// was refused by the CHECK under concurrent restocks.) The lock spans that one round trip only.
 #include "inventory/store.hpp"
 
 #include <cassert>

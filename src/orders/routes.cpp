@@ -28,9 +28,6 @@ namespace json = core::json;
 
 namespace {
 
-constexpr std::int64_t kDefaultPageLimit = 50;
-constexpr std::int64_t kMaxPageLimit = 500;
-
 Problem order_not_found() {
   return Problem{status::not_found, "order_not_found", "Order not found", "there is no order with that id", {}, {}};
 }
@@ -174,18 +171,11 @@ awaitable<Response> get_order(Orders* orders, Request request) {
 }
 
 awaitable<Response> list_orders(Orders* orders, Request request) {
+  auto page = core::parse_page(request);
+  if (auto* problem = std::get_if<Problem>(&page)) co_return problem_response(*problem);
   store::OrderFilter filter;
-  filter.limit = kDefaultPageLimit;
-  if (auto text = request.query_param("limit")) {
-    auto limit = core::parse_int(*text, 1, kMaxPageLimit);
-    if (!limit) co_return problem_response(core::invalid_request("'limit' must be an integer from 1 to 500"));
-    filter.limit = *limit;
-  }
-  if (auto text = request.query_param("cursor")) {
-    auto cursor = core::parse_int(*text, 0, std::numeric_limits<std::int64_t>::max());
-    if (!cursor) co_return problem_response(core::invalid_request("'cursor' is not a cursor this server gave out"));
-    filter.after_seq = *cursor;
-  }
+  filter.limit = std::get<core::PageRequest>(page).limit;
+  filter.after_seq = std::get<core::PageRequest>(page).after;
   if (auto text = request.query_param("event_id")) {
     filter.event_id = core::parse_int(*text, 1, std::numeric_limits<std::int64_t>::max());
     if (!filter.event_id) co_return problem_response(core::invalid_request("'event_id' must be a positive integer"));
@@ -197,11 +187,10 @@ awaitable<Response> list_orders(Orders* orders, Request request) {
     }
     filter.status = *text;
   }
-  const store::OrderPage page = co_await store::list_orders(orders->db, filter);
+  const store::OrderPage listed = co_await store::list_orders(orders->db, filter);
   json::array items;
-  for (const Order& order : page.orders) items.push_back(to_json(order));
-  json::value next = page.next_cursor ? json::value(std::to_string(*page.next_cursor)) : json::value(nullptr);
-  co_return json_response(status::ok, {{"items", std::move(items)}, {"next_cursor", std::move(next)}});
+  for (const Order& order : listed.orders) items.push_back(to_json(order));
+  co_return core::page_response(std::move(items), listed.next_cursor);
 }
 
 Response not_cancellable(const Order& order) {
@@ -248,21 +237,16 @@ awaitable<Response> ready(Orders* orders, Request request) {
       Problem{status::service_unavailable, "not_ready", "Not ready", missing, {}, {{"Retry-After", "1"}}});
 }
 
-template <auto handler>
-core::Handler bind(Orders* orders) {
-  return [orders](Request request) { return handler(orders, std::move(request)); };
-}
-
 }  // namespace
 
 core::Router make_router(Orders* orders) {
   core::Router router;
   core::add_health_route(router);
-  router.get("/ready", bind<ready>(orders));
-  router.post("/orders", bind<create_order>(orders));
-  router.get("/orders", bind<list_orders>(orders));
-  router.get("/orders/{id}", bind<get_order>(orders));
-  router.post("/orders/{id}/cancel", bind<cancel_order>(orders));
+  router.get("/ready", core::bind<ready>(orders));
+  router.post("/orders", core::bind<create_order>(orders));
+  router.get("/orders", core::bind<list_orders>(orders));
+  router.get("/orders/{id}", core::bind<get_order>(orders));
+  router.post("/orders/{id}/cancel", core::bind<cancel_order>(orders));
   return router;
 }
 
