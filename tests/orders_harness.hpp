@@ -1,14 +1,19 @@
-// What the order service's black-box tests share on top of the inventory harness: order processes
-// wired to the test's inventory, and requests to them.
+// What the order service's black-box tests share on top of the inventory harness: a RabbitMQ node,
+// order processes wired to the test's inventory and broker, and requests to them.
 #pragma once
 
 #include <memory>
 
 #include "inventory_harness.hpp"
+#include "support/rabbit_broker.hpp"
 
 namespace flashtix::test {
 
-// Starts flashtix-orders against the test database and inventory, with `extra` environment on top
+// The binary's RabbitMQ node (started on first use, stopped with the environment).
+RabbitBroker& broker();
+void stop_shared_broker();
+
+// Starts flashtix-orders against the test database, inventory and broker, with `extra` environment on top
 // (failpoints, hold time, ...). Returns once it answers /health.
 std::unique_ptr<ServiceProcess> start_orders(EnvVars extra = {});
 

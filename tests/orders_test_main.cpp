@@ -5,10 +5,13 @@
 
 namespace {
 
-// Stops the shared orders process before the inventory environment tears the database down.
+// Stops the shared orders process and the broker before the inventory environment tears the database down.
 class OrdersEnvironment : public ::testing::Environment {
  public:
-  void TearDown() override { flashtix::test::stop_shared_orders(); }
+  void TearDown() override {
+    flashtix::test::stop_shared_orders();
+    flashtix::test::stop_shared_broker();
+  }
 };
 
 }  // namespace

@@ -61,6 +61,21 @@ awaitable<ReleaseOutcome> InventoryClient::release(std::string key) {
   unexpected("release", response);
 }
 
+awaitable<ConfirmOutcome> InventoryClient::confirm(std::string key) {
+  const json::object request{{"reservation_key", key}};
+  const core::ClientResponse response =
+      co_await http_.call(http::verb::post, "/inventory/confirm", json::serialize(request), true);
+  if (response.status == http::status::ok) co_return HoldConfirmed{};
+  const std::string code = problem_code(response);
+  if (response.status == http::status::conflict && code == "hold_expired") {
+    const json::value body = response.json();
+    const json::value* status = body.is_object() ? body.get_object().if_contains("reservation_status") : nullptr;
+    co_return HoldLapsed{status && status->is_string() ? std::string(status->get_string()) : std::string()};
+  }
+  if (response.status == http::status::not_found && code == "reservation_not_found") co_return HoldUnknown{};
+  unexpected("confirm", response);
+}
+
 awaitable<bool> InventoryClient::healthy() {
   try {
     const core::ClientResponse response = co_await http_.call(http::verb::get, "/health", "", false);

@@ -28,6 +28,14 @@ struct HoldSold {};
 struct HoldUnknown {};
 using ReleaseOutcome = std::variant<HoldReleased, HoldSold, HoldUnknown>;
 
+// Sold now, or sold before.
+struct HoldConfirmed {};
+// Its tickets went back (expired, released or voided) before the confirm: they cannot be sold to this order.
+struct HoldLapsed {
+  std::string reservation_status;
+};
+using ConfirmOutcome = std::variant<HoldConfirmed, HoldLapsed, HoldUnknown>;
+
 class InventoryClient {
  public:
   explicit InventoryClient(core::HttpClient http) : http_(std::move(http)) {}
@@ -38,6 +46,8 @@ class InventoryClient {
                                                  std::int64_t hold_seconds);
   // Gives the tickets held under `key` back. Safe to repeat.
   boost::asio::awaitable<ReleaseOutcome> release(std::string key);
+  // Sells the tickets held under `key`. Safe to repeat.
+  boost::asio::awaitable<ConfirmOutcome> confirm(std::string key);
   boost::asio::awaitable<bool> healthy();
 
  private:

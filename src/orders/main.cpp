@@ -1,4 +1,5 @@
-// flashtix-orders: takes orders, reserves their tickets in inventory, compensates on failure (port 8002).
+// flashtix-orders: takes orders, reserves their tickets in inventory, compensates on failure, and ends
+// each order on its payment's outcome (port 8002).
 #include <boost/asio/co_spawn.hpp>
 #include <iostream>
 
@@ -6,6 +7,7 @@
 #include "core/migrations.hpp"
 #include "core/service_host.hpp"
 #include "orders/inventory_client.hpp"
+#include "orders/lifecycle.hpp"
 #include "orders/orders.hpp"
 #include "orders/routes.hpp"
 #include "orders/sweeper.hpp"
@@ -20,6 +22,7 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"hold-seconds", "600", "how long an order's tickets are held for payment"});
   list.push_back({"claim-timeout-seconds", "30", "after this an unfinished Idempotency-Key claim is recovered"});
   list.push_back({"sweep-interval-ms", "500", "how often unpaid orders are expired and abandoned claims recovered"});
+  for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
   return list;
 }
 
@@ -52,19 +55,32 @@ int main(int argc, char** argv) {
     core::apply_migrations(config.get("database-url"), "orders", orders::migrations(), std::chrono::seconds(30));
 
     core::ServiceHost host("orders", config);
+    const core::messaging::Tables tables("orders");
+    const auto broker = core::messaging::broker_settings_from(config);
+    core::messaging::OutboxRelay relay(broker, &tables, core::pool_options_from(config));
+    std::vector<orders::Orders*> orders_per_worker;
+    std::vector<boost::asio::any_io_executor> executors;
+    for (auto& worker : host.workers()) executors.push_back(worker->io.get_executor());
+    core::messaging::Consumer consumer(
+        broker, std::string(core::amqp::kOrdersQueue), static_cast<int>(config.get_int("prefetch", 1, 1000)),
+        executors, [&orders_per_worker](core::messaging::Message message, std::size_t worker) {
+          return orders::handle_event(orders_per_worker[worker], std::move(message));
+        });
+
     core::ClientOptions client_options;
     client_options.timeout = settings.inventory_timeout;
     for (auto& worker : host.workers()) {
       auto state = std::make_shared<orders::ThreadState>();
       state->inventory = std::make_unique<orders::InventoryClient>(
           core::HttpClient(worker->io.get_executor(), settings.inventory_url, client_options));
-      state->orders = orders::Orders{worker->db.get(), state->inventory.get(), settings};
+      state->orders = orders::Orders{worker->db.get(), state->inventory.get(), settings, &tables, &relay, &consumer};
       worker->router = orders::make_router(&state->orders);
       worker->service_state = state;
+      orders_per_worker.push_back(&state->orders);
     }
-    auto& first = *host.workers().front();
-    boost::asio::co_spawn(first.io,
-                          orders::sweep_orders(&static_cast<orders::ThreadState*>(first.service_state.get())->orders),
+    relay.start();
+    consumer.start();
+    boost::asio::co_spawn(host.workers().front()->io, orders::sweep_orders(orders_per_worker.front()),
                           core::LogIfFailed{"order sweeper"});
     return host.run();
   } catch (const std::invalid_argument& e) {

@@ -1,6 +1,7 @@
 // Order request parsing with every bound checked, and the JSON shape of an order.
 #include "orders/order.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "core/json_fields.hpp"
@@ -18,6 +19,7 @@ bool is_order_status(std::string_view text) {
 std::string CreateOrder::fingerprint() const {
   json::object fields{{"event_id", event_id}, {"quantity", quantity}};
   fields["customer_email"] = customer_email ? json::value(*customer_email) : json::value(nullptr);
+  fields["payment_token"] = payment_token;
   return json::serialize(fields);
 }
 
@@ -31,6 +33,13 @@ core::Result<CreateOrder> parse_create_order(std::string_view body, const Settin
   command.customer_email = fields.optional_string("customer_email", 3, kMaxEmailLength);
   if (command.customer_email && command.customer_email->find('@') == std::string::npos) {
     fields.fail("'customer_email' must be an e-mail address");
+  }
+  if (auto token = fields.optional_string("payment_token", 1, kMaxPaymentTokenLength)) {
+    const bool plain = std::all_of(token->begin(), token->end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '_' || c == '-';
+    });
+    if (!plain) fields.fail("'payment_token' may hold only letters, digits, '_' and '-'");
+    command.payment_token = std::move(*token);
   }
   if (fields.problem()) return *fields.problem();
   return command;
@@ -57,7 +66,21 @@ json::object to_json(const Order& order) {
   };
   object["customer_email"] = order.customer_email ? json::value(*order.customer_email) : json::value(nullptr);
   object["created_at"] = core::rfc3339_from_unix_ms(order.created_at_ms);
+  object["payment_id"] = order.payment_id ? json::value(*order.payment_id) : json::value(nullptr);
+  object["status_reason"] = order.status_reason ? json::value(*order.status_reason) : json::value(nullptr);
   return object;
+}
+
+json::object ended_event_payload(const Order& order) {
+  json::object payload{{"order_id", order.id},
+                       {"status", order.status},
+                       {"event_id", order.event_id},
+                       {"quantity", order.quantity},
+                       {"reservation_id", order.reservation_id}};
+  payload["customer_email"] = order.customer_email ? json::value(*order.customer_email) : json::value(nullptr);
+  payload["payment_id"] = order.payment_id ? json::value(*order.payment_id) : json::value(nullptr);
+  payload["reason"] = order.status_reason ? json::value(*order.status_reason) : json::value(nullptr);
+  return payload;
 }
 
 }  // namespace flashtix::orders

@@ -1,7 +1,7 @@
 // Orders and their lifecycle, and how a request body becomes a command (pure functions, unit-tested).
-//   PENDING_PAYMENT --payment--> CONFIRMED
-//   PENDING_PAYMENT --cancel or payment failed--> CANCELLED
-//   PENDING_PAYMENT --hold expired--> EXPIRED
+//   PENDING_PAYMENT --payment succeeded, hold confirmed--> CONFIRMED
+//   PENDING_PAYMENT --payment failed or cancelled by the customer, hold released--> CANCELLED
+//   PENDING_PAYMENT --hold expired before the payment succeeded--> EXPIRED (a payment is refunded)
 #pragma once
 
 #include <cstdint>
@@ -20,6 +20,13 @@ inline constexpr std::string_view kExpired = "EXPIRED";
 
 inline constexpr std::size_t kMaxIdempotencyKeyLength = 255;
 inline constexpr std::size_t kMaxEmailLength = 254;
+inline constexpr std::size_t kMaxPaymentTokenLength = 64;
+inline constexpr std::string_view kDefaultPaymentToken = "tok_ok";
+
+// Why an order ended other than CONFIRMED (its status_reason).
+inline constexpr std::string_view kReasonPaymentDeclined = "payment_declined";
+inline constexpr std::string_view kReasonCancelledByCustomer = "cancelled_by_customer";
+inline constexpr std::string_view kReasonHoldExpired = "hold_expired";
 
 bool is_order_status(std::string_view text);
 
@@ -32,12 +39,16 @@ struct Order {
   std::int64_t reservation_id = 0;
   std::int64_t expires_at_ms = 0;
   std::int64_t created_at_ms = 0;
+  std::optional<std::string> payment_id;
+  std::optional<std::string> status_reason;
 };
 
 struct CreateOrder {
   std::int64_t event_id = 0;
   std::int64_t quantity = 1;
   std::optional<std::string> customer_email;
+  // The payment method's token, handed to the payment service in order.created and not stored here.
+  std::string payment_token = std::string(kDefaultPaymentToken);
 
   // What makes two requests "the same body" for an idempotency key: the parsed fields, so that
   // spacing or member order in the JSON does not matter.
@@ -49,5 +60,7 @@ core::Result<CreateOrder> parse_create_order(std::string_view body, const Settin
 core::Result<std::optional<std::string>> parse_idempotency_key(std::string_view header, bool present);
 
 core::json::object to_json(const Order& order);
+// The payload of order.confirmed, order.cancelled and order.expired: the order as it ended.
+core::json::object ended_event_payload(const Order& order);
 
 }  // namespace flashtix::orders

@@ -8,6 +8,7 @@
 
 #include "core/config.hpp"
 #include "core/http_client.hpp"
+#include "core/messaging.hpp"
 #include "core/migrations.hpp"
 #include "core/pg.hpp"
 
@@ -35,6 +36,10 @@ struct Orders {
   core::pg::Pool* db;
   InventoryClient* inventory;
   Settings settings;
+  const core::messaging::Tables* tables;  // orders.outbox and orders.inbox
+  // Told after each commit that wrote to the outbox, so that the event goes out at once.
+  core::messaging::OutboxRelay* relay;
+  const core::messaging::Consumer* consumer;
 };
 
 }  // namespace flashtix::orders

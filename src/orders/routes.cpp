@@ -106,12 +106,19 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
   }
 
   Order order{order_id,      command.event_id, command.quantity,        command.customer_email,
-              std::string(kPendingPayment), hold.reservation_id, hold.expires_at_ms, core::unix_ms_now()};
+              std::string(kPendingPayment), hold.reservation_id, hold.expires_at_ms, core::unix_ms_now(), {}, {}};
   const std::string body = json::serialize(to_json(order));
+  json::object created{{"order_id", order.id},
+                       {"event_id", order.event_id},
+                       {"quantity", order.quantity},
+                       {"payment_token", command.payment_token},
+                       {"reservation_id", order.reservation_id},
+                       {"expires_at", core::rfc3339_from_unix_ms(order.expires_at_ms)}};
+  created["customer_email"] = order.customer_email ? json::value(*order.customer_email) : json::value(nullptr);
   bool recorded = false;
   try {
     if (core::failpoint_active("orders_insert_fail")) throw std::runtime_error("failpoint orders_insert_fail");
-    recorded = co_await store::insert_order(orders->db, order, key, body);
+    recorded = co_await store::insert_order(orders->db, order, key, body, json::serialize(created));
   } catch (const std::exception& e) {
     core::log_error("order ", order_id, ": recording failed after the reserve, releasing the hold: ", e.what());
   }
@@ -121,6 +128,7 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
                                        "the order could not be recorded; its tickets were given back, retry", {},
                                        {}});
   }
+  orders->relay->wake();
   Response response{status::created, body, "application/json", {}};
   response.headers.emplace_back("Location", "/orders/" + order_id);
   co_return response;
@@ -220,7 +228,11 @@ awaitable<Response> cancel_order(Orders* orders, Request request) {
     order->status = std::string(kConfirmed);
     co_return not_cancellable(*order);
   }
-  co_await store::finish_pending(orders->db, order_id, kCancelled);
+  Order cancelled = *order;
+  cancelled.status = std::string(kCancelled);
+  cancelled.status_reason = std::string(kReasonCancelledByCustomer);
+  const bool changed = co_await store::finish_order(orders->db, cancelled, core::messaging::kOrderCancelled);
+  if (changed) orders->relay->wake();
   auto after = co_await store::find_order(orders->db, order_id);
   if (!after) co_return problem_response(order_not_found());
   if (after->status != kCancelled) co_return not_cancellable(*after);
@@ -231,8 +243,11 @@ awaitable<Response> ready(Orders* orders, Request request) {
   static_cast<void>(request);
   const bool database_up = co_await core::database_answers(orders->db);
   const bool inventory_up = co_await orders->inventory->healthy();
-  if (database_up && inventory_up) co_return json_response(status::ok, {{"status", "ready"}});
-  const std::string missing = !database_up ? "the database is not answering" : "the inventory service is not answering";
+  const bool broker_up = orders->relay->connected() && orders->consumer->connected();
+  if (database_up && inventory_up && broker_up) co_return json_response(status::ok, {{"status", "ready"}});
+  const std::string missing = !database_up    ? "the database is not answering"
+                              : !inventory_up ? "the inventory service is not answering"
+                                              : "the broker is not connected";
   co_return problem_response(
       Problem{status::service_unavailable, "not_ready", "Not ready", missing, {}, {{"Retry-After", "1"}}});
 }

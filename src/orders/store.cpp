@@ -3,6 +3,7 @@
 
 namespace flashtix::orders::store {
 
+namespace json = core::json;
 using core::pg::params;
 using core::pg::Query;
 using core::pg::Result;
@@ -20,11 +21,14 @@ Order order_from(const Result& rows, int row) {
   order.reservation_id = rows.integer(row, "reservation_id");
   order.expires_at_ms = rows.integer(row, "expires_at_ms");
   order.created_at_ms = rows.integer(row, "created_at_ms");
+  if (!rows.is_null(row, "payment_id")) order.payment_id = std::string(rows.text(row, "payment_id"));
+  if (!rows.is_null(row, "status_reason")) order.status_reason = std::string(rows.text(row, "status_reason"));
   return order;
 }
 
 #define FLASHTIX_ORDER_COLUMNS                                               \
   "id, event_id, quantity, customer_email, status, reservation_id, seq, "    \
+  "payment_id, status_reason, "                                              \
   "(extract(epoch FROM expires_at) * 1000)::bigint AS expires_at_ms, "       \
   "(extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms "
 
@@ -47,19 +51,24 @@ constexpr Query kDropClaim{"drop_claim",
                            "DELETE FROM orders.idempotency_keys "
                            "WHERE key = $1::text AND order_id = $2::uuid AND state = 'IN_PROGRESS'"};
 
-// The order and its key's answer commit together, and only while the claim is still ours.
+// The order, its key's answer and its order.created event commit together, and only while the claim
+// is still ours.
 constexpr Query kInsertOrder{"insert_order",
                              "WITH claim AS ("
                              "    UPDATE orders.idempotency_keys "
                              "       SET state = 'DONE', response_status = 201, response_body = $9::text, updated_at = now() "
                              "     WHERE key = $8::text AND order_id = $1::uuid AND state = 'IN_PROGRESS' "
-                             "    RETURNING 1) "
-                             "INSERT INTO orders.orders "
-                             "    (id, event_id, quantity, customer_email, status, reservation_id, expires_at, created_at) "
-                             "SELECT $1::uuid, $2::bigint, $3::integer, $4::text, 'PENDING_PAYMENT', $5::bigint, "
-                             "       to_timestamp($6::bigint / 1000.0), to_timestamp($7::bigint / 1000.0) "
-                             " WHERE $8::text IS NULL OR EXISTS (SELECT 1 FROM claim) "
-                             "RETURNING id"};
+                             "    RETURNING 1), "
+                             "inserted AS ("
+                             "    INSERT INTO orders.orders "
+                             "        (id, event_id, quantity, customer_email, status, reservation_id, expires_at, created_at) "
+                             "    SELECT $1::uuid, $2::bigint, $3::integer, $4::text, 'PENDING_PAYMENT', $5::bigint, "
+                             "           to_timestamp($6::bigint / 1000.0), to_timestamp($7::bigint / 1000.0) "
+                             "     WHERE $8::text IS NULL OR EXISTS (SELECT 1 FROM claim) "
+                             "    RETURNING id) "
+                             "INSERT INTO orders.outbox (type, correlation_id, payload) "
+                             "SELECT 'order.created', id::text, $10::jsonb FROM inserted "
+                             "RETURNING seq"};
 
 constexpr Query kSelectOrder{"select_order",
                              "SELECT " FLASHTIX_ORDER_COLUMNS "FROM orders.orders WHERE id = $1::uuid"};
@@ -70,16 +79,23 @@ constexpr Query kListOrders{"list_orders",
                             "  AND ($2::text IS NULL OR status = $2::text) AND seq > $3::bigint "
                             "ORDER BY seq LIMIT $4::bigint"};
 
-constexpr Query kFinishPending{"finish_pending",
-                               "UPDATE orders.orders SET status = $2::text, updated_at = now() "
-                               "WHERE id = $1::uuid AND status = 'PENDING_PAYMENT'"};
+// The only way out of PENDING_PAYMENT, with the event that tells of it in the same statement. The
+// status condition makes concurrent finishers (payment, cancel, expiry sweep) agree: one wins.
+constexpr Query kFinishOrder{"finish_order",
+                             "WITH changed AS ("
+                             "    UPDATE orders.orders "
+                             "       SET status = $2::text, status_reason = $3::text, "
+                             "           payment_id = coalesce($4::uuid, payment_id), updated_at = now() "
+                             "     WHERE id = $1::uuid AND status = 'PENDING_PAYMENT' "
+                             "    RETURNING id) "
+                             "INSERT INTO orders.outbox (type, correlation_id, payload) "
+                             "SELECT $5::text, id::text, $6::jsonb FROM changed "
+                             "RETURNING seq"};
 
-constexpr Query kExpireOrders{"expire_orders",
-                              "UPDATE orders.orders SET status = 'EXPIRED', updated_at = now() "
-                              "WHERE id IN (SELECT id FROM orders.orders "
-                              "             WHERE status = 'PENDING_PAYMENT' AND expires_at <= now() "
-                              "             ORDER BY expires_at LIMIT $1::integer FOR UPDATE SKIP LOCKED) "
-                              "  AND status = 'PENDING_PAYMENT'"};
+constexpr Query kDueOrders{"due_orders",
+                           "SELECT " FLASHTIX_ORDER_COLUMNS "FROM orders.orders "
+                           "WHERE status = 'PENDING_PAYMENT' AND expires_at <= now() "
+                           "ORDER BY expires_at LIMIT $1::integer"};
 
 constexpr Query kAbandonedClaims{"abandoned_claims",
                                  "SELECT key, order_id FROM orders.idempotency_keys "
@@ -113,11 +129,12 @@ awaitable<void> drop_claim(Pool* db, std::string key, std::string order_id) {
   co_await db->exec(kDropClaim, params(key, order_id));
 }
 
-awaitable<bool> insert_order(Pool* db, Order order, std::optional<std::string> key, std::string response_body) {
+awaitable<bool> insert_order(Pool* db, Order order, std::optional<std::string> key, std::string response_body,
+                             std::string created_payload) {
   const Result inserted =
       co_await db->exec(kInsertOrder, params(order.id, order.event_id, order.quantity, order.customer_email,
                                              order.reservation_id, order.expires_at_ms, order.created_at_ms, key,
-                                             response_body));
+                                             response_body, created_payload));
   co_return !inserted.empty();
 }
 
@@ -138,14 +155,22 @@ awaitable<OrderPage> list_orders(Pool* db, OrderFilter filter) {
   co_return page;
 }
 
-awaitable<bool> finish_pending(Pool* db, std::string id, std::string_view status) {
-  const Result updated = co_await db->exec(kFinishPending, params(id, status));
-  co_return updated.affected() > 0;
+Statement finish_order(const Order& ended, std::string_view event_type) {
+  return Statement{&kFinishOrder, params(ended.id, ended.status, ended.status_reason, ended.payment_id, event_type,
+                                         json::serialize(ended_event_payload(ended)))};
 }
 
-awaitable<std::int64_t> expire_due_orders(Pool* db, int batch) {
-  const Result updated = co_await db->exec(kExpireOrders, params(batch));
-  co_return updated.affected();
+awaitable<bool> finish_order(Pool* db, Order ended, std::string_view event_type) {
+  Statement statement = finish_order(ended, event_type);
+  const Result changed = co_await db->exec(*statement.query, std::move(statement.params));
+  co_return !changed.empty();
+}
+
+awaitable<std::vector<Order>> due_orders(Pool* db, int batch) {
+  const Result rows = co_await db->exec(kDueOrders, params(batch));
+  std::vector<Order> orders;
+  for (int i = 0; i < rows.rows(); ++i) orders.push_back(order_from(rows, i));
+  co_return orders;
 }
 
 awaitable<std::vector<AbandonedClaim>> abandoned_claims(Pool* db, std::chrono::seconds older_than, int batch) {

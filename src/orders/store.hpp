@@ -31,9 +31,11 @@ awaitable<void> finish_key(Pool* db, std::string key, int status, std::string bo
 // Gives a claim up so that a retry starts afresh (the attempt failed and was compensated).
 awaitable<void> drop_claim(Pool* db, std::string key, std::string order_id);
 
-// Inserts the order and, when keyed, marks the claim DONE with `response_body`, in one statement.
-// False when the claim was no longer ours (it was recovered as abandoned): nothing was inserted.
-awaitable<bool> insert_order(Pool* db, Order order, std::optional<std::string> key, std::string response_body);
+// Inserts the order, its order.created event (`created_payload`) and, when keyed, marks the claim DONE
+// with `response_body`, in one statement. False when the claim was no longer ours (it was recovered as
+// abandoned): nothing was inserted.
+awaitable<bool> insert_order(Pool* db, Order order, std::optional<std::string> key, std::string response_body,
+                             std::string created_payload);
 
 awaitable<std::optional<Order>> find_order(Pool* db, std::string id);
 struct OrderFilter {
@@ -48,11 +50,14 @@ struct OrderPage {
 };
 awaitable<OrderPage> list_orders(Pool* db, OrderFilter filter);
 
-// Moves a PENDING_PAYMENT order to `status`; false when it was not pending any more.
-awaitable<bool> finish_pending(Pool* db, std::string id, std::string_view status);
+// Moves a PENDING_PAYMENT order to `ended.status` (with its reason and payment) and writes `event_type`
+// to the outbox, in one statement; nothing when the order was not pending any more. As a statement for
+// a consumer's inbox transaction, and run on its own.
+core::pg::Statement finish_order(const Order& ended, std::string_view event_type);
+awaitable<bool> finish_order(Pool* db, Order ended, std::string_view event_type);
 
-// Pending orders whose hold time has passed become EXPIRED; returns how many.
-awaitable<std::int64_t> expire_due_orders(Pool* db, int batch);
+// Pending orders whose hold time has passed, oldest first.
+awaitable<std::vector<Order>> due_orders(Pool* db, int batch);
 
 struct AbandonedClaim {
   std::string key;

@@ -7,6 +7,7 @@
 
 #include "core/log.hpp"
 #include "orders/inventory_client.hpp"
+#include "orders/lifecycle.hpp"
 #include "orders/store.hpp"
 
 namespace flashtix::orders {
@@ -14,6 +15,13 @@ namespace flashtix::orders {
 namespace {
 
 constexpr int kSweepBatch = 500;
+
+// Unpaid orders past their hold time end EXPIRED, one inventory release each.
+boost::asio::awaitable<void> expire_due_orders(Orders* orders) {
+  const std::vector<Order> due = co_await store::due_orders(orders->db, kSweepBatch);
+  for (const Order& order : due) co_await expire_order(orders, order);
+  if (!due.empty()) core::log_info("settled ", due.size(), " unpaid orders past their hold time");
+}
 
 boost::asio::awaitable<void> recover_abandoned_claims(Orders* orders) {
   const auto claims = co_await store::abandoned_claims(orders->db, orders->settings.claim_timeout, kSweepBatch);
@@ -37,8 +45,7 @@ boost::asio::awaitable<void> sweep_orders(Orders* orders) {
     timer.expires_after(orders->settings.sweep_interval);
     co_await timer.async_wait(boost::asio::use_awaitable);
     try {
-      const std::int64_t expired = co_await store::expire_due_orders(orders->db, kSweepBatch);
-      if (expired > 0) core::log_info("expired ", expired, " unpaid orders");
+      co_await expire_due_orders(orders);
       co_await recover_abandoned_claims(orders);
     } catch (const std::exception& e) {
       core::log_warn("order sweep failed, retrying next tick: ", e.what());

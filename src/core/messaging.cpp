@@ -1,0 +1,409 @@
+// The outbox relay, the inbox and the consumer loop shared by the services that exchange events.
+#include "core/messaging.hpp"
+
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <boost/json/parse.hpp>
+#include <boost/json/serialize.hpp>
+#include <csignal>
+#include <random>
+
+#include "core/failpoint.hpp"
+#include "core/log.hpp"
+#include "core/service_host.hpp"
+#include "core/time.hpp"
+#include "core/uuid.hpp"
+
+namespace flashtix::core::messaging {
+
+namespace asio = boost::asio;
+using pg::params;
+using pg::Result;
+using pg::Statement;
+
+namespace {
+
+// Rows one relay round publishes under one confirm wait.
+constexpr int kRelayBatch = 200;
+constexpr std::chrono::milliseconds kRelayPollInterval{200};
+constexpr std::chrono::milliseconds kConfirmTimeout{10'000};
+constexpr std::chrono::milliseconds kFirstReconnectPause{100};
+constexpr std::chrono::milliseconds kMaxReconnectPause{3000};
+constexpr std::chrono::minutes kPruneInterval{10};
+// How long the consumer thread waits for a delivery before it settles finished handlers again.
+constexpr std::chrono::milliseconds kConsumerPoll{10};
+constexpr std::chrono::milliseconds kFirstRetryPause{200};
+constexpr std::chrono::milliseconds kMaxRetryPause{10'000};
+constexpr std::size_t kMaxTypeLength = 64;
+constexpr std::size_t kMaxCorrelationIdLength = 128;
+
+// Exponential with jitter: a failing dependency is not hammered in lockstep by every message.
+std::chrono::milliseconds retry_pause(std::int64_t delivery_count) {
+  const std::int64_t doublings = std::min<std::int64_t>(delivery_count, 16);
+  const std::int64_t ceiling = std::min<std::int64_t>(kFirstRetryPause.count() << doublings, kMaxRetryPause.count());
+  thread_local std::mt19937 random{std::random_device{}()};
+  return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(ceiling / 2, ceiling)(random));
+}
+
+const json::value* member(const json::object& object, std::string_view name) { return object.if_contains(name); }
+
+}  // namespace
+
+json::object to_json(const Message& message) {
+  return json::object{{"id", message.id},
+                      {"type", message.type},
+                      {"occurred_at", rfc3339_from_unix_ms(message.occurred_at_ms)},
+                      {"correlation_id", message.correlation_id},
+                      {"payload", message.payload}};
+}
+
+std::optional<Message> parse_message(std::string_view body) {
+  boost::system::error_code ec;
+  json::value value = json::parse(body, ec);
+  if (ec || !value.is_object()) return std::nullopt;
+  const json::object& object = value.get_object();
+  const json::value* id = member(object, "id");
+  const json::value* type = member(object, "type");
+  const json::value* occurred_at = member(object, "occurred_at");
+  const json::value* correlation_id = member(object, "correlation_id");
+  const json::value* payload = member(object, "payload");
+  if (!id || !id->is_string() || !is_uuid(id->get_string())) return std::nullopt;
+  if (!type || !type->is_string() || type->get_string().empty() || type->get_string().size() > kMaxTypeLength) {
+    return std::nullopt;
+  }
+  if (!correlation_id || !correlation_id->is_string() || correlation_id->get_string().size() > kMaxCorrelationIdLength) {
+    return std::nullopt;
+  }
+  if (!occurred_at || !occurred_at->is_string() || !payload || !payload->is_object()) return std::nullopt;
+  const auto occurred_at_ms = unix_ms_from_rfc3339(occurred_at->get_string());
+  if (!occurred_at_ms) return std::nullopt;
+  Message message;
+  message.id = std::string(id->get_string());
+  message.type = std::string(type->get_string());
+  message.occurred_at_ms = *occurred_at_ms;
+  message.correlation_id = std::string(correlation_id->get_string());
+  message.payload = payload->get_object();
+  return message;
+}
+
+std::string payload_string(const Message& message, std::string_view field) {
+  const json::value* value = member(message.payload, field);
+  if (!value || !value->is_string()) {
+    throw InvalidMessage(message.type + " " + message.id + ": payload field '" + std::string(field) +
+                         "' is missing or not a string");
+  }
+  return std::string(value->get_string());
+}
+
+std::int64_t payload_int(const Message& message, std::string_view field) {
+  const json::value* value = member(message.payload, field);
+  if (!value || !value->is_int64()) {
+    throw InvalidMessage(message.type + " " + message.id + ": payload field '" + std::string(field) +
+                         "' is missing or not an integer");
+  }
+  return value->get_int64();
+}
+
+std::optional<std::string> payload_optional_string(const Message& message, std::string_view field) {
+  const json::value* value = member(message.payload, field);
+  if (!value || value->is_null()) return std::nullopt;
+  return payload_string(message, field);
+}
+
+std::vector<ConfigOption> broker_options() {
+  return {{"amqp-url", "amqp://guest:guest@127.0.0.1:5672", "the RabbitMQ broker (AMQP 0-9-1 URL)"},
+          {"prefetch", "64", "messages a service works on at once"}};
+}
+
+amqp::BrokerSettings broker_settings_from(const Config& config) {
+  amqp::BrokerSettings settings;
+  settings.url = config.get("amqp-url");
+  return settings;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Outbox and inbox SQL
+
+Tables::Tables(std::string schema) : schema_(std::move(schema)) {
+  const std::string& s = schema_;
+  auto add = [this](std::string name, std::string sql) {
+    names_.push_back(std::move(name));
+    sql_.push_back(std::move(sql));
+  };
+  names_.reserve(6);
+  sql_.reserve(6);
+  add("outbox_insert", "INSERT INTO " + s + ".outbox (type, correlation_id, payload) VALUES ($1::text, $2::text, $3::jsonb)");
+  add("inbox_insert", "INSERT INTO " + s + ".inbox (message_id, type) VALUES ($1::uuid, $2::text) "
+                      "ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
+  add("inbox_contains", "SELECT 1 FROM " + s + ".inbox WHERE message_id = $1::uuid");
+  // SKIP LOCKED: a second relay (another instance) takes the next rows instead of waiting for these.
+  add("outbox_unpublished", "SELECT seq, message_id, type, correlation_id, payload::text AS payload, "
+                            "       (extract(epoch FROM occurred_at) * 1000)::bigint AS occurred_at_ms "
+                            "FROM " + s + ".outbox WHERE published_at IS NULL "
+                            "ORDER BY seq LIMIT $1::integer FOR UPDATE SKIP LOCKED");
+  add("outbox_mark_published", "UPDATE " + s + ".outbox SET published_at = now() WHERE seq = ANY($1::bigint[])");
+  // Published rows stay a day for inspection, then go, a bounded batch at a time.
+  add("outbox_prune", "DELETE FROM " + s + ".outbox WHERE seq IN (SELECT seq FROM " + s + ".outbox "
+                      "WHERE published_at < now() - interval '1 day' ORDER BY seq LIMIT 10000)");
+  insert_outbox_ = {names_[0], sql_[0]};
+  insert_inbox_ = {names_[1], sql_[1]};
+  inbox_contains_ = {names_[2], sql_[2]};
+  select_unpublished_ = {names_[3], sql_[3]};
+  mark_published_ = {names_[4], sql_[4]};
+  prune_published_ = {names_[5], sql_[5]};
+}
+
+asio::awaitable<bool> already_handled(pg::Pool* db, const Tables* tables, std::string message_id) {
+  const Result rows = co_await db->exec(tables->inbox_contains(), params(message_id));
+  co_return !rows.empty();
+}
+
+asio::awaitable<std::optional<std::vector<Result>>> handle_once(pg::Pool* db, const Tables* tables, Message message,
+                                                                std::vector<Statement> effect) {
+  pg::Lease lease = co_await db->acquire();
+  std::vector<Statement> claim;
+  claim.push_back({&pg::kBegin, {}});
+  claim.push_back({&tables->insert_inbox(), params(message.id, message.type)});
+  const std::vector<Result> claimed = co_await lease->pipeline(std::move(claim));
+  if (claimed[1].empty()) {
+    // A concurrent delivery of the same message waited on our row and found it there: nothing to do.
+    co_await lease->exec(pg::kRollback, {});
+    co_return std::nullopt;
+  }
+  effect.push_back({&pg::kCommit, {}});
+  std::vector<Result> results = co_await lease->pipeline(std::move(effect));
+  results.pop_back();
+  co_return results;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// OutboxRelay
+
+OutboxRelay::OutboxRelay(amqp::BrokerSettings broker, const Tables* tables, pg::PoolOptions db)
+    : broker_settings_(std::move(broker)), tables_(tables) {
+  db.max_connections = 1;  // one batch at a time
+  db_ = std::make_unique<pg::Pool>(io_.get_executor(), std::move(db));
+}
+
+OutboxRelay::~OutboxRelay() { stop(); }
+
+void OutboxRelay::start() {
+  asio::co_spawn(io_, run(), LogIfFailed{"outbox relay " + tables_->schema()});
+  thread_ = std::thread([this] { io_.run(); });
+}
+
+void OutboxRelay::stop() {
+  io_.stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+void OutboxRelay::wake() { doorbell_.ring(); }
+
+asio::awaitable<void> OutboxRelay::run() {
+  auto pause = kFirstReconnectPause;
+  bool failing = false;
+  for (;;) {
+    std::size_t published = 0;
+    std::optional<std::string> failure;
+    try {
+      if (!broker_) {
+        broker_ = std::make_unique<amqp::Connection>(broker_settings_);
+        broker_->enable_confirms();
+        connected_ = true;
+      }
+      published = co_await publish_batch();
+      co_await prune_if_due();
+    } catch (const amqp::BrokerUnavailable& e) {
+      broker_.reset();
+      connected_ = false;
+      failure = std::string("broker: ") + e.what();
+    } catch (const pg::Unavailable& e) {
+      failure = std::string("database: ") + e.what();
+    } catch (const pg::Error& e) {
+      failure = std::string("database: ") + e.what();
+    }
+    if (failure) {
+      // Unpublished rows stay in the outbox; the next round after the pause publishes them.
+      if (!failing) log_warn("outbox relay (", tables_->schema(), ") paused, retrying: ", *failure);
+      failing = true;
+      co_await doorbell_.wait(pause);
+      pause = std::min(pause * 2, kMaxReconnectPause);
+      continue;
+    }
+    if (failing) log_info("outbox relay (", tables_->schema(), ") resumed");
+    failing = false;
+    pause = kFirstReconnectPause;
+    if (published == static_cast<std::size_t>(kRelayBatch)) continue;
+    co_await doorbell_.wait(kRelayPollInterval);
+  }
+}
+
+asio::awaitable<std::size_t> OutboxRelay::publish_batch() {
+  pg::Lease lease = co_await db_->acquire();
+  std::vector<Statement> select;
+  select.push_back({&pg::kBegin, {}});
+  select.push_back({&tables_->select_unpublished(), params(kRelayBatch)});
+  const std::vector<Result> selected = co_await lease->pipeline(std::move(select));
+  const Result& rows = selected[1];
+  if (rows.empty()) {
+    co_await lease->exec(pg::kRollback, {});
+    co_return 0;
+  }
+  // The rows stay locked until the broker has confirmed them all; on any failure the transaction rolls
+  // back and they are published again (consumers' inboxes absorb the duplicates).
+  std::string published_seqs = "{";
+  for (int i = 0; i < rows.rows(); ++i) {
+    Message message;
+    message.id = std::string(rows.text(i, "message_id"));
+    message.type = std::string(rows.text(i, "type"));
+    message.correlation_id = std::string(rows.text(i, "correlation_id"));
+    message.occurred_at_ms = rows.integer(i, "occurred_at_ms");
+    message.payload = json::parse(rows.text(i, "payload")).as_object();
+    broker_->publish(amqp::OutgoingMessage{message.id, message.type, message.correlation_id,
+                                           message.occurred_at_ms / 1000, json::serialize(to_json(message))});
+    if (i > 0) published_seqs += ",";
+    published_seqs += rows.text(i, "seq");
+  }
+  published_seqs += "}";
+  broker_->wait_for_confirms(kConfirmTimeout);
+  std::vector<Statement> mark;
+  mark.push_back({&tables_->mark_published(), params(published_seqs)});
+  mark.push_back({&pg::kCommit, {}});
+  co_await lease->pipeline(std::move(mark));
+  log_debug("outbox relay (", tables_->schema(), ") published ", rows.rows(), " events");
+  co_return static_cast<std::size_t>(rows.rows());
+}
+
+asio::awaitable<void> OutboxRelay::prune_if_due() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now < next_prune_) co_return;
+  next_prune_ = now + kPruneInterval;
+  co_await db_->exec(tables_->prune_published(), {});
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Consumer
+
+Consumer::Consumer(amqp::BrokerSettings broker, std::string queue, int prefetch,
+                   std::vector<asio::any_io_executor> workers, Handler handler)
+    : broker_settings_(std::move(broker)),
+      queue_(std::move(queue)),
+      prefetch_(prefetch),
+      workers_(std::move(workers)),
+      handler_(std::move(handler)) {}
+
+Consumer::~Consumer() { stop(); }
+
+void Consumer::start() {
+  thread_ = std::thread([this] { run(); });
+}
+
+void Consumer::stop() {
+  stopping_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void Consumer::run() {
+  std::unique_ptr<amqp::Connection> connection;
+  auto pause = kFirstReconnectPause;
+  bool failing = false;
+  while (!stopping_) {
+    try {
+      if (!connection) {
+        connection = std::make_unique<amqp::Connection>(broker_settings_);
+        connection->consume(queue_, prefetch_);
+        ++generation_;
+        connected_ = true;
+        if (failing) log_info("consumer of ", queue_, " reconnected");
+        failing = false;
+        pause = kFirstReconnectPause;
+      }
+      settle_finished(*connection);
+      if (auto delivery = connection->next_delivery(kConsumerPoll)) dispatch(*delivery, *connection);
+    } catch (const amqp::BrokerUnavailable& e) {
+      // Unacknowledged messages go back to the queue with the connection; handlers still running finish
+      // and their settlements are dropped (the redelivery finds their effect in the inbox).
+      connection.reset();
+      connected_ = false;
+      if (!failing) log_warn("consumer of ", queue_, " lost the broker, reconnecting: ", e.what());
+      failing = true;
+      for (auto slept = std::chrono::milliseconds(0); slept < pause && !stopping_; slept += kConsumerPoll) {
+        std::this_thread::sleep_for(kConsumerPoll);
+      }
+      pause = std::min(pause * 2, kMaxReconnectPause);
+    }
+  }
+  connected_ = false;
+}
+
+void Consumer::settle_finished(amqp::Connection& connection) {
+  std::vector<Done> finished;
+  {
+    std::lock_guard lock(done_mutex_);
+    finished.swap(done_);
+  }
+  for (const Done& done : finished) {
+    if (done.generation != generation_) continue;
+    switch (done.settlement) {
+      case Settlement::ack: connection.ack(done.delivery_tag); break;
+      case Settlement::retry: connection.nack(done.delivery_tag, true); break;
+      case Settlement::dead_letter: connection.nack(done.delivery_tag, false); break;
+    }
+  }
+}
+
+void Consumer::dispatch(const amqp::Delivery& delivery, amqp::Connection& connection) {
+  std::optional<Message> message = parse_message(delivery.body);
+  if (!message) {
+    log_error("consumer of ", queue_, ": dead-lettering an unreadable message (", delivery.routing_key, "): ",
+              delivery.body.substr(0, 200));
+    connection.nack(delivery.delivery_tag, false);
+    return;
+  }
+  message->delivery_count = delivery.delivery_count;
+  const std::size_t worker = next_worker_++ % workers_.size();
+  asio::co_spawn(workers_[worker], handle(this, generation_, delivery.delivery_tag, std::move(*message), worker),
+                 LogIfFailed{"handler of " + queue_});
+}
+
+asio::awaitable<void> Consumer::handle(Consumer* self, std::uint64_t generation, std::uint64_t delivery_tag,
+                                       Message message, std::size_t worker) {
+  const std::string id = message.id;
+  const std::string type = message.type;
+  const std::int64_t delivery_count = message.delivery_count;
+  Settlement settlement = Settlement::ack;
+  std::optional<std::string> failure;
+  try {
+    auto work = self->handler_(std::move(message), worker);
+    co_await std::move(work);
+  } catch (const InvalidMessage& e) {
+    log_error(type, " ", id, " cannot be handled, dead-lettering it: ", e.what());
+    settlement = Settlement::dead_letter;
+  } catch (const std::exception& e) {
+    failure = e.what();
+    settlement = Settlement::retry;
+  }
+  if (settlement == Settlement::ack && failpoint_active("consumer_crash_before_ack")) {
+    log_error("failpoint consumer_crash_before_ack: dying after the effect of ", type, " ", id, ", before its ack");
+    std::raise(SIGKILL);
+  }
+  if (failure) {
+    // The message stays unacknowledged during the pause, so it counts against the prefetch: a failing
+    // dependency slows intake instead of spinning through the queue.
+    const auto pause = retry_pause(delivery_count);
+    log_warn(type, " ", id, " failed on delivery ", delivery_count + 1, " of ", amqp::kMaxDeliveries,
+             ", retrying in ", pause.count(), " ms: ", *failure);
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    timer.expires_after(pause);
+    co_await timer.async_wait(asio::use_awaitable);
+  }
+  self->finished(Done{generation, delivery_tag, settlement});
+}
+
+void Consumer::finished(Done done) {
+  std::lock_guard lock(done_mutex_);
+  done_.push_back(done);
+}
+
+}  // namespace flashtix::core::messaging

@@ -1,0 +1,184 @@
+// Events between services: the envelope every message carries, the transactional outbox and its relay,
+// the inbox that makes a consumer's effect happen once, and the consumer loop.
+//
+// A service never publishes from a request. It inserts an outbox row in the transaction that changes
+// its state; the relay publishes unpublished rows with publisher confirms and marks them published only
+// after the broker has them, so a broker outage delays events but loses none. A consumer records the
+// message id in its inbox in the transaction of the effect, so a redelivery has no second effect.
+#pragma once
+
+#include <atomic>
+#include <boost/asio/any_io_executor.hpp>
+#include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <boost/json/object.hpp>
+#include <boost/json/value.hpp>
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "core/amqp.hpp"
+#include "core/config.hpp"
+#include "core/doorbell.hpp"
+#include "core/pg.hpp"
+
+namespace flashtix::core::messaging {
+
+namespace json = boost::json;
+
+// The event types; each is also its routing key.
+inline constexpr std::string_view kOrderCreated = "order.created";
+inline constexpr std::string_view kOrderConfirmed = "order.confirmed";
+inline constexpr std::string_view kOrderCancelled = "order.cancelled";
+inline constexpr std::string_view kOrderExpired = "order.expired";
+inline constexpr std::string_view kPaymentSucceeded = "payment.succeeded";
+inline constexpr std::string_view kPaymentFailed = "payment.failed";
+inline constexpr std::string_view kPaymentRefunded = "payment.refunded";
+
+// One event as it travels: {"id", "type", "occurred_at", "correlation_id", "payload"}.
+struct Message {
+  std::string id;  // a UUID, unique per event: the inbox key
+  std::string type;
+  std::int64_t occurred_at_ms = 0;
+  std::string correlation_id;  // the order id
+  json::object payload;
+  // Deliveries before this one (0 on the first); the broker dead-letters past amqp::kMaxDeliveries.
+  std::int64_t delivery_count = 0;
+};
+
+json::object to_json(const Message& message);
+// Reads a message body; nothing when it is not a well-formed envelope.
+std::optional<Message> parse_message(std::string_view body);
+
+// A message that can never be handled (a field missing or of the wrong type): dead-lettered at once
+// rather than retried.
+class InvalidMessage : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+// Typed payload fields; throw InvalidMessage when absent or of another type.
+std::string payload_string(const Message& message, std::string_view field);
+std::int64_t payload_int(const Message& message, std::string_view field);
+std::optional<std::string> payload_optional_string(const Message& message, std::string_view field);
+
+// The options of every service that talks to the broker.
+std::vector<ConfigOption> broker_options();
+amqp::BrokerSettings broker_settings_from(const Config& config);
+
+// The outbox and inbox of one service's schema (db: <schema>.outbox, <schema>.inbox).
+// The SQL is fixed text with the schema name in it; the names come from code, never from input.
+class Tables {
+ public:
+  explicit Tables(std::string schema);
+  const std::string& schema() const { return schema_; }
+  // Statements a service puts in its own transactions.
+  // $1 type, $2 correlation id, $3 payload (JSON text): one outbox row.
+  const pg::Query& insert_outbox() const { return insert_outbox_; }
+  // $1 message id, $2 type: the inbox row; returns a row only when the message is new.
+  const pg::Query& insert_inbox() const { return insert_inbox_; }
+  const pg::Query& inbox_contains() const { return inbox_contains_; }
+  // Used by the relay.
+  const pg::Query& select_unpublished() const { return select_unpublished_; }
+  const pg::Query& mark_published() const { return mark_published_; }
+  const pg::Query& prune_published() const { return prune_published_; }
+
+ private:
+  std::string schema_;
+  std::vector<std::string> names_;  // storage for the queries' names and text
+  std::vector<std::string> sql_;
+  pg::Query insert_outbox_, insert_inbox_, inbox_contains_, select_unpublished_, mark_published_, prune_published_;
+};
+
+// True when this message id is already in the inbox: a cheap early exit before side effects.
+boost::asio::awaitable<bool> already_handled(pg::Pool* db, const Tables* tables, std::string message_id);
+
+// Runs `effect` and the inbox row in one transaction. Nothing (and nothing changed) when the message
+// was handled before; otherwise the effect's results.
+boost::asio::awaitable<std::optional<std::vector<pg::Result>>> handle_once(pg::Pool* db, const Tables* tables,
+                                                                           Message message,
+                                                                           std::vector<pg::Statement> effect);
+
+// Publishes a service's outbox from a thread of its own (its own loop, database connection and broker
+// connection). Several instances may run: each takes rows with FOR UPDATE SKIP LOCKED.
+class OutboxRelay {
+ public:
+  OutboxRelay(amqp::BrokerSettings broker, const Tables* tables, pg::PoolOptions db);
+  ~OutboxRelay();
+  OutboxRelay(const OutboxRelay&) = delete;
+  OutboxRelay& operator=(const OutboxRelay&) = delete;
+
+  void start();
+  void stop();
+  // Something was just committed to the outbox: publish now rather than at the next poll. Any thread.
+  void wake();
+  bool connected() const { return connected_; }
+
+ private:
+  boost::asio::awaitable<void> run();
+  boost::asio::awaitable<std::size_t> publish_batch();
+  boost::asio::awaitable<void> prune_if_due();
+
+  amqp::BrokerSettings broker_settings_;
+  const Tables* tables_;
+  // Declared before what uses it so that it is destroyed after (as in core::Worker).
+  boost::asio::io_context io_{1};
+  std::unique_ptr<pg::Pool> db_;
+  Doorbell doorbell_{io_.get_executor()};
+  std::unique_ptr<amqp::Connection> broker_;
+  std::atomic<bool> connected_{false};
+  std::chrono::steady_clock::time_point next_prune_{};
+  std::thread thread_;
+};
+
+// Handles one message on a worker's loop. Returning means done (acked); throwing InvalidMessage
+// dead-letters it; any other exception retries it after a backoff, up to the delivery limit.
+using Handler = std::function<boost::asio::awaitable<void>(Message message, std::size_t worker)>;
+
+// Takes messages from one queue on a thread of its own and runs each handler on a worker's loop
+// (round-robin), at most `prefetch` at once; acks go back to the broker from the consumer thread.
+class Consumer {
+ public:
+  Consumer(amqp::BrokerSettings broker, std::string queue, int prefetch,
+           std::vector<boost::asio::any_io_executor> workers, Handler handler);
+  ~Consumer();
+  Consumer(const Consumer&) = delete;
+  Consumer& operator=(const Consumer&) = delete;
+
+  void start();
+  void stop();
+  bool connected() const { return connected_; }
+
+ private:
+  enum class Settlement { ack, retry, dead_letter };
+  struct Done {
+    std::uint64_t generation;
+    std::uint64_t delivery_tag;
+    Settlement settlement;
+  };
+  void run();
+  void settle_finished(amqp::Connection& connection);
+  void dispatch(const amqp::Delivery& delivery, amqp::Connection& connection);
+  static boost::asio::awaitable<void> handle(Consumer* self, std::uint64_t generation, std::uint64_t delivery_tag,
+                                             Message message, std::size_t worker);
+  void finished(Done done);
+
+  amqp::BrokerSettings broker_settings_;
+  std::string queue_;
+  int prefetch_;
+  std::vector<boost::asio::any_io_executor> workers_;
+  Handler handler_;
+  std::size_t next_worker_ = 0;
+  std::uint64_t generation_ = 0;  // one per broker connection: delivery tags are only good on theirs
+  std::mutex done_mutex_;
+  std::vector<Done> done_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> connected_{false};
+  std::thread thread_;
+};
+
+}  // namespace flashtix::core::messaging

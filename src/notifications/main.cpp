@@ -1,0 +1,103 @@
+// flashtix-notifications: records a notification for each order that ends (confirmed, cancelled, expired)
+// and delivers it to a webhook with retries (port 8004).
+#include <boost/asio/co_spawn.hpp>
+#include <iostream>
+
+#include "core/log.hpp"
+#include "core/migrations.hpp"
+#include "core/service_host.hpp"
+#include "notifications/delivery.hpp"
+#include "notifications/intake.hpp"
+#include "notifications/notifications.hpp"
+#include "notifications/routes.hpp"
+#include "notifications/webhook_client.hpp"
+
+namespace flashtix::notifications {
+
+std::vector<core::ConfigOption> options() {
+  auto list = core::common_options(8004);
+  list.push_back({"webhook-url", "", "http:// URL every notification is POSTed to; empty records them as skipped"});
+  list.push_back({"webhook-timeout-ms", "10000", "deadline of one webhook POST"});
+  list.push_back({"webhook-max-attempts", "8", "POSTs of one notification before it is marked failed"});
+  list.push_back({"webhook-first-retry-ms", "500", "pause after the first failed POST; doubles per failure"});
+  list.push_back({"webhook-max-retry-ms", "60000", "longest pause between POSTs of one notification"});
+  list.push_back({"delivery-interval-ms", "250", "how often due notifications are looked for when nothing new came"});
+  for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
+  return list;
+}
+
+Settings settings_from(const core::Config& config) {
+  Settings settings;
+  if (const std::string& url = config.get("webhook-url"); !url.empty()) settings.webhook = parse_webhook_url(url);
+  settings.webhook_timeout = std::chrono::milliseconds(config.get_int("webhook-timeout-ms", 10, 600'000));
+  settings.retry.max_attempts = config.get_int("webhook-max-attempts", 1, 1000);
+  settings.retry.first_retry = std::chrono::milliseconds(config.get_int("webhook-first-retry-ms", 1, 3'600'000));
+  settings.retry.max_retry = std::chrono::milliseconds(config.get_int("webhook-max-retry-ms", 1, 86'400'000));
+  if (settings.retry.max_retry < settings.retry.first_retry) {
+    throw std::invalid_argument("--webhook-max-retry-ms must be at least --webhook-first-retry-ms");
+  }
+  settings.delivery_interval = std::chrono::milliseconds(config.get_int("delivery-interval-ms", 10, 60'000));
+  return settings;
+}
+
+// What one event-loop thread owns: the handler state and, on the delivering thread, the webhook client.
+struct ThreadState {
+  Notifications notifications;
+  std::unique_ptr<WebhookClient> webhook;
+};
+
+}  // namespace flashtix::notifications
+
+int main(int argc, char** argv) {
+  using namespace flashtix;
+  core::Config config("flashtix-notifications", notifications::options());
+  try {
+    config.parse(argc, argv);
+    core::set_log_level(core::parse_log_level(config.get("log-level")));
+    const notifications::Settings settings = notifications::settings_from(config);
+    core::apply_migrations(config.get("database-url"), "notifications", notifications::migrations(),
+                           std::chrono::seconds(30));
+
+    core::ServiceHost host("notifications", config);
+    const core::messaging::Tables tables("notifications");
+    const auto broker = core::messaging::broker_settings_from(config);
+    // The delivery loop runs on the first worker; handlers on any worker ring it.
+    core::Worker& delivering = *host.workers().front();
+    core::Doorbell doorbell(delivering.io.get_executor());
+    std::vector<notifications::Notifications*> per_worker;
+    std::vector<boost::asio::any_io_executor> executors;
+    for (auto& worker : host.workers()) executors.push_back(worker->io.get_executor());
+    core::messaging::Consumer consumer(broker, std::string(core::amqp::kNotificationsQueue),
+                                       static_cast<int>(config.get_int("prefetch", 1, 1000)), executors,
+                                       [&per_worker](core::messaging::Message message, std::size_t worker) {
+                                         return notifications::handle_event(per_worker[worker], std::move(message));
+                                       });
+
+    for (auto& worker : host.workers()) {
+      auto state = std::make_shared<notifications::ThreadState>();
+      state->notifications = notifications::Notifications{worker->db.get(), settings, &tables, &doorbell, &consumer};
+      worker->router = notifications::make_router(&state->notifications);
+      worker->service_state = state;
+      per_worker.push_back(&state->notifications);
+    }
+    if (settings.webhook) {
+      auto state = std::static_pointer_cast<notifications::ThreadState>(delivering.service_state);
+      state->webhook = std::make_unique<notifications::WebhookClient>(delivering.io.get_executor(), *settings.webhook,
+                                                                      settings.webhook_timeout);
+      boost::asio::co_spawn(delivering.io,
+                            notifications::deliver_notifications(&state->notifications, state->webhook.get()),
+                            core::LogIfFailed{"notification delivery"});
+      core::log_info("delivering notifications to ", settings.webhook->url);
+    } else {
+      core::log_info("no webhook configured: notifications are recorded as skipped");
+    }
+    consumer.start();
+    return host.run();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "flashtix-notifications: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    core::log_error("flashtix-notifications cannot start: ", e.what());
+    return 1;
+  }
+}

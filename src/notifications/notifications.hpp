@@ -1,0 +1,44 @@
+// The notification service's settings and the per-thread state its handlers share.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/doorbell.hpp"
+#include "core/messaging.hpp"
+#include "core/migrations.hpp"
+#include "core/pg.hpp"
+#include "notifications/notification.hpp"
+
+namespace flashtix::notifications {
+
+struct Settings {
+  // Nothing when no webhook is configured: notifications are then recorded as skipped.
+  std::optional<WebhookTarget> webhook;
+  // One POST at most: connect, send and the receiver's answer.
+  std::chrono::milliseconds webhook_timeout{10'000};
+  RetryPolicy retry;
+  // How often the delivery loop looks for due rows when nothing woke it (rows recorded by other
+  // instances, retries coming due).
+  std::chrono::milliseconds delivery_interval{250};
+};
+
+// The schema, compiled in from db/notifications/.
+const std::vector<core::Migration>& migrations();
+
+std::vector<core::ConfigOption> options();
+Settings settings_from(const core::Config& config);
+
+
+struct Notifications {
+  core::pg::Pool* db;
+  Settings settings;
+  const core::messaging::Tables* tables;  // notifications.inbox
+  // Rung after a pending notification commits, so that the delivery loop sends it at once.
+  core::Doorbell* doorbell;
+  const core::messaging::Consumer* consumer;
+};
+
+}  // namespace flashtix::notifications

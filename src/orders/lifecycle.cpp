@@ -1,0 +1,114 @@
+// Order endings. Inventory is settled before the order moves, and the order moves with its event in one
+// statement; a consumed payment event is recorded in the inbox in that same transaction.
+#include "orders/lifecycle.hpp"
+
+#include "core/log.hpp"
+#include "core/uuid.hpp"
+#include "orders/inventory_client.hpp"
+#include "orders/store.hpp"
+
+namespace flashtix::orders {
+
+using boost::asio::awaitable;
+using core::messaging::InvalidMessage;
+using core::messaging::Message;
+using core::pg::Statement;
+namespace messaging = core::messaging;
+
+namespace {
+
+std::string order_id_of(const Message& message) {
+  std::string id = messaging::payload_string(message, "order_id");
+  if (!core::is_uuid(id)) throw InvalidMessage(message.type + " " + message.id + ": 'order_id' is not a UUID");
+  return id;
+}
+
+// The order a payment event is about; it exists, since order.created commits with the order.
+awaitable<Order> order_of(Orders* orders, const Message& message) {
+  const std::string order_id = order_id_of(message);
+  std::optional<Order> order = co_await store::find_order(orders->db, order_id);
+  if (!order) throw InvalidMessage(message.type + " " + message.id + ": there is no order " + order_id);
+  co_return *order;
+}
+
+// Commits `effect` with the message's inbox row; a redelivered message changes nothing.
+awaitable<void> apply_once(Orders* orders, Message message, std::vector<Statement> effect) {
+  const bool announces = !effect.empty();
+  const auto results = co_await messaging::handle_once(orders->db, orders->tables, std::move(message), std::move(effect));
+  if (announces && results && !results->front().empty()) orders->relay->wake();
+}
+
+awaitable<void> on_payment_succeeded(Orders* orders, Message message) {
+  const std::string payment_id = messaging::payload_string(message, "payment_id");
+  Order order = co_await order_of(orders, message);
+  std::vector<Statement> effect;
+  // Already CANCELLED or EXPIRED: the payment service saw that event too and refunds on its own.
+  if (order.status == kPendingPayment) {
+    const ConfirmOutcome confirmed = co_await orders->inventory->confirm(order.id);
+    order.payment_id = payment_id;
+    if (std::holds_alternative<HoldConfirmed>(confirmed)) {
+      order.status = std::string(kConfirmed);
+      effect.push_back(store::finish_order(order, messaging::kOrderConfirmed));
+    } else {
+      // The hold lapsed before the money arrived: these tickets are not this buyer's any more. A lapsed
+      // hold still HELD goes back now rather than at inventory's next sweep; the payment is refunded on
+      // order.expired.
+      if (std::holds_alternative<HoldUnknown>(confirmed)) core::log_error("order ", order.id, " has no hold in inventory");
+      co_await orders->inventory->release(order.id);
+      order.status = std::string(kExpired);
+      order.status_reason = std::string(kReasonHoldExpired);
+      effect.push_back(store::finish_order(order, messaging::kOrderExpired));
+    }
+  }
+  co_await apply_once(orders, std::move(message), std::move(effect));
+}
+
+awaitable<void> on_payment_failed(Orders* orders, Message message) {
+  const std::string payment_id = messaging::payload_string(message, "payment_id");
+  Order order = co_await order_of(orders, message);
+  std::vector<Statement> effect;
+  if (order.status == kPendingPayment) {
+    const ReleaseOutcome released = co_await orders->inventory->release(order.id);
+    if (std::holds_alternative<HoldSold>(released)) {
+      // Only a succeeded payment confirms a hold, and an order has one payment: a broken invariant.
+      core::log_error("order ", order.id, ": payment ", payment_id, " failed but its tickets are sold");
+    } else {
+      order.status = std::string(kCancelled);
+      order.status_reason = std::string(kReasonPaymentDeclined);
+      order.payment_id = payment_id;
+      effect.push_back(store::finish_order(order, messaging::kOrderCancelled));
+    }
+  }
+  co_await apply_once(orders, std::move(message), std::move(effect));
+}
+
+}  // namespace
+
+awaitable<void> handle_event(Orders* orders, Message message) {
+  const bool seen = co_await messaging::already_handled(orders->db, orders->tables, message.id);
+  if (seen) co_return;
+  if (message.type == messaging::kPaymentSucceeded) {
+    co_await on_payment_succeeded(orders, std::move(message));
+  } else if (message.type == messaging::kPaymentFailed) {
+    co_await on_payment_failed(orders, std::move(message));
+  } else {
+    throw InvalidMessage("the order service does not handle " + message.type);
+  }
+}
+
+awaitable<void> expire_order(Orders* orders, Order order) {
+  const ReleaseOutcome released = co_await orders->inventory->release(order.id);
+  if (std::holds_alternative<HoldSold>(released)) {
+    // A confirm for a succeeded payment got in before the hold lapsed; its consumer has not moved the
+    // order yet (or died before it could). The tickets are sold: so is the order.
+    order.status = std::string(kConfirmed);
+  } else {
+    order.status = std::string(kExpired);
+    order.status_reason = std::string(kReasonHoldExpired);
+  }
+  const std::string_view event = order.status == kConfirmed ? messaging::kOrderConfirmed : messaging::kOrderExpired;
+  const bool changed = co_await store::finish_order(orders->db, order, event);
+  if (changed) orders->relay->wake();
+}
+
+}  // namespace flashtix::orders

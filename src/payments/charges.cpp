@@ -1,0 +1,108 @@
+// A charge is two transactions around the gateway call: the pending payment first (so a crash, a
+// redelivery or a second instance finds it and repeats the call under the same idempotency key), then
+// the answer with its event and the inbox row.
+#include "payments/charges.hpp"
+
+#include "core/log.hpp"
+#include "core/uuid.hpp"
+#include "payments/store.hpp"
+
+namespace flashtix::payments {
+
+namespace messaging = core::messaging;
+using boost::asio::awaitable;
+using core::pg::Statement;
+using messaging::InvalidMessage;
+using messaging::Message;
+
+namespace {
+
+constexpr int kRefundBatch = 100;
+constexpr std::size_t kMaxTokenLength = 64;
+
+std::string order_id_of(const Message& message) {
+  std::string id = messaging::payload_string(message, "order_id");
+  if (!core::is_uuid(id)) throw InvalidMessage(message.type + " " + message.id + ": 'order_id' is not a UUID");
+  return id;
+}
+
+awaitable<void> on_order_created(Payments* payments, Message message) {
+  store::NewCharge charge{order_id_of(message), messaging::payload_int(message, "event_id"),
+                          messaging::payload_int(message, "quantity"),
+                          messaging::payload_string(message, "payment_token")};
+  if (charge.quantity <= 0 || charge.payment_token.empty() || charge.payment_token.size() > kMaxTokenLength) {
+    throw InvalidMessage("order.created " + message.id + ": quantity or payment_token out of bounds");
+  }
+  std::optional<Payment> payment = co_await store::start_charge(payments->db, charge);
+  std::vector<Statement> effect;
+  bool approved = false;
+  // No payment: the order closed before its charge began, and none ever will. Already final: an earlier
+  // delivery finished it; only the inbox row is missing.
+  if (payment && payment->status == kPending) {
+    const ChargeResult result = co_await payments->gateway->charge(payment->id, payment->payment_token);
+    approved = result.approved;
+    payment->status = std::string(approved ? kSucceeded : kFailed);
+    if (!approved) payment->failure_reason = result.decline_code;
+    effect.push_back(store::lock_order(payment->order_id));
+    effect.push_back(
+        store::finish_charge(*payment, approved ? messaging::kPaymentSucceeded : messaging::kPaymentFailed));
+  }
+  const auto results = co_await messaging::handle_once(payments->db, payments->tables, std::move(message),
+                                                       std::move(effect));
+  if (!results || results->size() < 2 || (*results)[1].empty()) co_return;
+  payments->relay->wake();
+  // The order closed while the gateway worked: this money goes straight back.
+  if (approved && (*results)[1].boolean(0, "refund_due")) payments->refunds->ring();
+}
+
+awaitable<void> on_order_closed(Payments* payments, Message message) {
+  const std::string order_id = order_id_of(message);
+  const std::string order_status = messaging::payload_string(message, "status");
+  std::vector<Statement> effect;
+  effect.push_back(store::lock_order(order_id));
+  effect.push_back(store::close_order(order_id, order_status));
+  const auto results = co_await messaging::handle_once(payments->db, payments->tables, std::move(message),
+                                                       std::move(effect));
+  if (!results || (*results)[1].empty()) co_return;
+  if ((*results)[1].text(0, "status") == kSucceeded) payments->refunds->ring();
+}
+
+awaitable<void> refund_due_payments(Payments* payments) {
+  const std::vector<Payment> due = co_await store::due_refunds(payments->db, kRefundBatch);
+  for (Payment payment : due) {
+    co_await payments->gateway->refund(payment.id);
+    payment.status = std::string(kRefunded);
+    const bool recorded = co_await store::record_refund(payments->db, payment);
+    if (recorded) {
+      core::log_info("refunded payment ", payment.id, " of order ", payment.order_id, ", which closed unsold");
+      payments->relay->wake();
+    }
+  }
+}
+
+}  // namespace
+
+awaitable<void> handle_event(Payments* payments, Message message) {
+  const bool seen = co_await messaging::already_handled(payments->db, payments->tables, message.id);
+  if (seen) co_return;
+  if (message.type == messaging::kOrderCreated) {
+    co_await on_order_created(payments, std::move(message));
+  } else if (message.type == messaging::kOrderCancelled || message.type == messaging::kOrderExpired) {
+    co_await on_order_closed(payments, std::move(message));
+  } else {
+    throw InvalidMessage("the payment service does not handle " + message.type);
+  }
+}
+
+awaitable<void> run_refunds(Payments* payments) {
+  for (;;) {
+    co_await payments->refunds->wait(payments->settings.refund_interval);
+    try {
+      co_await refund_due_payments(payments);
+    } catch (const std::exception& e) {
+      core::log_warn("refund round failed, retrying next round: ", e.what());
+    }
+  }
+}
+
+}  // namespace flashtix::payments

@@ -1,0 +1,51 @@
+// The payment gateway seen from this service: charge and refund, both idempotent by payment id (as real
+// gateways are by their idempotency key). One simulated gateway is in the box.
+#pragma once
+
+#include <boost/asio/awaitable.hpp>
+#include <chrono>
+#include <string>
+
+namespace flashtix::payments {
+
+struct ChargeResult {
+  bool approved = false;
+  std::string decline_code;  // why not, when not approved
+};
+
+class Gateway {
+ public:
+  virtual ~Gateway() = default;
+  // Charges the payment method behind `token` once for `payment_id`: a repeat returns the first answer.
+  // Throws when the gateway cannot be reached (the caller retries).
+  virtual boost::asio::awaitable<ChargeResult> charge(std::string payment_id, std::string token) = 0;
+  virtual boost::asio::awaitable<void> refund(std::string payment_id) = 0;
+};
+
+// The simulated gateway's tokens.
+inline constexpr std::string_view kTokenOk = "tok_ok";            // approved
+inline constexpr std::string_view kTokenDecline = "tok_decline";  // declined
+inline constexpr std::string_view kTokenSlow = "tok_slow";        // approved after slow_delay
+
+struct SimulatedGatewaySettings {
+  std::chrono::milliseconds latency{0};  // every call
+  std::chrono::milliseconds slow_delay{5000};
+  // Share of tok_ok charges declined anyway, for load tests; decided by the payment id, so a repeated
+  // charge gets the same answer.
+  int decline_percent = 0;
+};
+
+// The simulated gateway's decision, apart from its delays: pure, so it is unit-tested.
+ChargeResult simulated_decision(std::string_view payment_id, std::string_view token, int decline_percent);
+
+class SimulatedGateway : public Gateway {
+ public:
+  explicit SimulatedGateway(SimulatedGatewaySettings settings) : settings_(settings) {}
+  boost::asio::awaitable<ChargeResult> charge(std::string payment_id, std::string token) override;
+  boost::asio::awaitable<void> refund(std::string payment_id) override;
+
+ private:
+  SimulatedGatewaySettings settings_;
+};
+
+}  // namespace flashtix::payments

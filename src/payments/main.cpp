@@ -1,0 +1,79 @@
+// flashtix-payments: charges orders through the payment gateway and refunds orders that closed unsold
+// (port 8003). Works from events: order.created in, payment.succeeded or payment.failed out.
+#include <boost/asio/co_spawn.hpp>
+#include <iostream>
+
+#include "core/log.hpp"
+#include "core/migrations.hpp"
+#include "core/service_host.hpp"
+#include "payments/charges.hpp"
+#include "payments/payments.hpp"
+#include "payments/routes.hpp"
+
+namespace flashtix::payments {
+
+std::vector<core::ConfigOption> options() {
+  auto list = core::common_options(8003);
+  list.push_back({"gateway-latency-ms", "0", "the simulated gateway's delay on every call"});
+  list.push_back({"gateway-slow-delay-ms", "5000", "how long a tok_slow charge takes"});
+  list.push_back({"gateway-decline-percent", "0", "share of tok_ok charges the simulated gateway declines"});
+  list.push_back({"refund-interval-ms", "500", "how often money held for closed orders is looked for"});
+  for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
+  return list;
+}
+
+Settings settings_from(const core::Config& config) {
+  Settings settings;
+  settings.gateway.latency = std::chrono::milliseconds(config.get_int("gateway-latency-ms", 0, 60'000));
+  settings.gateway.slow_delay = std::chrono::milliseconds(config.get_int("gateway-slow-delay-ms", 0, 600'000));
+  settings.gateway.decline_percent = static_cast<int>(config.get_int("gateway-decline-percent", 0, 100));
+  settings.refund_interval = std::chrono::milliseconds(config.get_int("refund-interval-ms", 10, 60'000));
+  return settings;
+}
+
+}  // namespace flashtix::payments
+
+int main(int argc, char** argv) {
+  using namespace flashtix;
+  core::Config config("flashtix-payments", payments::options());
+  try {
+    config.parse(argc, argv);
+    core::set_log_level(core::parse_log_level(config.get("log-level")));
+    const payments::Settings settings = payments::settings_from(config);
+    core::apply_migrations(config.get("database-url"), "payments", payments::migrations(), std::chrono::seconds(30));
+
+    core::ServiceHost host("payments", config);
+    const core::messaging::Tables tables("payments");
+    const auto broker = core::messaging::broker_settings_from(config);
+    core::messaging::OutboxRelay relay(broker, &tables, core::pool_options_from(config));
+    payments::SimulatedGateway gateway(settings.gateway);
+    core::Doorbell refunds(host.workers().front()->io.get_executor());
+    std::vector<payments::Payments*> payments_per_worker;
+    std::vector<boost::asio::any_io_executor> executors;
+    for (auto& worker : host.workers()) executors.push_back(worker->io.get_executor());
+    core::messaging::Consumer consumer(
+        broker, std::string(core::amqp::kPaymentsQueue), static_cast<int>(config.get_int("prefetch", 1, 1000)),
+        executors, [&payments_per_worker](core::messaging::Message message, std::size_t worker) {
+          return payments::handle_event(payments_per_worker[worker], std::move(message));
+        });
+
+    for (auto& worker : host.workers()) {
+      auto state = std::make_shared<payments::Payments>(
+          payments::Payments{worker->db.get(), &gateway, settings, &tables, &relay, &consumer, &refunds});
+      worker->router = payments::make_router(state.get());
+      worker->service_state = state;
+      payments_per_worker.push_back(state.get());
+    }
+    relay.start();
+    consumer.start();
+    boost::asio::co_spawn(host.workers().front()->io, payments::run_refunds(payments_per_worker.front()),
+                          core::LogIfFailed{"refunds"});
+    return host.run();
+  } catch (const std::invalid_argument& e) {
+    std::cerr << "flashtix-payments: " << e.what() << "\n";
+    return 2;
+  } catch (const std::exception& e) {
+    core::log_error("flashtix-payments cannot start: ", e.what());
+    return 1;
+  }
+}

@@ -1,0 +1,55 @@
+// The simulated gateway's decisions and the payment's JSON shapes.
+#include <gtest/gtest.h>
+
+#include "payments/gateway.hpp"
+#include "payments/payment.hpp"
+
+namespace flashtix::payments {
+namespace {
+
+TEST(SimulatedGateway, DecidesByToken) {
+  EXPECT_TRUE(simulated_decision("p1", kTokenOk, 0).approved);
+  EXPECT_TRUE(simulated_decision("p1", kTokenSlow, 0).approved);
+  const ChargeResult declined = simulated_decision("p1", kTokenDecline, 0);
+  EXPECT_FALSE(declined.approved);
+  EXPECT_EQ(declined.decline_code, "card_declined");
+  EXPECT_EQ(simulated_decision("p1", "tok_unknown", 0).decline_code, "invalid_token");
+}
+
+TEST(SimulatedGateway, DeclineRateIsAboutRightAndRepeatable) {
+  int declined = 0;
+  for (int i = 0; i < 10'000; ++i) {
+    const std::string id = "payment-" + std::to_string(i);
+    const bool first = simulated_decision(id, kTokenOk, 10).approved;
+    EXPECT_EQ(first, simulated_decision(id, kTokenOk, 10).approved) << "a repeated charge must get the same answer";
+    if (!first) ++declined;
+  }
+  EXPECT_GT(declined, 800);
+  EXPECT_LT(declined, 1200);
+  EXPECT_TRUE(simulated_decision("any", kTokenOk, 0).approved);
+  EXPECT_FALSE(simulated_decision("any", kTokenOk, 100).approved);
+}
+
+TEST(PaymentJson, HidesTheTokenAndShowsTheOutcome) {
+  Payment payment;
+  payment.id = "11111111-1111-4111-8111-111111111111";
+  payment.order_id = "22222222-2222-4222-8222-222222222222";
+  payment.event_id = 7;
+  payment.quantity = 2;
+  payment.payment_token = "tok_ok";
+  payment.status = std::string(kFailed);
+  payment.failure_reason = "card_declined";
+  const auto json = to_json(payment);
+  EXPECT_FALSE(json.contains("payment_token"));
+  EXPECT_EQ(json.at("status").as_string(), "failed");
+  EXPECT_EQ(json.at("failure_reason").as_string(), "card_declined");
+  EXPECT_TRUE(json.at("refunded_at").is_null());
+  const auto payload = event_payload(payment);
+  EXPECT_EQ(payload.at("order_id").as_string(), payment.order_id);
+  EXPECT_EQ(payload.at("reason").as_string(), "card_declined");
+  EXPECT_TRUE(is_payment_status("refunded"));
+  EXPECT_FALSE(is_payment_status("REFUNDED"));
+}
+
+}  // namespace
+}  // namespace flashtix::payments

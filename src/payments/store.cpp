@@ -1,0 +1,150 @@
+// Payment SQL. One payment per order is a UNIQUE constraint, not a check in code.
+#include "payments/store.hpp"
+
+#include <algorithm>
+
+namespace flashtix::payments::store {
+
+namespace json = core::json;
+using core::pg::params;
+using core::pg::Query;
+using core::pg::Result;
+
+namespace {
+
+Payment payment_from(const Result& rows, int row) {
+  Payment payment;
+  payment.id = std::string(rows.text(row, "id"));
+  payment.order_id = std::string(rows.text(row, "order_id"));
+  payment.event_id = rows.integer(row, "event_id");
+  payment.quantity = rows.integer(row, "quantity");
+  payment.payment_token = std::string(rows.text(row, "payment_token"));
+  payment.status = std::string(rows.text(row, "status"));
+  if (!rows.is_null(row, "failure_reason")) payment.failure_reason = std::string(rows.text(row, "failure_reason"));
+  payment.refund_due = rows.boolean(row, "refund_due");
+  payment.created_at_ms = rows.integer(row, "created_at_ms");
+  payment.updated_at_ms = rows.integer(row, "updated_at_ms");
+  if (!rows.is_null(row, "refunded_at_ms")) payment.refunded_at_ms = rows.integer(row, "refunded_at_ms");
+  return payment;
+}
+
+#define FLASHTIX_PAYMENT_COLUMNS                                                    \
+  "id, order_id, event_id, quantity, payment_token, status, failure_reason, "       \
+  "refund_due, seq, (extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms, " \
+  "(extract(epoch FROM updated_at) * 1000)::bigint AS updated_at_ms, "              \
+  "(extract(epoch FROM refunded_at) * 1000)::bigint AS refunded_at_ms "
+
+// The first key is this service's class of advisory locks, the second the order.
+constexpr Query kLockOrder{"lock_order", "SELECT pg_advisory_xact_lock(8003, hashtext($1::text))"};
+
+constexpr Query kStartCharge{"start_charge",
+                             "INSERT INTO payments.payments (order_id, event_id, quantity, payment_token, status) "
+                             "SELECT $1::uuid, $2::bigint, $3::integer, $4::text, 'pending' "
+                             " WHERE NOT EXISTS (SELECT 1 FROM payments.closed_orders WHERE order_id = $1::uuid) "
+                             "ON CONFLICT (order_id) DO NOTHING"};
+
+constexpr Query kSelectByOrder{"select_payment_by_order",
+                               "SELECT " FLASHTIX_PAYMENT_COLUMNS "FROM payments.payments WHERE order_id = $1::uuid"};
+
+constexpr Query kFinishCharge{"finish_charge",
+                              "WITH changed AS ("
+                              "    UPDATE payments.payments p "
+                              "       SET status = $2::text, failure_reason = $3::text, updated_at = now(), "
+                              "           refund_due = p.refund_due OR EXISTS ("
+                              "               SELECT 1 FROM payments.closed_orders c WHERE c.order_id = p.order_id) "
+                              "     WHERE p.id = $1::uuid AND p.status = 'pending' "
+                              "    RETURNING p.order_id, p.refund_due), "
+                              "announced AS ("
+                              "    INSERT INTO payments.outbox (type, correlation_id, payload) "
+                              "    SELECT $4::text, order_id::text, $5::jsonb FROM changed) "
+                              "SELECT refund_due FROM changed"};
+
+constexpr Query kCloseOrder{"close_order",
+                            "WITH closed AS ("
+                            "    INSERT INTO payments.closed_orders (order_id, status) VALUES ($1::uuid, $2::text) "
+                            "    ON CONFLICT (order_id) DO NOTHING) "
+                            "UPDATE payments.payments SET refund_due = true, updated_at = now() "
+                            " WHERE order_id = $1::uuid AND status IN ('pending', 'succeeded') "
+                            "RETURNING status"};
+
+constexpr Query kDueRefunds{"due_refunds",
+                            "SELECT " FLASHTIX_PAYMENT_COLUMNS "FROM payments.payments "
+                            "WHERE refund_due AND status = 'succeeded' ORDER BY seq LIMIT $1::integer"};
+
+constexpr Query kRecordRefund{"record_refund",
+                              "WITH changed AS ("
+                              "    UPDATE payments.payments SET status = 'refunded', refunded_at = now(), updated_at = now() "
+                              "     WHERE id = $1::uuid AND status = 'succeeded' "
+                              "    RETURNING order_id) "
+                              "INSERT INTO payments.outbox (type, correlation_id, payload) "
+                              "SELECT 'payment.refunded', order_id::text, $2::jsonb FROM changed "
+                              "RETURNING seq"};
+
+constexpr Query kSelectPayment{"select_payment",
+                               "SELECT " FLASHTIX_PAYMENT_COLUMNS "FROM payments.payments WHERE id = $1::uuid"};
+
+constexpr Query kListPayments{"list_payments",
+                              "SELECT " FLASHTIX_PAYMENT_COLUMNS "FROM payments.payments "
+                              "WHERE ($1::uuid IS NULL OR order_id = $1::uuid) "
+                              "  AND ($2::text IS NULL OR status = $2::text) AND seq > $3::bigint "
+                              "ORDER BY seq LIMIT $4::bigint"};
+
+#undef FLASHTIX_PAYMENT_COLUMNS
+
+}  // namespace
+
+awaitable<std::optional<Payment>> start_charge(Pool* db, NewCharge charge) {
+  std::vector<Statement> statements;
+  statements.push_back({&core::pg::kBegin, {}});
+  statements.push_back({&kLockOrder, params(charge.order_id)});
+  statements.push_back(
+      {&kStartCharge, params(charge.order_id, charge.event_id, charge.quantity, charge.payment_token)});
+  statements.push_back({&kSelectByOrder, params(charge.order_id)});
+  statements.push_back({&core::pg::kCommit, {}});
+  const std::vector<Result> results = co_await db->pipeline(std::move(statements));
+  const Result& rows = results[3];
+  if (rows.empty()) co_return std::nullopt;
+  co_return payment_from(rows, 0);
+}
+
+Statement lock_order(const std::string& order_id) { return Statement{&kLockOrder, params(order_id)}; }
+
+Statement finish_charge(const Payment& ended, std::string_view event_type) {
+  return Statement{&kFinishCharge, params(ended.id, ended.status, ended.failure_reason, event_type,
+                                          json::serialize(event_payload(ended)))};
+}
+
+Statement close_order(const std::string& order_id, const std::string& order_status) {
+  return Statement{&kCloseOrder, params(order_id, order_status)};
+}
+
+awaitable<std::vector<Payment>> due_refunds(Pool* db, int batch) {
+  const Result rows = co_await db->exec(kDueRefunds, params(batch));
+  std::vector<Payment> payments;
+  for (int i = 0; i < rows.rows(); ++i) payments.push_back(payment_from(rows, i));
+  co_return payments;
+}
+
+awaitable<bool> record_refund(Pool* db, Payment refunded) {
+  const Result changed = co_await db->exec(kRecordRefund, params(refunded.id, json::serialize(event_payload(refunded))));
+  co_return !changed.empty();
+}
+
+awaitable<std::optional<Payment>> find_payment(Pool* db, std::string id) {
+  const Result rows = co_await db->exec(kSelectPayment, params(id));
+  if (rows.empty()) co_return std::nullopt;
+  co_return payment_from(rows, 0);
+}
+
+awaitable<PaymentPage> list_payments(Pool* db, PaymentFilter filter) {
+  // One extra row tells whether another page exists.
+  const Result rows =
+      co_await db->exec(kListPayments, params(filter.order_id, filter.status, filter.after_seq, filter.limit + 1));
+  PaymentPage page;
+  const int shown = std::min<int>(rows.rows(), static_cast<int>(filter.limit));
+  for (int i = 0; i < shown; ++i) page.payments.push_back(payment_from(rows, i));
+  if (rows.rows() > shown) page.next_cursor = rows.integer(shown - 1, "seq");
+  co_return page;
+}
+
+}  // namespace flashtix::payments::store

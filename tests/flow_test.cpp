@@ -1,0 +1,175 @@
+// End-to-end: an order through payment and notification, with a real broker, for each way it can end,
+// and with the faults the event path must absorb (duplicates, a consumer dying before its ack, a webhook
+// target that is down for a while).
+#include "flow_harness.hpp"
+
+namespace flashtix::test {
+namespace {
+
+using namespace std::chrono_literals;
+namespace json = boost::json;
+
+std::string sql_text(const std::string& text) { return "'" + text + "'"; }
+
+// Waits until the order has a delivered notification; returns the notifications then.
+json::array delivered_notifications(const std::string& order_id) {
+  json::array items;
+  eventually(15s, [&] {
+    items = notifications_of(order_id);
+    return !items.empty() && items.at(0).at("status").as_string() == "delivered";
+  });
+  return items;
+}
+
+TEST(Flow, APaidOrderIsConfirmedSoldPaidOnceAndTheBuyerIsTold) {
+  const std::int64_t event = create_event(10);
+  const std::string order = place_order(event, 2, "tok_ok");
+  EXPECT_EQ(final_status(order, 10s), "CONFIRMED");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 0, 2}));
+
+  const json::array payments = payments_of(order);
+  ASSERT_EQ(payments.size(), 1u);
+  EXPECT_EQ(payments.at(0).at("status").as_string(), "succeeded");
+  EXPECT_EQ(order_json(order).at("payment_id"), payments.at(0).at("payment_id"));
+
+  const json::array notices = delivered_notifications(order);
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices.at(0).at("type").as_string(), "order.confirmed");
+  EXPECT_EQ(notices.at(0).at("status").as_string(), "delivered");
+  const auto hooks = webhook().accepted_for(order);
+  ASSERT_EQ(hooks.size(), 1u);
+  EXPECT_EQ(hooks.at(0).at("type").as_string(), "order.confirmed");
+  EXPECT_EQ(hooks.at(0).at("data").at("status").as_string(), "CONFIRMED");
+  EXPECT_TRUE(ledger_balanced());
+}
+
+TEST(Flow, ADeclinedPaymentCancelsTheOrderAndGivesTheTicketsBack) {
+  const std::int64_t event = create_event(10);
+  const std::string order = place_order(event, 3, "tok_decline");
+  EXPECT_EQ(final_status(order, 10s), "CANCELLED");
+  EXPECT_EQ(order_json(order).at("status_reason").as_string(), "payment_declined");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+
+  const json::array payments = payments_of(order);
+  ASSERT_EQ(payments.size(), 1u);
+  EXPECT_EQ(payments.at(0).at("status").as_string(), "failed");
+  EXPECT_EQ(payments.at(0).at("failure_reason").as_string(), "card_declined");
+
+  const json::array notices = delivered_notifications(order);
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices.at(0).at("type").as_string(), "order.cancelled");
+  EXPECT_EQ(webhook().accepted_for(order).size(), 1u);
+  EXPECT_TRUE(ledger_balanced());
+}
+
+TEST(Flow, APaymentSlowerThanTheHoldExpiresTheOrderAndIsRefundedOnce) {
+  const std::int64_t event = create_event(5);
+  // Holds of 2 s against a payment of 4 s: the hold lapses first.
+  auto short_holds = start_orders({{"FLASHTIX_HOLD_SECONDS", "2"}});
+  const std::string order = place_order(event, 3, "tok_slow", short_holds.get());
+  EXPECT_EQ(final_status(order, 15s), "EXPIRED");
+  EXPECT_EQ(order_json(order).at("status_reason").as_string(), "hold_expired");
+
+  json::array payments;
+  EXPECT_TRUE(eventually(15s, [&] {
+    payments = payments_of(order);
+    return payments.size() == 1 && payments.at(0).at("status").as_string() == "refunded";
+  })) << json::serialize(payments);
+  EXPECT_FALSE(payments.at(0).at("refunded_at").is_null());
+
+  // The stock came back exactly once, and nothing was sold.
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
+  EXPECT_EQ(count("SELECT count(*) FROM payments.outbox WHERE type = 'payment.refunded' AND correlation_id = " +
+                  sql_text(order)),
+            1);
+  const json::array notices = delivered_notifications(order);
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices.at(0).at("type").as_string(), "order.expired");
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(short_holds->stop(), 0);
+}
+
+TEST(Flow, TheSameMessageDeliveredTwiceHasOneEffect) {
+  const std::int64_t event = create_event(10);
+  const std::string order = place_order(event, 1, "tok_ok");
+  ASSERT_EQ(final_status(order, 10s), "CONFIRMED");
+  ASSERT_EQ(delivered_notifications(order).size(), 1u);
+
+  // Every event of this order, published once more, twice.
+  const std::string created = outbox_message_id("orders", "order.created", order);
+  const std::string confirmed = outbox_message_id("orders", "order.confirmed", order);
+  const std::string paid = outbox_message_id("payments", "payment.succeeded", order);
+  ASSERT_FALSE(created.empty() || confirmed.empty() || paid.empty());
+  for (int round = 0; round < 2; ++round) {
+    republish("orders", created);
+    republish("orders", confirmed);
+    republish("payments", paid);
+  }
+  // The duplicates are consumed (the queues drain) and change nothing.
+  EXPECT_TRUE(eventually(10s, [] {
+    return broker().queue_messages("flashtix.payments") == 0 && broker().queue_messages("flashtix.orders") == 0 &&
+           broker().queue_messages("flashtix.notifications") == 0;
+  }));
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(payments_of(order).size(), 1u);
+  EXPECT_EQ(count("SELECT count(*) FROM payments.outbox WHERE correlation_id = " + sql_text(order)), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM orders.outbox WHERE correlation_id = " + sql_text(order)), 2);
+  EXPECT_EQ(notifications_of(order).size(), 1u);
+  EXPECT_EQ(webhook().accepted_for(order).size(), 1u);
+  EXPECT_EQ(order_json(order).at("status").as_string(), "CONFIRMED");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 0, 1}));
+  EXPECT_TRUE(ledger_balanced());
+}
+
+TEST(Flow, AConsumerKilledBetweenItsEffectAndItsAckHasNoSecondEffect) {
+  const std::int64_t event = create_event(10);
+  // The only payment consumer for a while dies right after its first effect commits.
+  ASSERT_EQ(payments().stop(), 0);
+  auto dying = start_payments({{"FLASHTIX_FAILPOINTS", "consumer_crash_before_ack"}});
+  const std::string order = place_order(event, 2, "tok_ok");
+  EXPECT_TRUE(eventually(15s, [&] { return !dying->running(); })) << dying->log_tail();
+  EXPECT_EQ(count("SELECT count(*) FROM payments.payments WHERE order_id = " + sql_text(order) +
+                  " AND status = 'succeeded'"),
+            1);
+
+  // The message comes back to the restarted consumer, which finds it in its inbox.
+  payments().start();
+  EXPECT_EQ(final_status(order, 15s), "CONFIRMED");
+  EXPECT_TRUE(eventually(5s, [] { return broker().queue_messages("flashtix.payments") == 0; }));
+  EXPECT_EQ(payments_of(order).size(), 1u);
+  EXPECT_EQ(count("SELECT count(*) FROM payments.outbox WHERE type = 'payment.succeeded' AND correlation_id = " +
+                  sql_text(order)),
+            1);
+  EXPECT_EQ(count("SELECT count(*) FROM payments.inbox WHERE message_id = " +
+                  sql_text(outbox_message_id("orders", "order.created", order))),
+            1);
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 0, 2}));
+  EXPECT_EQ(delivered_notifications(order).size(), 1u);
+  EXPECT_TRUE(ledger_balanced());
+}
+
+TEST(Flow, AWebhookTargetThatIsDownGetsTheNotificationOnceItIsBack) {
+  const std::int64_t event = create_event(10);
+  webhook().refuse(true);
+  const std::string order = place_order(event, 1, "tok_ok");
+  ASSERT_EQ(final_status(order, 10s), "CONFIRMED");
+  // Retried while refused...
+  json::array notices;
+  EXPECT_TRUE(eventually(10s, [&] {
+    notices = notifications_of(order);
+    return notices.size() == 1 && notices.at(0).at("attempts").as_int64() >= 3;
+  })) << json::serialize(notices);
+  EXPECT_EQ(notices.at(0).at("status").as_string(), "pending");
+  EXPECT_TRUE(webhook().accepted_for(order).empty());
+
+  // ...and delivered, once, when the target is back.
+  webhook().refuse(false);
+  notices = delivered_notifications(order);
+  ASSERT_EQ(notices.size(), 1u);
+  EXPECT_EQ(notices.at(0).at("status").as_string(), "delivered");
+  std::this_thread::sleep_for(500ms);
+  EXPECT_EQ(webhook().accepted_for(order).size(), 1u);
+}
+
+}  // namespace
+}  // namespace flashtix::test
