@@ -88,6 +88,16 @@ const std::vector<QueueSpec>& queues() {
 
 std::string dead_letter_queue(std::string_view queue) { return std::string(queue) + ".dead"; }
 
+void check_url(const std::string& url) {
+  std::string copy = url;  // amqp_parse_url writes into its argument
+  amqp_connection_info info;
+  amqp_default_connection_info(&info);
+  if (amqp_parse_url(copy.data(), &info) != AMQP_STATUS_OK) {
+    throw std::invalid_argument("the broker URL '" + url + "' is not an amqp://user:password@host:port/vhost URL");
+  }
+  if (info.ssl) throw std::invalid_argument("the broker URL '" + url + "': amqps:// is not supported");
+}
+
 Connection::Connection(const BrokerSettings& settings) {
   std::string url = settings.url;  // amqp_parse_url writes into its argument
   amqp_connection_info info;
@@ -231,6 +241,21 @@ void Connection::wait_for_confirms(std::chrono::milliseconds timeout) {
     std::erase_if(confirmed_out_of_order_, [this](std::uint64_t tag) { return tag <= confirmed_; });
   }
   amqp_maybe_release_buffers(state_);
+}
+
+void Connection::pump() {
+  const timeval no_wait{0, 0};
+  for (;;) {
+    amqp_frame_t frame;
+    const int status = amqp_simple_wait_frame_noblock(state_, &frame, &no_wait);
+    if (status == AMQP_STATUS_TIMEOUT) return;
+    if (status != AMQP_STATUS_OK) throw BrokerUnavailable(std::string("lost the broker: ") + amqp_error_string2(status));
+    if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+    const amqp_method_number_t id = frame.payload.method.id;
+    if (id == AMQP_CHANNEL_CLOSE_METHOD || id == AMQP_CONNECTION_CLOSE_METHOD) {
+      closed_by_broker("stay connected", id, frame.payload.method.decoded);
+    }
+  }
 }
 
 void Connection::consume(std::string_view queue, int prefetch) {

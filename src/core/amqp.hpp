@@ -45,6 +45,9 @@ const std::vector<QueueSpec>& queues();
 // "flashtix.payments" -> "flashtix.payments.dead"
 std::string dead_letter_queue(std::string_view queue);
 
+// Throws std::invalid_argument naming the problem unless `url` is an amqp:// URL rabbitmq-c can use.
+void check_url(const std::string& url);
+
 struct BrokerSettings {
   std::string url = "amqp://guest:guest@127.0.0.1:5672";
   std::chrono::milliseconds connect_timeout{3000};
@@ -87,6 +90,10 @@ class Connection {
 
   // Consuming: at most `prefetch` unacknowledged messages at once, acked by hand.
   void consume(std::string_view queue, int prefetch);
+  // Reads what the broker sent meanwhile without waiting; throws BrokerUnavailable when it closed the
+  // connection. For a connection that is otherwise idle.
+  void pump();
+
   // The next delivery, or nothing when `timeout` passes first.
   std::optional<Delivery> next_delivery(std::chrono::milliseconds timeout);
   void ack(std::uint64_t delivery_tag);

@@ -1,6 +1,7 @@
 // The outbox relay, the inbox and the consumer loop shared by the services that exchange events.
 #include "core/messaging.hpp"
 
+#include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -10,6 +11,7 @@
 #include <random>
 
 #include "core/failpoint.hpp"
+#include "core/http_client.hpp"
 #include "core/log.hpp"
 #include "core/service_host.hpp"
 #include "core/time.hpp"
@@ -30,7 +32,7 @@ constexpr std::chrono::milliseconds kRelayPollInterval{200};
 constexpr std::chrono::milliseconds kConfirmTimeout{10'000};
 constexpr std::chrono::milliseconds kFirstReconnectPause{100};
 constexpr std::chrono::milliseconds kMaxReconnectPause{3000};
-constexpr std::chrono::minutes kPruneInterval{10};
+constexpr std::chrono::minutes kPruneInterval{1};
 // How long the consumer thread waits for a delivery before it settles finished handlers again.
 constexpr std::chrono::milliseconds kConsumerPoll{10};
 constexpr std::chrono::milliseconds kFirstRetryPause{200};
@@ -47,6 +49,12 @@ std::chrono::milliseconds retry_pause(std::int64_t delivery_count) {
 }
 
 const json::value* member(const json::object& object, std::string_view name) { return object.if_contains(name); }
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(duration);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+}
 
 }  // namespace
 
@@ -119,6 +127,7 @@ std::vector<ConfigOption> broker_options() {
 amqp::BrokerSettings broker_settings_from(const Config& config) {
   amqp::BrokerSettings settings;
   settings.url = config.get("amqp-url");
+  amqp::check_url(settings.url);
   return settings;
 }
 
@@ -182,6 +191,9 @@ asio::awaitable<std::optional<std::vector<Result>>> handle_once(pg::Pool* db, co
 
 OutboxRelay::OutboxRelay(amqp::BrokerSettings broker, const Tables* tables, pg::PoolOptions db)
     : broker_settings_(std::move(broker)), tables_(tables) {
+  // The relay talks to the broker only when it has something to publish, so it could not keep up
+  // heartbeats; instead it reads its idle connection every round (Connection::pump) to notice a close.
+  broker_settings_.heartbeat = std::chrono::seconds(0);
   db.max_connections = 1;  // one batch at a time
   db_ = std::make_unique<pg::Pool>(io_.get_executor(), std::move(db));
 }
@@ -213,6 +225,7 @@ asio::awaitable<void> OutboxRelay::run() {
         connected_ = true;
       }
       published = co_await publish_batch();
+      if (published == 0) broker_->pump();
       co_await prune_if_due();
     } catch (const amqp::BrokerUnavailable& e) {
       broker_.reset();
@@ -222,12 +235,17 @@ asio::awaitable<void> OutboxRelay::run() {
       failure = std::string("database: ") + e.what();
     } catch (const pg::Error& e) {
       failure = std::string("database: ") + e.what();
+    } catch (const std::exception& e) {
+      broker_.reset();
+      connected_ = false;
+      failure = e.what();
     }
     if (failure) {
-      // Unpublished rows stay in the outbox; the next round after the pause publishes them.
+      // Unpublished rows stay in the outbox; the next round after the pause publishes them. A plain
+      // timer, not the doorbell: during an outage every new order would ring it.
       if (!failing) log_warn("outbox relay (", tables_->schema(), ") paused, retrying: ", *failure);
       failing = true;
-      co_await doorbell_.wait(pause);
+      co_await sleep_for(pause);
       pause = std::min(pause * 2, kMaxReconnectPause);
       continue;
     }
@@ -321,7 +339,7 @@ void Consumer::run() {
       }
       settle_finished(*connection);
       if (auto delivery = connection->next_delivery(kConsumerPoll)) dispatch(*delivery, *connection);
-    } catch (const amqp::BrokerUnavailable& e) {
+    } catch (const std::exception& e) {
       // Unacknowledged messages go back to the queue with the connection; handlers still running finish
       // and their settlements are dropped (the redelivery finds their effect in the inbox).
       connection.reset();
@@ -371,34 +389,54 @@ asio::awaitable<void> Consumer::handle(Consumer* self, std::uint64_t generation,
                                        Message message, std::size_t worker) {
   const std::string id = message.id;
   const std::string type = message.type;
-  const std::int64_t delivery_count = message.delivery_count;
-  Settlement settlement = Settlement::ack;
-  std::optional<std::string> failure;
-  try {
-    auto work = self->handler_(std::move(message), worker);
-    co_await std::move(work);
-  } catch (const InvalidMessage& e) {
-    log_error(type, " ", id, " cannot be handled, dead-lettering it: ", e.what());
-    settlement = Settlement::dead_letter;
-  } catch (const std::exception& e) {
-    failure = e.what();
-    settlement = Settlement::retry;
+  std::optional<Settlement> settlement;
+  // An outage (database, inventory) is waited out with the message held, however long it lasts: it
+  // counts against the prefetch, so intake slows instead of spinning the message through its delivery
+  // budget. Only other failures go back to the queue, where the budget ends in the dead-letter queue.
+  for (std::int64_t attempt = 0; !settlement; ++attempt) {
+    std::optional<std::string> outage;
+    try {
+      auto work = self->handler_(message, worker);
+      co_await std::move(work);
+      settlement = Settlement::ack;
+    } catch (const InvalidMessage& e) {
+      log_error(type, " ", id, " cannot be handled, dead-lettering it: ", e.what());
+      settlement = Settlement::dead_letter;
+    } catch (const pg::Unavailable& e) {
+      outage = e.what();
+    } catch (const PeerUnavailable& e) {
+      outage = e.what();
+    } catch (const pg::Error& e) {
+      if (pg::is_transient(e)) {
+        outage = e.what();
+      } else {
+        log_error(type, " ", id, " failed on delivery ", message.delivery_count + 1, ", returning it to the queue: ",
+                  e.what());
+        settlement = Settlement::retry;
+      }
+    } catch (const std::exception& e) {
+      log_error(type, " ", id, " failed on delivery ", message.delivery_count + 1, ", returning it to the queue: ",
+                e.what());
+      settlement = Settlement::retry;
+    }
+    // The connection this delivery came on is gone: the broker hands the message out again.
+    if (generation != self->generation_) co_return;
+    if (settlement == Settlement::retry) {
+      // Back in the queue after a pause, so a bug does not spin through the budget in milliseconds.
+      const auto pause = retry_pause(message.delivery_count);
+      co_await sleep_for(pause);
+    }
+    if (outage) {
+      const auto pause = retry_pause(attempt);
+      log_warn(type, " ", id, " waits for a dependency, retrying in ", pause.count(), " ms: ", *outage);
+      co_await sleep_for(pause);
+    }
   }
   if (settlement == Settlement::ack && failpoint_active("consumer_crash_before_ack")) {
     log_error("failpoint consumer_crash_before_ack: dying after the effect of ", type, " ", id, ", before its ack");
     std::raise(SIGKILL);
   }
-  if (failure) {
-    // The message stays unacknowledged during the pause, so it counts against the prefetch: a failing
-    // dependency slows intake instead of spinning through the queue.
-    const auto pause = retry_pause(delivery_count);
-    log_warn(type, " ", id, " failed on delivery ", delivery_count + 1, " of ", amqp::kMaxDeliveries,
-             ", retrying in ", pause.count(), " ms: ", *failure);
-    asio::steady_timer timer(co_await asio::this_coro::executor);
-    timer.expires_after(pause);
-    co_await timer.async_wait(asio::use_awaitable);
-  }
-  self->finished(Done{generation, delivery_tag, settlement});
+  self->finished(Done{generation, delivery_tag, *settlement});
 }
 
 void Consumer::finished(Done done) {

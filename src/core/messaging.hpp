@@ -136,7 +136,9 @@ class OutboxRelay {
 };
 
 // Handles one message on a worker's loop. Returning means done (acked); throwing InvalidMessage
-// dead-letters it; any other exception retries it after a backoff, up to the delivery limit.
+// dead-letters it; pg::Unavailable, a transient pg::Error or PeerUnavailable (an outage) retries it in
+// place with backoff until it passes; any other exception returns it to the queue, up to the delivery
+// limit. A handler may therefore run more than once for one message: its effect goes through the inbox.
 using Handler = std::function<boost::asio::awaitable<void>(Message message, std::size_t worker)>;
 
 // Takes messages from one queue on a thread of its own and runs each handler on a worker's loop
@@ -173,7 +175,8 @@ class Consumer {
   std::vector<boost::asio::any_io_executor> workers_;
   Handler handler_;
   std::size_t next_worker_ = 0;
-  std::uint64_t generation_ = 0;  // one per broker connection: delivery tags are only good on theirs
+  // One per broker connection: delivery tags are only good on theirs. Read by handlers on worker threads.
+  std::atomic<std::uint64_t> generation_{0};
   std::mutex done_mutex_;
   std::vector<Done> done_;
   std::atomic<bool> stopping_{false};

@@ -3,6 +3,8 @@
 
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <algorithm>
+#include <cctype>
 #include <csignal>
 
 #include "core/failpoint.hpp"
@@ -123,6 +125,16 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
     core::log_error("order ", order_id, ": recording failed after the reserve, releasing the hold: ", e.what());
   }
   if (!recorded) {
+    // The insert may have committed before its answer was lost: then the order stands.
+    std::optional<Order> landed;
+    try {
+      landed = co_await store::find_order(orders->db, order_id);
+    } catch (const std::exception& e) {
+      core::log_warn("order ", order_id, ": cannot tell whether the order was recorded: ", e.what());
+    }
+    recorded = landed.has_value();
+  }
+  if (!recorded) {
     co_await compensate(orders, order_id, key);
     co_return problem_response(Problem{status::internal_server_error, "order_not_recorded", "Order not recorded",
                                        "the order could not be recorded; its tickets were given back, retry", {},
@@ -167,7 +179,11 @@ awaitable<Response> create_order(Orders* orders, Request request) {
 core::Result<std::string> path_order_id(const Request& request) {
   const std::string_view id = request.path_param("id");
   if (!core::is_uuid(id)) return core::invalid_request("the order id in the path must be a UUID");
-  return std::string(id);
+  // Canonical (lower-case) form: it is also the hold's reservation key in inventory.
+  std::string canonical(id);
+  std::transform(canonical.begin(), canonical.end(), canonical.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return canonical;
 }
 
 awaitable<Response> get_order(Orders* orders, Request request) {
@@ -220,7 +236,7 @@ awaitable<Response> cancel_order(Orders* orders, Request request) {
   // which the expiry sweep turns EXPIRED; never a cancelled order still holding tickets.
   ReleaseOutcome released;
   try {
-    released = co_await orders->inventory->release(order_id);
+    released = co_await orders->inventory->release(order->id);
   } catch (const core::PeerUnavailable& e) {
     co_return problem_response(inventory_unavailable(e.what()));
   }

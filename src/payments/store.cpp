@@ -35,7 +35,7 @@ Payment payment_from(const Result& rows, int row) {
   "(extract(epoch FROM refunded_at) * 1000)::bigint AS refunded_at_ms "
 
 // The first key is this service's class of advisory locks, the second the order.
-constexpr Query kLockOrder{"lock_order", "SELECT pg_advisory_xact_lock(8003, hashtext($1::text))"};
+constexpr Query kLockOrder{"lock_order", "SELECT pg_advisory_xact_lock(8003, hashtext($1::uuid::text))"};
 
 constexpr Query kStartCharge{"start_charge",
                              "INSERT INTO payments.payments (order_id, event_id, quantity, payment_token, status) "
