@@ -1,6 +1,8 @@
 // The whole system for end-to-end tests, each process on its own free port.
 #include "flow_harness.hpp"
 
+#include <cstdlib>
+
 #include "core/amqp.hpp"
 #include "core/messaging.hpp"
 
@@ -134,6 +136,21 @@ std::string outbox_message_id(const std::string& schema, const std::string& type
   return rows.empty() ? "" : rows.at(0).at(0);
 }
 
+namespace {
+void publish(const core::amqp::OutgoingMessage& message) {
+  core::amqp::BrokerSettings settings;
+  settings.url = broker().url();
+  core::amqp::Connection connection(settings);
+  connection.enable_confirms();
+  connection.publish(message);
+  connection.wait_for_confirms(std::chrono::seconds(10));
+}
+}  // namespace
+
+void publish_raw(const std::string& type, const std::string& body) {
+  publish(core::amqp::OutgoingMessage{"raw-" + std::to_string(std::rand()), type, "", 0, body});
+}
+
 void republish(const std::string& schema, const std::string& message_id) {
   const Rows rows = pg().query(
       "SELECT type, correlation_id, payload::text, (extract(epoch FROM occurred_at) * 1000)::bigint FROM " + schema +
@@ -145,14 +162,8 @@ void republish(const std::string& schema, const std::string& message_id) {
   message.correlation_id = rows[0][1];
   message.payload = json::parse(rows[0][2]).as_object();
   message.occurred_at_ms = std::stoll(rows[0][3]);
-  core::amqp::BrokerSettings settings;
-  settings.url = broker().url();
-  core::amqp::Connection connection(settings);
-  connection.enable_confirms();
-  connection.publish(core::amqp::OutgoingMessage{message.id, message.type, message.correlation_id,
-                                                 message.occurred_at_ms / 1000,
-                                                 json::serialize(core::messaging::to_json(message))});
-  connection.wait_for_confirms(std::chrono::seconds(10));
+  publish(core::amqp::OutgoingMessage{message.id, message.type, message.correlation_id, message.occurred_at_ms / 1000,
+                                      json::serialize(core::messaging::to_json(message))});
 }
 
 }  // namespace flashtix::test

@@ -45,6 +45,8 @@ std::int64_t count(const std::string& sql);
 // Publishes `message_id` from `schema`.outbox to the broker again, exactly as the relay did: a
 // duplicate delivery as the broker could make it.
 void republish(const std::string& schema, const std::string& message_id);
+// Publishes `body` as it is, with routing key `type`: a message no FlashTix service wrote.
+void publish_raw(const std::string& type, const std::string& body);
 // The message id of the outbox row of `type` for `order_id` in `schema`; "" when there is none.
 std::string outbox_message_id(const std::string& schema, const std::string& type, const std::string& order_id);
 

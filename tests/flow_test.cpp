@@ -167,6 +167,67 @@ TEST(Flow, AnInventoryOutageWhileThePaymentArrivesDelaysTheOrderAndLosesNothing)
   EXPECT_TRUE(ledger_balanced());
 }
 
+TEST(Flow, AMessageThatCanNeverBeHandledGoesToTheDeadLetterQueue) {
+  const std::int64_t event = create_event(10);
+  const std::string snapshot = db_snapshot();
+  const std::int64_t payments_before = count("SELECT count(*) FROM payments.payments");
+  // Not JSON, and JSON of the right envelope with a payload that is not an order.
+  publish_raw("order.created", "this is not an event");
+  publish_raw("order.created", R"({"id": "7d3c1f8e-0a4b-4c8e-9b1a-2f3e4d5c6b7a", "type": "order.created",
+                                  "occurred_at": "2026-11-24T10:00:00.000Z", "correlation_id": "x",
+                                  "payload": {"order_id": 42}})");
+  EXPECT_TRUE(eventually(60s, [] { return broker().queue_messages("flashtix.payments.dead") == 2; }));
+  EXPECT_EQ(count("SELECT count(*) FROM payments.payments"), payments_before);
+  EXPECT_EQ(db_snapshot(), snapshot);
+  // The consumer carries on with real orders.
+  const std::string order = place_order(event, 1, "tok_ok");
+  EXPECT_EQ(final_status(order, 10s), "CONFIRMED");
+}
+
+TEST(Flow, PaymentsAndNotificationsAnswerReadsAndRefuseBadInput) {
+  const std::int64_t event = create_event(10);
+  const std::string order = place_order(event, 1, "tok_ok");
+  ASSERT_EQ(final_status(order, 10s), "CONFIRMED");
+  const json::array notices = delivered_notifications(order);
+  ASSERT_EQ(notices.size(), 1u);
+
+  const std::string payment_id = string_field(payments_of(order).at(0), "payment_id");
+  const HttpResponse payment = http_request(payments().port(), "GET", "/payments/" + payment_id);
+  ASSERT_TRUE(is_json(payment, 200));
+  EXPECT_EQ(string_field(payment.json(), "order_id"), order);
+  EXPECT_FALSE(payment.json().as_object().contains("payment_token")) << "the token stands for a card: never shown";
+  const std::string notice_id = string_field(notices.at(0), "notification_id");
+  const HttpResponse notice = http_request(notifications().port(), "GET", "/notifications/" + notice_id);
+  ASSERT_TRUE(is_json(notice, 200));
+  EXPECT_EQ(string_field(notice.json(), "order_id"), order);
+  const HttpResponse paged = http_request(payments().port(), "GET", "/payments?status=succeeded&limit=1");
+  ASSERT_TRUE(is_json(paged, 200));
+  EXPECT_EQ(paged.json().at("items").as_array().size(), 1u);
+
+  const std::string unknown = "00000000-0000-4000-8000-000000000000";
+  EXPECT_TRUE(is_problem(http_request(payments().port(), "GET", "/payments/" + unknown), 404, "payment_not_found"));
+  EXPECT_TRUE(is_problem(http_request(payments().port(), "GET", "/payments/not-a-uuid"), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(http_request(payments().port(), "GET", "/payments?order_id=42"), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(http_request(payments().port(), "GET", "/payments?status=paid"), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(http_request(payments().port(), "GET", "/payments?limit=0"), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(http_request(notifications().port(), "GET", "/notifications/" + unknown), 404,
+                         "notification_not_found"));
+  EXPECT_TRUE(is_problem(http_request(notifications().port(), "GET", "/notifications?order_id=x"), 400,
+                         "invalid_request"));
+  EXPECT_TRUE(is_problem(http_request(notifications().port(), "GET", "/notifications?status=sent"), 400,
+                         "invalid_request"));
+  EXPECT_TRUE(is_problem(http_request(payments().port(), "POST", "/payments", "{}"), 405, "method_not_allowed"));
+
+  // A payment token that is not a plain token is refused before anything happens.
+  const std::string snapshot = db_snapshot();
+  for (const json::value& token : {json::value("tok ok"), json::value(""), json::value(42),
+                                   json::value(std::string(65, 'a'))}) {
+    const json::object body{{"event_id", event}, {"quantity", 1}, {"payment_token", token}};
+    EXPECT_TRUE(is_problem(order_post(orders(), body), 400, "invalid_request")) << json::serialize(token);
+  }
+  EXPECT_EQ(db_snapshot(), snapshot);
+}
+
 TEST(Flow, AWebhookTargetThatIsDownGetsTheNotificationOnceItIsBack) {
   const std::int64_t event = create_event(10);
   webhook().refuse(true);
