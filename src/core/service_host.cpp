@@ -143,12 +143,20 @@ asio::awaitable<Response> health(Request request) {
 asio::awaitable<Response> ready(pg::Pool* pool, Request request) {
   static_cast<void>(request);
   const bool database_up = co_await database_answers(pool);
-  if (database_up) co_return json_response(http::status::ok, {{"status", "ready"}});
-  co_return problem_response(Problem{http::status::service_unavailable, "not_ready", "Not ready",
-                                     "the database is not answering", {}, {{"Retry-After", "1"}}});
+  co_return ready_response({{database_up, "the database is not answering"}});
 }
 
 }  // namespace
+
+Response ready_response(std::initializer_list<Dependency> dependencies) {
+  for (const Dependency& dependency : dependencies) {
+    if (!dependency.up) {
+      return problem_response(Problem{http::status::service_unavailable, "not_ready", "Not ready",
+                                      std::string(dependency.missing), {}, {{"Retry-After", "1"}}});
+    }
+  }
+  return json_response(http::status::ok, {{"status", "ready"}});
+}
 
 void add_health_route(Router& router) { router.get("/health", health); }
 

@@ -3,6 +3,8 @@
 #pragma once
 
 #include <atomic>
+#include <initializer_list>
+#include <string_view>
 #include <boost/asio/io_context.hpp>
 #include <memory>
 #include <string>
@@ -58,6 +60,14 @@ pg::PoolOptions pool_options_from(const Config& config);
 
 // Blocks until SELECT 1 answers: used by /ready.
 boost::asio::awaitable<bool> database_answers(pg::Pool* pool);
+
+// One dependency as GET /ready reports it: `missing` is the problem's detail when it is down.
+struct Dependency {
+  bool up;
+  std::string_view missing;  // e.g. "the database is not answering"
+};
+// 200 {"status":"ready"} when every dependency is up; otherwise 503 not_ready naming the first that is not.
+Response ready_response(std::initializer_list<Dependency> dependencies);
 
 // GET /health: 200 while the process runs.
 void add_health_route(Router& router);

@@ -260,12 +260,9 @@ awaitable<Response> ready(Orders* orders, Request request) {
   const bool database_up = co_await core::database_answers(orders->db);
   const bool inventory_up = co_await orders->inventory->healthy();
   const bool broker_up = orders->relay->connected() && orders->consumer->connected();
-  if (database_up && inventory_up && broker_up) co_return json_response(status::ok, {{"status", "ready"}});
-  const std::string missing = !database_up    ? "the database is not answering"
-                              : !inventory_up ? "the inventory service is not answering"
-                                              : "the broker is not connected";
-  co_return problem_response(
-      Problem{status::service_unavailable, "not_ready", "Not ready", missing, {}, {{"Retry-After", "1"}}});
+  co_return core::ready_response({{database_up, "the database is not answering"},
+                                  {inventory_up, "the inventory service is not answering"},
+                                  {broker_up, "the broker is not connected"}});
 }
 
 }  // namespace

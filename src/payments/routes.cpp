@@ -58,10 +58,8 @@ awaitable<Response> ready(Payments* payments, Request request) {
   static_cast<void>(request);
   const bool database_up = co_await core::database_answers(payments->db);
   const bool broker_up = payments->relay->connected() && payments->consumer->connected();
-  if (database_up && broker_up) co_return json_response(status::ok, {{"status", "ready"}});
-  const std::string missing = !database_up ? "the database is not answering" : "the broker is not connected";
-  co_return problem_response(
-      Problem{status::service_unavailable, "not_ready", "Not ready", missing, {}, {{"Retry-After", "1"}}});
+  co_return core::ready_response(
+      {{database_up, "the database is not answering"}, {broker_up, "the broker is not connected"}});
 }
 
 }  // namespace
