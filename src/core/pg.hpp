@@ -98,6 +98,22 @@ class Result {
   std::shared_ptr<PGresult> result_;
 };
 
+// One page of a list read with `LIMIT limit + 1` in `seq` order: the extra row is not shown, it only
+// says that another page exists, and the last shown row's seq is the cursor of the next.
+template <class Item>
+struct Page {
+  std::vector<Item> items;
+  std::optional<std::int64_t> next_cursor;
+};
+template <class Item, class ReadRow>
+Page<Item> read_page(const Result& rows, std::int64_t limit, ReadRow read_row) {
+  Page<Item> page;
+  const int shown = rows.rows() < limit ? rows.rows() : static_cast<int>(limit);
+  for (int i = 0; i < shown; ++i) page.items.push_back(read_row(rows, i));
+  if (rows.rows() > shown) page.next_cursor = rows.integer(shown - 1, "seq");
+  return page;
+}
+
 struct ConnectionOptions {
   std::string url;
   std::chrono::milliseconds connect_timeout{5000};

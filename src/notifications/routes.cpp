@@ -55,7 +55,7 @@ awaitable<Response> list_notifications(Notifications* notifications, Request req
   }
   const store::NotificationPage listed = co_await store::list_notifications(notifications->db, filter);
   json::array items;
-  for (const Notification& notification : listed.notifications) items.push_back(to_json(notification));
+  for (const Notification& notification : listed.items) items.push_back(to_json(notification));
   co_return core::page_response(std::move(items), listed.next_cursor);
 }
 

@@ -1,8 +1,6 @@
 // Notification SQL. Recording is an INSERT ... ON CONFLICT, delivery claims rows with SKIP LOCKED.
 #include "notifications/store.hpp"
 
-#include <algorithm>
-
 namespace flashtix::notifications::store {
 
 using core::pg::params;
@@ -94,14 +92,10 @@ awaitable<std::optional<Notification>> find_notification(Pool* db, std::string i
 }
 
 awaitable<NotificationPage> list_notifications(Pool* db, NotificationFilter filter) {
-  // One extra row tells whether another page exists.
+  // One extra row tells whether another page exists (read_page).
   core::pg::Params parameters = params(filter.order_id, filter.status, filter.after_seq, filter.limit + 1);
   const Result rows = co_await db->exec(kListNotifications, std::move(parameters));
-  NotificationPage page;
-  const int shown = std::min<int>(rows.rows(), static_cast<int>(filter.limit));
-  for (int i = 0; i < shown; ++i) page.notifications.push_back(notification_from(rows, i));
-  if (rows.rows() > shown) page.next_cursor = rows.integer(shown - 1, "seq");
-  co_return page;
+  co_return core::pg::read_page<Notification>(rows, filter.limit, notification_from);
 }
 
 awaitable<std::vector<DueNotification>> claim_due(Pool* db, int batch, std::chrono::milliseconds lease) {

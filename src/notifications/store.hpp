@@ -28,10 +28,7 @@ struct NotificationFilter {
   std::int64_t after_seq = 0;
   std::int64_t limit = 50;
 };
-struct NotificationPage {
-  std::vector<Notification> notifications;
-  std::optional<std::int64_t> next_cursor;
-};
+using NotificationPage = core::pg::Page<Notification>;
 awaitable<NotificationPage> list_notifications(Pool* db, NotificationFilter filter);
 
 // A pending notification taken for one attempt.

@@ -213,7 +213,7 @@ awaitable<Response> list_orders(Orders* orders, Request request) {
   }
   const store::OrderPage listed = co_await store::list_orders(orders->db, filter);
   json::array items;
-  for (const Order& order : listed.orders) items.push_back(to_json(order));
+  for (const Order& order : listed.items) items.push_back(to_json(order));
   co_return core::page_response(std::move(items), listed.next_cursor);
 }
 

@@ -145,14 +145,10 @@ awaitable<std::optional<Order>> find_order(Pool* db, std::string id) {
 }
 
 awaitable<OrderPage> list_orders(Pool* db, OrderFilter filter) {
-  // One extra row tells whether another page exists.
+  // One extra row tells whether another page exists (read_page).
   const Result rows =
       co_await db->exec(kListOrders, params(filter.event_id, filter.status, filter.after_seq, filter.limit + 1));
-  OrderPage page;
-  const int shown = std::min<int>(rows.rows(), static_cast<int>(filter.limit));
-  for (int i = 0; i < shown; ++i) page.orders.push_back(order_from(rows, i));
-  if (rows.rows() > shown) page.next_cursor = rows.integer(shown - 1, "seq");
-  co_return page;
+  co_return core::pg::read_page<Order>(rows, filter.limit, order_from);
 }
 
 Statement finish_order(const Order& ended, std::string_view event_type) {

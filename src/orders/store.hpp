@@ -44,10 +44,7 @@ struct OrderFilter {
   std::int64_t after_seq = 0;
   std::int64_t limit = 50;
 };
-struct OrderPage {
-  std::vector<Order> orders;
-  std::optional<std::int64_t> next_cursor;
-};
+using OrderPage = core::pg::Page<Order>;
 awaitable<OrderPage> list_orders(Pool* db, OrderFilter filter);
 
 // Moves a PENDING_PAYMENT order to `ended.status` (with its reason and payment) and writes `event_type`

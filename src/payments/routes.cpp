@@ -50,7 +50,7 @@ awaitable<Response> list_payments(Payments* payments, Request request) {
   }
   const store::PaymentPage listed = co_await store::list_payments(payments->db, filter);
   json::array items;
-  for (const Payment& payment : listed.payments) items.push_back(to_json(payment));
+  for (const Payment& payment : listed.items) items.push_back(to_json(payment));
   co_return core::page_response(std::move(items), listed.next_cursor);
 }
 

@@ -1,8 +1,6 @@
 // Payment SQL. One payment per order is a UNIQUE constraint, not a check in code.
 #include "payments/store.hpp"
 
-#include <algorithm>
-
 namespace flashtix::payments::store {
 
 namespace json = core::json;
@@ -137,14 +135,10 @@ awaitable<std::optional<Payment>> find_payment(Pool* db, std::string id) {
 }
 
 awaitable<PaymentPage> list_payments(Pool* db, PaymentFilter filter) {
-  // One extra row tells whether another page exists.
+  // One extra row tells whether another page exists (read_page).
   const Result rows =
       co_await db->exec(kListPayments, params(filter.order_id, filter.status, filter.after_seq, filter.limit + 1));
-  PaymentPage page;
-  const int shown = std::min<int>(rows.rows(), static_cast<int>(filter.limit));
-  for (int i = 0; i < shown; ++i) page.payments.push_back(payment_from(rows, i));
-  if (rows.rows() > shown) page.next_cursor = rows.integer(shown - 1, "seq");
-  co_return page;
+  co_return core::pg::read_page<Payment>(rows, filter.limit, payment_from);
 }
 
 }  // namespace flashtix::payments::store

@@ -48,10 +48,7 @@ struct PaymentFilter {
   std::int64_t after_seq = 0;
   std::int64_t limit = 50;
 };
-struct PaymentPage {
-  std::vector<Payment> payments;
-  std::optional<std::int64_t> next_cursor;
-};
+using PaymentPage = core::pg::Page<Payment>;
 awaitable<PaymentPage> list_payments(Pool* db, PaymentFilter filter);
 
 }  // namespace flashtix::payments::store
