@@ -35,7 +35,7 @@ Problem invalid_request(std::string detail) {
   return Problem{http::status::bad_request, "invalid_request", "The request is not valid", std::move(detail), {}, {}};
 }
 
-Response problem_response(const Problem& problem) {
+json::object problem_json(const Problem& problem) {
   json::object body;
   body["type"] = "urn:flashtix:problem:" + problem.code;
   body["title"] = problem.title;
@@ -43,7 +43,12 @@ Response problem_response(const Problem& problem) {
   body["detail"] = problem.detail;
   body["code"] = problem.code;
   for (const auto& member : problem.extra) body[member.key()] = member.value();
-  Response response{problem.status, json::serialize(body), "application/problem+json", problem.headers};
+  return body;
+}
+
+Response problem_response(const Problem& problem) {
+  Response response{problem.status, json::serialize(problem_json(problem)), "application/problem+json",
+                    problem.headers};
   return response;
 }
 

@@ -51,6 +51,8 @@ struct Problem {
 };
 
 Problem invalid_request(std::string detail);
+// The problem document (RFC 9457) of a problem, and the whole answer.
+json::object problem_json(const Problem& problem);
 Response problem_response(const Problem& problem);
 Response json_response(http::status status, const json::value& body);
 

@@ -6,6 +6,7 @@
 #include <boost/asio/write.hpp>
 #include <boost/beast/core.hpp>
 
+#include "core/batcher.hpp"
 #include "core/log.hpp"
 #include "core/pg.hpp"
 
@@ -18,15 +19,9 @@ using asio::use_awaitable;
 
 namespace {
 
-Response unavailable(std::string code, std::string detail) {
-  Problem problem{http::status::service_unavailable, std::move(code), "Service temporarily unavailable",
-                  std::move(detail), {}, {{"Retry-After", "1"}}};
-  return problem_response(problem);
-}
-
-Response internal_error() {
-  return problem_response(Problem{http::status::internal_server_error, "internal_error", "Internal server error",
-                                  "the server failed to handle the request; it has been logged", {}, {}});
+Problem unavailable(std::string code, std::string detail) {
+  return Problem{http::status::service_unavailable, std::move(code), "Service temporarily unavailable",
+                 std::move(detail), {}, {{"Retry-After", "1"}}};
 }
 
 http::response<http::string_body> to_message(Response response, unsigned version, bool keep_alive) {
@@ -66,31 +61,41 @@ struct ConnectionSlot {
 
 }  // namespace
 
+Problem failure_problem(std::exception_ptr error, std::string_view what) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Overloaded& e) {
+    // Expected under a stampede: the answer says so and when to come back; no log line per request.
+    return unavailable("overloaded", std::string("the service is overloaded; retry shortly (") + e.what() + ")");
+  } catch (const pg::Unavailable& e) {
+    log_warn(what, ": database unavailable: ", e.what());
+    return unavailable("database_unavailable", "the database is not answering; retry shortly");
+  } catch (const pg::Error& e) {
+    if (pg::is_transient(e)) {
+      log_warn(what, ": database busy (", e.sqlstate(), "): ", e.what());
+      return unavailable("database_busy", "the database is busy; retry shortly");
+    }
+    log_error(what, ": database error ", e.sqlstate(), ": ", e.what());
+  } catch (const std::exception& e) {
+    log_error(what, ": ", e.what());
+  }
+  return Problem{http::status::internal_server_error, "internal_error", "Internal server error",
+                 "the server failed to handle the request; it has been logged", {}, {}};
+}
+
 asio::awaitable<Response> dispatch(const Router* router, Request request) {
   auto matched = router->match(request);
   if (const auto* problem = std::get_if<Problem>(&matched)) co_return problem_response(*problem);
   const Handler& handler = *std::get<const Handler*>(matched);
   const std::string what = std::string(request.message.method_string()) + " " + std::string(request.target.path());
-  std::optional<Response> failure;
+  std::exception_ptr failure;
   try {
     Response response = co_await handler(std::move(request));
     co_return response;
-  } catch (const pg::Unavailable& e) {
-    log_warn(what, ": database unavailable: ", e.what());
-    failure = unavailable("database_unavailable", "the database is not answering; retry shortly");
-  } catch (const pg::Error& e) {
-    if (pg::is_transient(e)) {
-      log_warn(what, ": database busy (", e.sqlstate(), "): ", e.what());
-      failure = unavailable("database_busy", "the database is busy; retry shortly");
-    } else {
-      log_error(what, ": database error ", e.sqlstate(), ": ", e.what());
-      failure = internal_error();
-    }
-  } catch (const std::exception& e) {
-    log_error(what, ": ", e.what());
-    failure = internal_error();
+  } catch (const std::exception&) {
+    failure = std::current_exception();
   }
-  co_return std::move(*failure);
+  co_return problem_response(failure_problem(failure, what));
 }
 
 asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, const Router* router, ServerLimits limits,
@@ -102,8 +107,8 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, const Route
 
   if (open_connections->fetch_add(1, std::memory_order_relaxed) >= limits.max_connections) {
     // Refuse politely and at once instead of letting the process run out of descriptors.
-    auto message = to_message(unavailable("too_many_connections", "the server has too many open connections"), 11,
-                              false);
+    const Problem refusal = unavailable("too_many_connections", "the server has too many open connections");
+    auto message = to_message(problem_response(refusal), 11, false);
     stream.expires_after(limits.write_timeout);
     co_await http::async_write(stream, message, as_tuple(use_awaitable));
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);

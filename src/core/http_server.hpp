@@ -7,6 +7,8 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <chrono>
 #include <cstddef>
+#include <exception>
+#include <string_view>
 
 #include "core/router.hpp"
 
@@ -30,5 +32,10 @@ boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socke
 
 // Runs the matching handler; expected problems become their answers, faults become 500/503 here and only here.
 boost::asio::awaitable<Response> dispatch(const Router* router, Request request);
+
+// The problem a fault is answered with (503 for overload and an unreachable or busy database, 500
+// otherwise), logged with `what` where it is worth a line. For dispatch, and for each item of a batch
+// call whose items fail on their own.
+Problem failure_problem(std::exception_ptr error, std::string_view what);
 
 }  // namespace flashtix::core

@@ -59,4 +59,13 @@ void write_log_line(LogLevel level, std::string_view message) {
   [[maybe_unused]] const auto written = ::write(STDERR_FILENO, line.data(), line.size());
 }
 
+void LogIfFailed::operator()(std::exception_ptr error) const {
+  if (!error) return;
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    log_error(what, " failed: ", e.what());
+  }
+}
+
 }  // namespace flashtix::core

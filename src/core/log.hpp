@@ -1,7 +1,9 @@
 // One-line structured-enough logging to stderr, safe to call from any thread.
 #pragma once
 
+#include <exception>
 #include <sstream>
+#include <string>
 #include <string_view>
 
 namespace flashtix::core {
@@ -30,5 +32,11 @@ template <class... Parts>
 void log_warn(const Parts&... parts) { log(LogLevel::warn, parts...); }
 template <class... Parts>
 void log_error(const Parts&... parts) { log(LogLevel::error, parts...); }
+
+// The completion handler for co_spawn: a coroutine that ends with an exception is logged, never lost.
+struct LogIfFailed {
+  std::string what;
+  void operator()(std::exception_ptr error) const;
+};
 
 }  // namespace flashtix::core

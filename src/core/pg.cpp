@@ -26,6 +26,55 @@ bool is_transient(const Error& error) {
          || state == "57P03";  // cannot_connect_now
 }
 
+Param int_array(const std::vector<std::int64_t>& values) {
+  std::string text = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) text += ',';
+    text += std::to_string(values[i]);
+  }
+  text += '}';
+  return text;
+}
+
+namespace {
+
+void append_array_element(std::string& text, const std::string& value) {
+  text += '"';
+  for (const char c : value) {
+    // Inside a quoted array element only the quote and the backslash need escaping.
+    if (c == '"' || c == '\\') text += '\\';
+    text += c;
+  }
+  text += '"';
+}
+
+}  // namespace
+
+Param text_array(const std::vector<std::string>& values) {
+  std::string text = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) text += ',';
+    append_array_element(text, values[i]);
+  }
+  text += '}';
+  return text;
+}
+
+Param text_array(const std::vector<Param>& values) {
+  std::string text = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    if (i > 0) text += ',';
+    // Unquoted NULL is SQL NULL; a quoted "NULL" would be the text.
+    if (values[i]) {
+      append_array_element(text, *values[i]);
+    } else {
+      text += "NULL";
+    }
+  }
+  text += '}';
+  return text;
+}
+
 std::int64_t Result::affected() const {
   const char* text = result_ ? PQcmdTuples(result_.get()) : "";
   std::int64_t value = 0;
@@ -98,8 +147,13 @@ std::string connection_error(PGconn* conn) {
 asio::awaitable<std::shared_ptr<Connection>> Connection::connect(asio::any_io_executor executor,
                                                                  ConnectionOptions options) {
   // Timeouts travel with the session, so every statement and lock wait is bounded on the server too.
+  // No sequential scans: a prepared statement keeps the plan it was first given, and a sequential scan
+  // chosen while a table was nearly empty would go on reading the whole table as it grows (until the
+  // next ANALYZE). Every statement of the services names its rows through an index (`= $1`, or
+  // `= ANY($1)` for a batch), so no plan can read more than the rows it names.
   const std::string server_options = "-c statement_timeout=" + std::to_string(options.statement_timeout.count()) +
-                                     " -c lock_timeout=" + std::to_string(options.lock_timeout.count());
+                                     " -c lock_timeout=" + std::to_string(options.lock_timeout.count()) +
+                                     " -c enable_seqscan=off";
   const char* keys[] = {"dbname", "options", nullptr};
   const char* values[] = {options.url.c_str(), server_options.c_str(), nullptr};
   PGconn* conn = PQconnectStartParams(keys, values, /*expand_dbname=*/1);

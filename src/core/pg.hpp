@@ -52,6 +52,12 @@ Params params(const Args&... args) {
   return Params{param(args)...};
 }
 
+// Array parameters in PostgreSQL's text form, for statements that take a whole batch at once
+// (`unnest($1::bigint[], $2::text[])`). Text elements are always quoted, so any text is safe.
+Param int_array(const std::vector<std::int64_t>& values);
+Param text_array(const std::vector<std::string>& values);
+Param text_array(const std::vector<Param>& values);  // nullopt elements are NULL
+
 struct Statement {
   const Query* query;
   Params params;

@@ -17,15 +17,6 @@ namespace flashtix::core {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-void LogIfFailed::operator()(std::exception_ptr error) const {
-  if (!error) return;
-  try {
-    std::rethrow_exception(error);
-  } catch (const std::exception& e) {
-    log_error(what, " failed: ", e.what());
-  }
-}
-
 pg::PoolOptions pool_options_from(const Config& config) {
   pg::PoolOptions options;
   options.connection.url = config.get("database-url");

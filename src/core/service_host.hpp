@@ -12,6 +12,7 @@
 
 #include "core/config.hpp"
 #include "core/http_server.hpp"
+#include "core/log.hpp"
 #include "core/pg.hpp"
 #include "core/router.hpp"
 
@@ -47,12 +48,6 @@ class ServiceHost {
   ServerLimits limits_;
   std::vector<std::unique_ptr<Worker>> workers_;
   std::atomic<int> open_connections_{0};
-};
-
-// The completion handler for co_spawn: a coroutine that ends with an exception is logged, never lost.
-struct LogIfFailed {
-  std::string what;
-  void operator()(std::exception_ptr error) const;
 };
 
 // The options common to all services turned into pool settings.
