@@ -631,6 +631,65 @@ TEST_F(InventoryApi, TheResetCommandOnAnyEventKeepsTheLedgerBalanced) {
 
 // ---- the database going away (last: it restarts PostgreSQL) ----
 
+// POST /inventory/reserve-batch answers each request as POST /inventory/reserve would, in order.
+TEST_F(InventoryApi, ABatchOfReservesAnswersEachAsAloneInOrder) {
+  const std::int64_t small = create_event(3);
+  const std::int64_t large = create_event(100);
+  const std::string key = unique_name("batched");
+  json::array items;
+  items.push_back(json::object{{"event_id", small}, {"quantity", 2}, {"reservation_key", key}});
+  items.push_back(json::object{{"event_id", small}, {"quantity", 2}});  // only 1 left
+  items.push_back(json::object{{"event_id", large}, {"quantity", 5}, {"hold_seconds", 120}});
+  items.push_back(json::object{{"event_id", small}, {"quantity", 2}, {"reservation_key", key}});  // the same again
+  items.push_back(json::object{{"event_id", 987654321}, {"quantity", 1}});
+  items.push_back(json::object{{"event_id", small}, {"quantity", 1}, {"reservation_key", key}});  // another body
+  const HttpResponse answer = post("/inventory/reserve-batch", json::object{{"reservations", items}});
+  ASSERT_TRUE(is_json(answer, 200));
+  const json::value parsed = answer.json();
+  const json::array& results = parsed.at("results").as_array();
+  ASSERT_EQ(results.size(), 6u);
+  const auto status_at = [&](std::size_t i) { return int_field(results[i], "status"); };
+  const auto body_at = [&](std::size_t i) { return results[i].at("body"); };
+  EXPECT_EQ(status_at(0), 201);
+  expect_reservation(body_at(0), small, 2, "HELD");
+  EXPECT_EQ(status_at(1), 409);
+  EXPECT_EQ(string_field(body_at(1), "code"), "sold_out");
+  EXPECT_EQ(int_field(body_at(1), "available_tickets"), 1);
+  EXPECT_EQ(status_at(2), 201);
+  expect_reservation(body_at(2), large, 5, "HELD");
+  EXPECT_EQ(status_at(3), 200);
+  EXPECT_EQ(int_field(body_at(3), "reservation_id"), int_field(body_at(0), "reservation_id"));
+  EXPECT_EQ(status_at(4), 404);
+  EXPECT_EQ(string_field(body_at(4), "code"), "event_not_found");
+  EXPECT_EQ(status_at(5), 422);
+  EXPECT_EQ(string_field(body_at(5), "code"), "idempotency_mismatch");
+  EXPECT_EQ(api_counts(small), (EventCounts{3, 1, 2, 0}));
+  EXPECT_EQ(api_counts(large), (EventCounts{100, 95, 5, 0}));
+}
+
+// A batch with one bad request is refused whole, naming the request, and reserves nothing.
+TEST_F(InventoryApi, ABatchWithABadRequestReservesNothing) {
+  const std::int64_t event = create_event(10);
+  const std::string before = db_snapshot();
+  json::array items;
+  items.push_back(json::object{{"event_id", event}, {"quantity", 1}});
+  items.push_back(json::object{{"event_id", event}, {"quantity", 0}});
+  const HttpResponse refused = post("/inventory/reserve-batch", json::object{{"reservations", items}});
+  EXPECT_TRUE(is_problem(refused, 400, "invalid_request"));
+  EXPECT_NE(string_field(refused.json(), "detail").find("reservations[1]"), std::string::npos) << refused.describe();
+  json::array too_many;
+  for (int i = 0; i < 257; ++i) too_many.push_back(json::object{{"event_id", event}, {"quantity", 1}});
+  EXPECT_TRUE(is_problem(post("/inventory/reserve-batch", json::object{{"reservations", too_many}}), 400,
+                         "invalid_request"));
+  EXPECT_TRUE(is_problem(post("/inventory/reserve-batch", json::object{{"reservations", json::array{}}}), 400,
+                         "invalid_request"));
+  EXPECT_TRUE(is_problem(post("/inventory/reserve-batch", json::object{{"reservations", 1}}), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(post("/inventory/reserve-batch", json::object{{"reservations", json::array{1}}}), 400,
+                         "invalid_request"));
+  EXPECT_TRUE(is_problem(post_text("/inventory/reserve-batch", "[1,"), 400, "malformed_json"));
+  EXPECT_EQ(db_snapshot(), before);
+}
+
 TEST_F(InventoryApi, ZDatabaseOutageAnswers503AndTheServiceRecovers) {
   const std::int64_t event = create_event(10);
   pg().stop_server();

@@ -5,10 +5,24 @@
 #include <cstdint>
 
 #include "core/config.hpp"
+#include "core/batcher.hpp"
 #include "core/migrations.hpp"
 #include "core/pg.hpp"
 
 namespace flashtix::inventory {
+
+// The bounds of the per-event batching (EventDesk).
+struct DeskLimits {
+  core::BatchLimits queue;  // per event: requests in one transaction, requests waiting
+  // A request no transaction has taken by then is answered 503 overloaded, and never runs.
+  std::chrono::milliseconds queue_wait{2000};
+  // How long a refusal from the stock the last batch committed stands before the database is asked again.
+  std::chrono::milliseconds sold_out_recheck{500};
+  int expire_batch = 1000;           // holds one batch expires at most
+  std::size_t max_events = 100'000;  // events with a queue on one thread; idle ones are dropped past it
+  // Event batches in one transaction at most (each of at most queue.max_batch requests).
+  std::size_t max_events_per_transaction = 64;
+};
 
 struct Settings {
   std::int64_t max_quantity = 10;          // tickets one reserve may hold
@@ -16,7 +30,8 @@ struct Settings {
   std::int64_t max_hold_seconds = 3600;
   std::int64_t max_total_tickets = 10'000'000;
   std::chrono::milliseconds sweep_interval{250};
-  int sweep_batch = 500;                   // holds expired per event per statement
+  int max_sweep_rounds = 20;  // expiry batches per event per sweep at most
+  DeskLimits desk;
 };
 
 // The schema, compiled in from db/inventory/.
@@ -25,9 +40,12 @@ const std::vector<core::Migration>& migrations();
 std::vector<core::ConfigOption> options();
 Settings settings_from(const core::Config& config);
 
+class EventDesk;
+
 // What a handler on one event-loop thread works with.
 struct Inventory {
-  core::pg::Pool* db;
+  core::pg::Pool* db;  // this thread's pool, for reads
+  EventDesk* desk;     // every change to a stock, for all threads
   Settings settings;
 };
 

@@ -5,6 +5,7 @@
 #include "core/log.hpp"
 #include "core/migrations.hpp"
 #include "core/service_host.hpp"
+#include "inventory/event_desk.hpp"
 #include "inventory/inventory.hpp"
 #include "inventory/routes.hpp"
 #include "inventory/sweeper.hpp"
@@ -17,6 +18,11 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"default-hold-seconds", "600", "how long a hold lasts when the request does not say"});
   list.push_back({"max-hold-seconds", "3600", "the longest hold a request may ask for"});
   list.push_back({"sweep-interval-ms", "250", "how often expired holds are returned to stock"});
+  list.push_back({"max-batch-size", "512", "requests of one event in one transaction at most"});
+  list.push_back({"max-waiting-per-event", "10000", "requests of one event waiting for its next transaction at most"});
+  list.push_back({"queue-wait-ms", "2000", "a request not started within this is answered 503 overloaded"});
+  list.push_back(
+      {"sold-out-recheck-ms", "500", "how long a sold-out event is refused from memory before asking the database"});
   return list;
 }
 
@@ -26,6 +32,10 @@ Settings settings_from(const core::Config& config) {
   settings.max_hold_seconds = config.get_int("max-hold-seconds", 1, 7 * 24 * 3600);
   settings.default_hold_seconds = config.get_int("default-hold-seconds", 1, settings.max_hold_seconds);
   settings.sweep_interval = std::chrono::milliseconds(config.get_int("sweep-interval-ms", 10, 60'000));
+  settings.desk.queue.max_batch = static_cast<std::size_t>(config.get_int("max-batch-size", 1, 10'000));
+  settings.desk.queue.max_waiting = static_cast<std::size_t>(config.get_int("max-waiting-per-event", 1, 1'000'000));
+  settings.desk.queue_wait = std::chrono::milliseconds(config.get_int("queue-wait-ms", 10, 60'000));
+  settings.desk.sold_out_recheck = std::chrono::milliseconds(config.get_int("sold-out-recheck-ms", 0, 60'000));
   return settings;
 }
 
@@ -41,8 +51,11 @@ int main(int argc, char** argv) {
     core::apply_migrations(config.get("database-url"), "inventory", inventory::migrations(), std::chrono::seconds(30));
 
     core::ServiceHost host("inventory", config);
+    std::vector<inventory::EventDesk::Home> homes;
+    for (auto& worker : host.workers()) homes.push_back({worker->io.get_executor(), worker->db.get()});
+    inventory::EventDesk desk(std::move(homes), settings.desk);
     for (auto& worker : host.workers()) {
-      auto state = std::make_shared<inventory::Inventory>(inventory::Inventory{worker->db.get(), settings});
+      auto state = std::make_shared<inventory::Inventory>(inventory::Inventory{worker->db.get(), &desk, settings});
       worker->router = inventory::make_router(state.get());
       worker->service_state = state;
     }

@@ -32,7 +32,36 @@ Result<CreateEvent> parse_create_event(std::string_view body, const Settings& se
 Result<ReserveCommand> parse_reserve(std::string_view body, const Settings& settings) {
   auto parsed = core::parse_json_object(body);
   if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
-  FieldReader fields(std::get<json::object>(parsed));
+  return reserve_from(std::get<json::object>(parsed), settings);
+}
+
+Result<std::vector<ReserveCommand>> parse_reserve_batch(std::string_view body, const Settings& settings) {
+  auto parsed = core::parse_json_object(body);
+  if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
+  const json::object& object = std::get<json::object>(parsed);
+  const json::value* list = object.if_contains("reservations");
+  if (!list || !list->is_array()) return core::invalid_request("'reservations' must be an array of reserve requests");
+  const json::array& items = list->get_array();
+  if (items.empty() || items.size() > kMaxReserveBatch) {
+    return core::invalid_request("'reservations' must hold 1 to " + std::to_string(kMaxReserveBatch) + " requests");
+  }
+  std::vector<ReserveCommand> commands;
+  commands.reserve(items.size());
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::string where = "reservations[" + std::to_string(i) + "]";
+    if (!items[i].is_object()) return core::invalid_request("'" + where + "' must be an object");
+    auto command = reserve_from(items[i].get_object(), settings);
+    if (auto* problem = std::get_if<Problem>(&command)) {
+      problem->detail = where + ": " + problem->detail;
+      return *problem;
+    }
+    commands.push_back(std::get<ReserveCommand>(std::move(command)));
+  }
+  return commands;
+}
+
+Result<ReserveCommand> reserve_from(const json::object& object, const Settings& settings) {
+  FieldReader fields(object);
   ReserveCommand command;
   command.event_id = fields.required_int("event_id", 1, kMaxId);
   command.quantity = fields.optional_int("quantity", 1, settings.max_quantity).value_or(1);
@@ -40,6 +69,7 @@ Result<ReserveCommand> parse_reserve(std::string_view body, const Settings& sett
   command.hold_seconds =
       fields.optional_int("hold_seconds", 1, settings.max_hold_seconds).value_or(settings.default_hold_seconds);
   if (fields.problem()) return *fields.problem();
+  command.key_from_client = key.has_value();
   command.key = key ? std::move(*key) : core::random_uuid();
   return command;
 }

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <variant>
+#include <vector>
 
 #include "core/http.hpp"
 #include "inventory/inventory.hpp"
@@ -19,6 +21,8 @@ inline constexpr std::string_view kExpired = "EXPIRED";
 inline constexpr std::string_view kVoided = "VOIDED";
 
 inline constexpr std::size_t kMaxKeyLength = 128;
+// Reserve requests in one POST /inventory/reserve-batch at most.
+inline constexpr std::size_t kMaxReserveBatch = 256;
 inline constexpr std::size_t kMaxEventNameLength = 200;
 
 struct Event {
@@ -51,6 +55,8 @@ struct ReserveCommand {
   std::int64_t quantity = 1;
   std::string key;  // the client's, or a fresh UUID
   std::int64_t hold_seconds = 0;
+  // A key the client chose may name a hold made before (a retry); a fresh one never does.
+  bool key_from_client = false;
 };
 
 // A hold named by id or by its client key (exactly one).
@@ -59,8 +65,34 @@ struct HoldRef {
   std::optional<std::string> key;
 };
 
+// The outcomes of a reserve.
+struct Reserved {
+  Reservation reservation;
+  std::int64_t remaining_tickets;
+  bool created;  // false: the key was seen before and this is that hold
+};
+struct SoldOut {
+  std::int64_t available_tickets;
+};
+struct EventNotFound {};
+struct KeyReused {  // the key belongs to a hold for another event or quantity
+  Reservation existing;
+};
+using ReserveOutcome = std::variant<Reserved, SoldOut, EventNotFound, KeyReused>;
+
+// Release and confirm report the hold as it stands afterwards; `changed` tells whether this call made
+// the transition.
+struct HoldAfter {
+  Reservation reservation;
+  bool changed;
+};
+
 core::Result<CreateEvent> parse_create_event(std::string_view body, const Settings& settings);
 core::Result<ReserveCommand> parse_reserve(std::string_view body, const Settings& settings);
+// {"reservations": [<reserve request>, ...]}: 1 to kMaxReserveBatch requests, each read as parse_reserve
+// reads one; the first bad one is the problem, naming its index.
+core::Result<std::vector<ReserveCommand>> parse_reserve_batch(std::string_view body, const Settings& settings);
+core::Result<ReserveCommand> reserve_from(const core::json::object& fields, const Settings& settings);
 core::Result<HoldRef> parse_hold_ref(std::string_view body);
 
 core::json::object to_json(const Event& event);

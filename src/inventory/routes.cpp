@@ -3,8 +3,10 @@
 
 #include <limits>
 
+#include "core/http_server.hpp"
 #include "core/json_fields.hpp"
 #include "core/service_host.hpp"
+#include "inventory/event_desk.hpp"
 #include "inventory/reservation.hpp"
 #include "inventory/store.hpp"
 
@@ -72,46 +74,92 @@ awaitable<Response> get_event(Inventory* inventory, Request request) {
   co_return json_response(status::ok, to_json(*event));
 }
 
+// What a reserve answers, alone or as one item of a batch: its status and its body.
 struct ReserveAnswer {
   const ReserveCommand& command;
 
-  Response operator()(const store::Reserved& reserved) const {
-    json::object body = to_json(reserved.reservation);
+  json::object body;
+  status code = status::ok;
+  bool problem = false;
+
+  void operator()(const Reserved& reserved) {
+    body = to_json(reserved.reservation);
     body["remaining_tickets"] = reserved.remaining_tickets;
-    return json_response(reserved.created ? status::created : status::ok, body);
+    code = reserved.created ? status::created : status::ok;
   }
-  Response operator()(const store::SoldOut& sold_out) const {
-    Problem problem{status::conflict, "sold_out", "Sold out",
-                    "only " + std::to_string(sold_out.available_tickets) + " tickets are available, " +
-                        std::to_string(command.quantity) + " were asked for",
-                    {{"available_tickets", sold_out.available_tickets}}, {}};
-    return problem_response(problem);
+  void operator()(const SoldOut& sold_out) {
+    refuse(Problem{status::conflict, "sold_out", "Sold out",
+                   "only " + std::to_string(sold_out.available_tickets) + " tickets are available, " +
+                       std::to_string(command.quantity) + " were asked for",
+                   {{"available_tickets", sold_out.available_tickets}}, {}});
   }
-  Response operator()(const store::EventNotFound&) const {
-    return problem_response(event_not_found(command.event_id));
+  void operator()(const EventNotFound&) { refuse(event_not_found(command.event_id)); }
+  void operator()(const KeyReused& reused) {
+    refuse(Problem{status::unprocessable_entity, "idempotency_mismatch", "Key reused with another request",
+                   "reservation_key '" + reused.existing.key + "' already holds " +
+                       std::to_string(reused.existing.quantity) + " tickets of event " +
+                       std::to_string(reused.existing.event_id),
+                   {}, {}});
   }
-  Response operator()(const store::KeyReused& reused) const {
-    Problem problem{status::unprocessable_entity, "idempotency_mismatch", "Key reused with another request",
-                    "reservation_key '" + reused.existing.key + "' already holds " +
-                        std::to_string(reused.existing.quantity) + " tickets of event " +
-                        std::to_string(reused.existing.event_id),
-                    {}, {}};
-    return problem_response(problem);
+  void refuse(const Problem& refusal) {
+    body = core::problem_json(refusal);
+    code = refusal.status;
+    problem = true;
   }
 };
+
+ReserveAnswer answer_to(const ReserveCommand& command, const ReserveOutcome& outcome) {
+  ReserveAnswer answer{command, {}, status::ok, false};
+  std::visit(answer, outcome);
+  return answer;
+}
 
 awaitable<Response> reserve(Inventory* inventory, Request request) {
   auto parsed = parse_reserve(request.body(), inventory->settings);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
   const ReserveCommand command = std::get<ReserveCommand>(std::move(parsed));
-  const store::ReserveOutcome outcome = co_await store::reserve(inventory->db, command);
-  co_return std::visit(ReserveAnswer{command}, outcome);
+  const ReserveOutcome outcome = co_await inventory->desk->reserve(command);
+  const ReserveAnswer answer = answer_to(command, outcome);
+  Response response = json_response(answer.code, answer.body);
+  if (answer.problem) response.content_type = "application/problem+json";
+  co_return response;
+}
+
+// Many reserves in one call, each answered as POST /inventory/reserve would answer it alone:
+// {"results": [{"status": 201, "body": {...}}, ...]}, in order. A fault fails only its own items.
+awaitable<Response> reserve_batch(Inventory* inventory, Request request) {
+  auto parsed = parse_reserve_batch(request.body(), inventory->settings);
+  if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
+  const std::vector<ReserveCommand> commands = std::get<std::vector<ReserveCommand>>(std::move(parsed));
+  const std::vector<EventDesk::ReserveAttempt> attempts = co_await inventory->desk->reserve_many(commands);
+  json::array results;
+  results.reserve(attempts.size());
+  for (std::size_t i = 0; i < attempts.size(); ++i) {
+    ReserveAnswer answer{commands[i], {}, status::ok, false};
+    if (const auto* outcome = std::get_if<ReserveOutcome>(&attempts[i])) {
+      std::visit(answer, *outcome);
+    } else {
+      answer.refuse(core::failure_problem(std::get<std::exception_ptr>(attempts[i]), "POST /inventory/reserve-batch"));
+    }
+    results.push_back(json::object{{"status", static_cast<int>(answer.code)}, {"body", std::move(answer.body)}});
+  }
+  co_return json_response(status::ok, json::object{{"results", std::move(results)}});
+}
+
+// A hold as the request names it, after a release or confirm of it. Only a HELD hold can still change,
+// so only those go to their event's next batch; any other is answered as it stands.
+awaitable<std::optional<HoldAfter>> settle_hold(Inventory* inventory, HoldRef ref, SettleKind kind) {
+  std::optional<Reservation> hold = co_await store::find_hold(inventory->db, std::move(ref));
+  if (!hold) co_return std::nullopt;
+  if (hold->status != kHeld) co_return HoldAfter{std::move(*hold), false};
+  const SettleRequest settle{kind, hold->id};
+  co_return co_await inventory->desk->settle(hold->event_id, settle);
 }
 
 awaitable<Response> release(Inventory* inventory, Request request) {
   auto parsed = parse_hold_ref(request.body());
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
-  auto after = co_await store::release(inventory->db, std::get<HoldRef>(std::move(parsed)));
+  auto after = co_await settle_hold(inventory, std::get<HoldRef>(std::move(parsed)), SettleKind::release);
   if (!after) co_return problem_response(reservation_not_found());
   // Released, expired and voided holds have all given their tickets back: releasing again is a no-op.
   if (after->reservation.status == kConfirmed) {
@@ -124,7 +172,7 @@ awaitable<Response> release(Inventory* inventory, Request request) {
 awaitable<Response> confirm(Inventory* inventory, Request request) {
   auto parsed = parse_hold_ref(request.body());
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
-  auto after = co_await store::confirm(inventory->db, std::get<HoldRef>(std::move(parsed)));
+  auto after = co_await settle_hold(inventory, std::get<HoldRef>(std::move(parsed)), SettleKind::confirm);
   if (!after) co_return problem_response(reservation_not_found());
   if (after->reservation.status != kConfirmed) {
     json::object extra{{"reservation_status", after->reservation.status}};
@@ -154,6 +202,7 @@ core::Router make_router(Inventory* inventory) {
   router.get("/events", core::bind<list_events>(inventory));
   router.get("/events/{id}", core::bind<get_event>(inventory));
   router.post("/inventory/reserve", core::bind<reserve>(inventory));
+  router.post("/inventory/reserve-batch", core::bind<reserve_batch>(inventory));
   router.post("/inventory/release", core::bind<release>(inventory));
   router.post("/inventory/confirm", core::bind<confirm>(inventory));
   router.get("/inventory/reservations/{id}", core::bind<get_reservation>(inventory));

@@ -1,27 +1,34 @@
-// Inventory SQL. Release, confirm and expiry are each one statement. A reserve locks the event row in
-// one round trip and takes the tickets and commits in the next: the decrement then runs on a fresh
-// snapshot under the lock. (A single statement with FOR UPDATE in one CTE and the decrement in another
-// was refused by the CHECK under concurrent restocks.) The lock spans that one round trip only.
+// Inventory SQL. Every change to a stock goes through run_event_batches: one transaction that locks
+// each event row once for the batches of requests of several events. The event row carries its counts
+// (available, sold; held is what remains), so reading an event never sums its holds.
 #include "inventory/store.hpp"
 
 #include <cassert>
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace flashtix::inventory::store {
 
+using core::pg::int_array;
 using core::pg::params;
 using core::pg::Query;
 using core::pg::Result;
 using core::pg::Statement;
+using core::pg::text_array;
 
 namespace {
 
 Event event_from(const Result& rows, int row) {
+  const std::int64_t total = rows.integer(row, "total_tickets");
+  const std::int64_t available = rows.integer(row, "available_tickets");
+  const std::int64_t sold = rows.integer(row, "sold_tickets");
   return Event{rows.integer(row, "id"),
                std::string(rows.text(row, "name")),
-               rows.integer(row, "total_tickets"),
-               rows.integer(row, "available_tickets"),
-               rows.integer(row, "held_tickets"),
-               rows.integer(row, "sold_tickets"),
+               total,
+               available,
+               total - available - sold,
+               sold,
                rows.integer(row, "created_at_ms")};
 }
 
@@ -35,14 +42,9 @@ Reservation reservation_from(const Result& rows, int row) {
                      rows.integer(row, "created_at_ms")};
 }
 
-// Held and sold counts come from the holds themselves, so they can never drift from the ledger.
-#define FLASHTIX_EVENT_COLUMNS                                                                   \
-  "e.id, e.name, e.total_tickets, e.available_tickets, "                                         \
-  "(extract(epoch FROM e.created_at) * 1000)::bigint AS created_at_ms, "                         \
-  "coalesce((SELECT sum(r.quantity) FROM inventory.reservations r "                              \
-  "          WHERE r.event_id = e.id AND r.status = 'HELD'), 0) AS held_tickets, "               \
-  "coalesce((SELECT sum(r.quantity) FROM inventory.reservations r "                              \
-  "          WHERE r.event_id = e.id AND r.status = 'CONFIRMED'), 0) AS sold_tickets "
+#define FLASHTIX_EVENT_COLUMNS                                           \
+  "e.id, e.name, e.total_tickets, e.available_tickets, e.sold_tickets, " \
+  "(extract(epoch FROM e.created_at) * 1000)::bigint AS created_at_ms "
 
 #define FLASHTIX_RESERVATION_COLUMNS                                                             \
   "r.id, r.reservation_key, r.event_id, r.quantity, r.status, "                                  \
@@ -50,87 +52,115 @@ Reservation reservation_from(const Result& rows, int row) {
   "(extract(epoch FROM r.created_at) * 1000)::bigint AS created_at_ms "
 
 constexpr Query kInsertEvent{"insert_event",
-                             "WITH e AS (INSERT INTO inventory.events (name, total_tickets, available_tickets) "
-                             "           VALUES ($1, $2, $2) RETURNING *) "
-                             "SELECT e.id, e.name, e.total_tickets, e.available_tickets, "
-                             "       (extract(epoch FROM e.created_at) * 1000)::bigint AS created_at_ms, "
-                             "       0 AS held_tickets, 0 AS sold_tickets FROM e"};
+                             "INSERT INTO inventory.events AS e (name, total_tickets, available_tickets) "
+                             "VALUES ($1, $2, $2) RETURNING " FLASHTIX_EVENT_COLUMNS};
 
 constexpr Query kSelectEvent{"select_event", "SELECT " FLASHTIX_EVENT_COLUMNS "FROM inventory.events e WHERE e.id = $1"};
 
-constexpr Query kListEvents{"list_events",
-                            "SELECT " FLASHTIX_EVENT_COLUMNS
-                            "FROM inventory.events e WHERE e.id > $1 ORDER BY e.id LIMIT $2"};
-
-// The event row lock serialises every reserve of one event. It is taken first, so that every
-// statement after it in the transaction reads the stock as it is now, not as a snapshot had it.
-constexpr Query kLockEvent{"lock_event",
-                           "SELECT available_tickets FROM inventory.events WHERE id = $1::bigint FOR UPDATE"};
-
-constexpr Query kSelectHoldByKey{"select_hold_by_key",
-                                 "SELECT " FLASHTIX_RESERVATION_COLUMNS ", e.available_tickets "
-                                 "FROM inventory.reservations r JOIN inventory.events e ON e.id = r.event_id "
-                                 "WHERE r.reservation_key = $1::text"};
-
-// Runs under the event lock. ON CONFLICT covers the same key arriving at once for another event:
-// no hold is inserted, so no ticket is taken.
-constexpr Query kInsertHold{"insert_hold",
-                            "WITH hold AS ("
-                            "    INSERT INTO inventory.reservations (reservation_key, event_id, quantity, status, expires_at) "
-                            "    VALUES ($1::text, $2::bigint, $3::integer, 'HELD', now() + make_interval(secs => $4::double precision)) "
-                            "    ON CONFLICT (reservation_key) DO NOTHING "
-                            "    RETURNING *), "
-                            "taken AS ("
-                            "    UPDATE inventory.events e SET available_tickets = e.available_tickets - hold.quantity "
-                            "      FROM hold WHERE e.id = hold.event_id "
-                            "    RETURNING e.available_tickets) "
-                            "SELECT " FLASHTIX_RESERVATION_COLUMNS ", taken.available_tickets "
-                            "  FROM hold r, taken"};
+constexpr Query kListEvents{
+    "list_events", "SELECT " FLASHTIX_EVENT_COLUMNS "FROM inventory.events e WHERE e.id > $1 ORDER BY e.id LIMIT $2"};
 
 // A hold by id ($1) or by key ($2): one of them is null.
-#define FLASHTIX_HOLD_ID "coalesce($1::bigint, (SELECT id FROM inventory.reservations WHERE reservation_key = $2::text))"
-
 constexpr Query kSelectHold{"select_hold",
                             "SELECT " FLASHTIX_RESERVATION_COLUMNS
-                            "FROM inventory.reservations r WHERE r.id = " FLASHTIX_HOLD_ID};
+                            "FROM inventory.reservations r "
+                            "WHERE r.id = coalesce($1::bigint, "
+                            "    (SELECT id FROM inventory.reservations WHERE reservation_key = $2::text))"};
 
-// The reservation row is locked by the inner UPDATE before the event row by the outer one.
-constexpr Query kRelease{"release",
-                         "WITH released AS ("
-                         "    UPDATE inventory.reservations SET status = 'RELEASED', updated_at = now() "
-                         "     WHERE id = " FLASHTIX_HOLD_ID " AND status = 'HELD' "
-                         "    RETURNING event_id, quantity) "
-                         "UPDATE inventory.events e SET available_tickets = e.available_tickets + released.quantity "
-                         "  FROM released WHERE e.id = released.event_id"};
+// --- One event's batch ---
 
-// Confirming sells the held tickets: available does not move, so the event row is not touched.
-constexpr Query kConfirm{"confirm",
-                         "UPDATE inventory.reservations SET status = 'CONFIRMED', updated_at = now() "
-                         " WHERE id = " FLASHTIX_HOLD_ID " AND status = 'HELD' AND expires_at > now()"};
+// The holds a batch settles, locked first, in id order, so two batches never wait on each other in a circle.
+constexpr Query kLockHolds{"lock_holds",
+                           "SELECT " FLASHTIX_RESERVATION_COLUMNS ", r.expires_at > now() AS live "
+                           "FROM inventory.reservations r WHERE r.id = ANY($1::bigint[]) ORDER BY r.id FOR UPDATE"};
 
+// Holds past their time, oldest first (through reservations_held_expiry, so only due holds are read),
+// skipping those another transaction has locked (a confirm, another instance's batch).
+constexpr Query kLockDueHolds{"lock_due_holds",
+                              "SELECT r.id, r.quantity FROM inventory.reservations r "
+                              "WHERE r.status = 'HELD' AND r.expires_at <= now() AND r.event_id = $1::bigint "
+                              "ORDER BY r.expires_at LIMIT $2::integer FOR UPDATE SKIP LOCKED"};
+
+// Each event row once per transaction, in id order (so two transactions never wait on each other in a
+// circle). Every statement after it reads the stock as it is now, not as a snapshot had it.
+constexpr Query kLockEvents{"lock_events",
+                            "SELECT id, available_tickets FROM inventory.events "
+                            "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"};
+
+// After the lock, so a hold another batch of this event committed under one of these keys is seen.
+constexpr Query kHoldsByKeys{"holds_by_keys", "SELECT " FLASHTIX_RESERVATION_COLUMNS
+                                              "FROM inventory.reservations r "
+                                              "WHERE r.reservation_key = ANY($1::text[])"};
+
+// The rows were locked by this transaction and found HELD; the new statuses were decided in memory.
+// `r.id = ANY($1)` bounds the plan by the batch however the join is planned.
+constexpr Query kSettleHolds{"settle_holds",
+                             "UPDATE inventory.reservations r SET status = s.status, updated_at = now() "
+                             "FROM unnest($1::bigint[], $2::text[]) AS s(id, status) "
+                             "WHERE r.id = ANY($1::bigint[]) AND r.id = s.id"};
+
+// The new holds, inserted in key order (two transactions sharing keys then wait on each other in one
+// order), and each changed event row updated once by what was inserted for it: a key another event's
+// batch took meanwhile inserts nothing and takes nothing. $6 tickets come back (released, expired),
+// $7 are sold (confirmed). One row per changed event, then one per new hold.
+constexpr Query kTakeStock{
+    "take_stock",
+    "WITH hold AS ("
+    "    INSERT INTO inventory.reservations (reservation_key, event_id, quantity, status, expires_at) "
+    "    SELECT n.key, n.event_id, n.quantity, 'HELD', now() + make_interval(secs => n.hold_seconds) "
+    "      FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::double precision[]) "
+    "           AS n(key, event_id, quantity, hold_seconds) "
+    "     ORDER BY n.key "
+    "    ON CONFLICT (reservation_key) DO NOTHING "
+    "    RETURNING *), "
+    "taken AS (SELECT event_id, sum(quantity) AS tickets FROM hold GROUP BY event_id), "
+    "changed AS ("
+    "    UPDATE inventory.events e "
+    "       SET available_tickets = e.available_tickets + c.restocked - coalesce(t.tickets, 0), "
+    "           sold_tickets = e.sold_tickets + c.sold "
+    "      FROM unnest($5::bigint[], $6::integer[], $7::integer[]) AS c(id, restocked, sold) "
+    "      LEFT JOIN taken t ON t.event_id = c.id "
+    "     WHERE e.id = ANY($5::bigint[]) AND e.id = c.id "
+    "    RETURNING e.id, e.available_tickets) "
+    "SELECT c.id AS changed_event, c.available_tickets AS available_after, NULL::bigint AS id, "
+    "       NULL::text AS reservation_key, NULL::bigint AS event_id, NULL::integer AS quantity, NULL::text AS status, "
+    "       NULL::bigint AS expires_at_ms, NULL::bigint AS created_at_ms "
+    "  FROM changed c "
+    "UNION ALL "
+    "SELECT NULL, NULL, " FLASHTIX_RESERVATION_COLUMNS "FROM hold r"};
+
+// The events of the holds longest past their time; at most $1 holds are read, in expiry order.
 constexpr Query kEventsWithDueHolds{"events_with_due_holds",
-                                   "SELECT DISTINCT event_id FROM inventory.reservations "
-                                   "WHERE status = 'HELD' AND expires_at <= now() ORDER BY event_id LIMIT 100"};
-
-// One event per statement: a sweeper holds at most one event lock, and skips holds another
-// transaction (a release, a confirm, another instance's sweeper) has locked.
-constexpr Query kExpireHolds{"expire_holds",
-                             "WITH expired AS ("
-                             "    UPDATE inventory.reservations SET status = 'EXPIRED', updated_at = now() "
-                             "     WHERE status = 'HELD' AND id IN ("
-                             "        SELECT id FROM inventory.reservations "
-                             "         WHERE event_id = $1 AND status = 'HELD' AND expires_at <= now() "
-                             "         ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED) "
-                             "    RETURNING quantity), "
-                             "returned AS (SELECT count(*) AS holds, sum(quantity) AS tickets FROM expired), "
-                             "restocked AS ("
-                             "    UPDATE inventory.events e SET available_tickets = e.available_tickets + returned.tickets "
-                             "      FROM returned WHERE e.id = $1 AND returned.holds > 0) "
-                             "SELECT holds FROM returned"};
+                                    "SELECT DISTINCT due.event_id FROM ("
+                                    "    SELECT event_id FROM inventory.reservations "
+                                    "     WHERE status = 'HELD' AND expires_at <= now() "
+                                    "     ORDER BY expires_at LIMIT $1) due "
+                                    "ORDER BY due.event_id"};
 
 #undef FLASHTIX_EVENT_COLUMNS
 #undef FLASHTIX_RESERVATION_COLUMNS
-#undef FLASHTIX_HOLD_ID
+
+using HoldsByKey = std::unordered_map<std::string, Reservation>;
+
+HoldsByKey holds_by_key(const Result& rows) {
+  HoldsByKey holds;
+  for (int i = 0; i < rows.rows(); ++i) {
+    Reservation hold = reservation_from(rows, i);
+    std::string key = hold.key;
+    holds.emplace(std::move(key), std::move(hold));
+  }
+  return holds;
+}
+
+// One event's part of a transaction, as its batch goes from the reads to the writes.
+struct EventPart {
+  std::int64_t event_id = 0;
+  const EventBatch* batch = nullptr;
+  std::vector<LockedHold> holds;  // those its settles name
+  std::vector<DueHold> due;
+  std::optional<std::int64_t> available;  // under the lock; nothing when the event does not exist
+  Allocation allocation;
+};
 
 }  // namespace
 
@@ -152,86 +182,181 @@ awaitable<std::vector<Event>> list_events(Pool* db, std::int64_t after_id, std::
   co_return events;
 }
 
-awaitable<ReserveOutcome> reserve(Pool* db, ReserveCommand command) {
-  core::pg::Lease connection = co_await db->acquire();
-  // Round trip 1: lock the event, then look for the key (after the lock, so a hold committed by
-  // another reserve of this key is seen).
-  std::vector<Statement> lock;
-  lock.push_back({&core::pg::kBegin, {}});
-  lock.push_back({&kLockEvent, params(command.event_id)});
-  lock.push_back({&kSelectHoldByKey, params(command.key)});
-  const std::vector<Result> locked = co_await connection->pipeline(std::move(lock));
-  const Result& event = locked[1];
-  const Result& existing = locked[2];
-
-  std::optional<ReserveOutcome> refusal;
-  if (!existing.empty()) {
-    Reservation reservation = reservation_from(existing, 0);
-    const std::int64_t remaining = existing.integer(0, "available_tickets");
-    if (reservation.event_id != command.event_id || reservation.quantity != command.quantity) {
-      refusal = KeyReused{std::move(reservation)};
-    } else {
-      refusal = Reserved{std::move(reservation), remaining, false};
-    }
-  } else if (event.empty()) {
-    refusal = EventNotFound{};
-  } else if (event.integer(0, "available_tickets") < command.quantity) {
-    refusal = SoldOut{event.integer(0, "available_tickets")};
-  }
-  if (refusal) {
-    // End the transaction now: the lock must not outlive this request.
-    co_await connection->exec(core::pg::kRollback, {});
-    co_return std::move(*refusal);
-  }
-
-  // Round trip 2: take the tickets and commit.
-  std::vector<Statement> take;
-  take.push_back({&kInsertHold, params(command.key, command.event_id, command.quantity, command.hold_seconds)});
-  take.push_back({&core::pg::kCommit, {}});
-  const std::vector<Result> taken = co_await connection->pipeline(std::move(take));
-  if (taken[0].empty()) {
-    // The key was taken meanwhile by a reserve of another event; nothing changed here.
-    const Result again = co_await connection->exec(kSelectHoldByKey, params(command.key));
-    if (again.empty()) throw std::runtime_error("reservation key " + command.key + " vanished");
-    co_return KeyReused{reservation_from(again, 0)};
-  }
-  Reservation reservation = reservation_from(taken[0], 0);
-  const std::int64_t remaining = taken[0].integer(0, "available_tickets");
-  assert(remaining >= 0 && reservation.quantity == command.quantity);
-  co_return Reserved{std::move(reservation), remaining, true};
-}
-
-namespace {
-
-awaitable<std::optional<HoldAfter>> transition(Pool* db, const Query* change, HoldRef ref) {
-  std::vector<Statement> statements;
-  statements.push_back({change, params(ref.id, ref.key)});
-  statements.push_back({&kSelectHold, params(ref.id, ref.key)});
-  const std::vector<Result> results = co_await db->pipeline(std::move(statements));
-  if (results[1].empty()) co_return std::nullopt;
-  co_return HoldAfter{reservation_from(results[1], 0), results[0].affected() > 0};
-}
-
-}  // namespace
-
-awaitable<std::optional<HoldAfter>> release(Pool* db, HoldRef ref) { return transition(db, &kRelease, std::move(ref)); }
-
-awaitable<std::optional<HoldAfter>> confirm(Pool* db, HoldRef ref) { return transition(db, &kConfirm, std::move(ref)); }
-
-awaitable<std::optional<Reservation>> find_reservation(Pool* db, std::int64_t id) {
-  Result rows = co_await db->exec(kSelectHold, params(id, std::optional<std::string>{}));
+awaitable<std::optional<Reservation>> find_hold(Pool* db, HoldRef ref) {
+  Result rows = co_await db->exec(kSelectHold, params(ref.id, ref.key));
   if (rows.empty()) co_return std::nullopt;
   co_return reservation_from(rows, 0);
 }
 
-awaitable<std::int64_t> expire_due_holds(Pool* db, int batch_per_event) {
-  Result events = co_await db->exec(kEventsWithDueHolds, {});
-  std::int64_t expired = 0;
-  for (int i = 0; i < events.rows(); ++i) {
-    Result done = co_await db->exec(kExpireHolds, params(events.integer(i, "event_id"), batch_per_event));
-    expired += done.integer(0, "holds");
+awaitable<std::optional<Reservation>> find_reservation(Pool* db, std::int64_t id) {
+  HoldRef ref{id, std::nullopt};
+  co_return co_await find_hold(db, std::move(ref));
+}
+
+awaitable<std::unordered_map<std::string, Reservation>> find_holds_by_keys(Pool* db, std::vector<std::string> keys) {
+  const Result rows = co_await db->exec(kHoldsByKeys, params(text_array(keys)));
+  co_return holds_by_key(rows);
+}
+
+awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector<EventWork> work) {
+  std::vector<EventPart> parts(work.size());
+  std::vector<std::int64_t> event_ids;
+  std::vector<std::int64_t> settle_ids;
+  std::vector<std::string> keys;
+  for (std::size_t i = 0; i < work.size(); ++i) {
+    parts[i].event_id = work[i].event_id;
+    parts[i].batch = &work[i].batch;
+    event_ids.push_back(work[i].event_id);
+    for (const SettleRequest& request : work[i].batch.settles) settle_ids.push_back(request.reservation_id);
+    for (const ReserveCommand& request : work[i].batch.reserves) keys.push_back(request.key);
   }
-  co_return expired;
+
+  core::pg::Lease connection = co_await db->acquire();
+  // Round trip 1: lock what the batches settle, then the event rows, then read the stock and the keys.
+  std::vector<Statement> lock;
+  lock.push_back({&core::pg::kBegin, {}});
+  if (!settle_ids.empty()) lock.push_back({&kLockHolds, params(int_array(settle_ids))});
+  for (const EventWork& item : work) {
+    if (item.batch.expire_at_most > 0) lock.push_back({&kLockDueHolds, params(item.event_id, item.batch.expire_at_most)});
+  }
+  lock.push_back({&kLockEvents, params(int_array(event_ids))});
+  if (!keys.empty()) lock.push_back({&kHoldsByKeys, params(text_array(keys))});
+  const std::vector<Result> read = co_await connection->pipeline(std::move(lock));
+
+  std::unordered_map<std::int64_t, EventPart*> part_of;
+  for (EventPart& part : parts) part_of.emplace(part.event_id, &part);
+  std::size_t next = 1;
+  if (!settle_ids.empty()) {
+    const Result& rows = read[next++];
+    for (int i = 0; i < rows.rows(); ++i) {
+      Reservation hold = reservation_from(rows, i);
+      const auto part = part_of.find(hold.event_id);
+      if (part != part_of.end()) part->second->holds.push_back({std::move(hold), rows.boolean(i, "live")});
+    }
+  }
+  for (EventPart& part : parts) {
+    if (part.batch->expire_at_most == 0) continue;
+    const Result& rows = read[next++];
+    for (int i = 0; i < rows.rows(); ++i) part.due.push_back({rows.integer(i, "id"), rows.integer(i, "quantity")});
+  }
+  {
+    const Result& rows = read[next++];
+    for (int i = 0; i < rows.rows(); ++i) part_of.at(rows.integer(i, "id"))->available = rows.integer(i, "available_tickets");
+  }
+  HoldsByKey existing;
+  if (!keys.empty()) existing = holds_by_key(read[next++]);
+
+  // Each event on its own: its settlements, then its reserves against its stock.
+  std::vector<EventBatchResult> results(parts.size());
+  std::vector<std::int64_t> changed_ids, changed_events, restocked, sold;
+  std::vector<std::string> changed_statuses, new_keys;
+  std::vector<std::int64_t> new_events, new_quantities, new_hold_seconds;
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    EventPart& part = parts[p];
+    const EventBatch& batch = *part.batch;
+    if (!part.available) {
+      // No event, so no holds of it either: every reserve is answered, nothing changes.
+      results[p].reserves.assign(batch.reserves.size(), EventNotFound{});
+      continue;
+    }
+    results[p].settlement = settle(batch.settles, part.holds, part.due);
+    const Settlement& settlement = results[p].settlement;
+    part.allocation = allocate(part.event_id, *part.available + settlement.restocked_tickets, batch.reserves, existing);
+    for (const StatusChange& change : settlement.changes) {
+      changed_ids.push_back(change.reservation_id);
+      changed_statuses.emplace_back(change.status);
+    }
+    bool takes = false;
+    for (std::size_t i = 0; i < batch.reserves.size(); ++i) {
+      if (part.allocation.decisions[i].verdict != Verdict::take) continue;
+      takes = true;
+      new_keys.push_back(batch.reserves[i].key);
+      new_events.push_back(part.event_id);
+      new_quantities.push_back(batch.reserves[i].quantity);
+      new_hold_seconds.push_back(batch.reserves[i].hold_seconds);
+    }
+    if (takes || settlement.restocked_tickets > 0 || settlement.sold_tickets > 0) {
+      changed_events.push_back(part.event_id);
+      restocked.push_back(settlement.restocked_tickets);
+      sold.push_back(settlement.sold_tickets);
+    }
+    results[p].available_after = part.available;  // until a write says otherwise
+  }
+
+  // Round trip 2: write what was decided, and commit; or end a transaction that changes nothing.
+  std::unordered_set<std::string> inserted;  // keys of the holds this transaction made
+  if (changed_ids.empty() && new_keys.empty() && changed_events.empty()) {
+    co_await connection->exec(core::pg::kRollback, {});
+  } else {
+    std::vector<Statement> write;
+    if (!changed_ids.empty()) {
+      write.push_back({&kSettleHolds, params(int_array(changed_ids), text_array(changed_statuses))});
+    }
+    write.push_back({&kTakeStock, params(text_array(new_keys), int_array(new_events), int_array(new_quantities),
+                                         int_array(new_hold_seconds), int_array(changed_events), int_array(restocked),
+                                         int_array(sold))});
+    write.push_back({&core::pg::kCommit, {}});
+    const std::vector<Result> written = co_await connection->pipeline(std::move(write));
+    const Result& taken = written[changed_ids.empty() ? 0 : 1];
+    for (int i = 0; i < taken.rows(); ++i) {
+      if (!taken.is_null(i, "changed_event")) {
+        const std::int64_t event_id = taken.integer(i, "changed_event");
+        for (std::size_t p = 0; p < parts.size(); ++p) {
+          if (parts[p].event_id == event_id) results[p].available_after = taken.integer(i, "available_after");
+        }
+        continue;
+      }
+      Reservation hold = reservation_from(taken, i);
+      inserted.insert(hold.key);
+      std::string key = hold.key;
+      existing.insert_or_assign(std::move(key), std::move(hold));
+    }
+  }
+
+  // A key to take that no row came back for was taken meanwhile by a reserve of another event.
+  std::vector<std::string> lost_keys;
+  for (const EventPart& part : parts) {
+    if (!part.available) continue;
+    for (std::size_t i = 0; i < part.batch->reserves.size(); ++i) {
+      const std::string& key = part.batch->reserves[i].key;
+      if (part.allocation.decisions[i].verdict == Verdict::take && !inserted.contains(key)) lost_keys.push_back(key);
+    }
+  }
+  if (!lost_keys.empty()) {
+    const Result rows = co_await connection->exec(kHoldsByKeys, params(text_array(lost_keys)));
+    for (auto& [key, hold] : holds_by_key(rows)) existing.insert_or_assign(key, std::move(hold));
+  }
+
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    const EventPart& part = parts[p];
+    if (!part.available) continue;
+    const std::int64_t remaining = *results[p].available_after;
+    assert(remaining >= 0);
+    for (std::size_t i = 0; i < part.batch->reserves.size(); ++i) {
+      const ReserveCommand& request = part.batch->reserves[i];
+      const Decision& decision = part.allocation.decisions[i];
+      if (decision.verdict == Verdict::sold_out) {
+        const SoldOut refused{decision.available};
+        results[p].reserves.emplace_back(refused);
+        continue;
+      }
+      const auto stored = existing.find(request.key);
+      if (stored == existing.end()) throw std::runtime_error("reservation key " + request.key + " vanished");
+      if (decision.verdict == Verdict::take && inserted.contains(request.key)) {
+        results[p].reserves.push_back(Reserved{stored->second, remaining, true});
+      } else {
+        results[p].reserves.push_back(answer_with(stored->second, request, remaining));
+      }
+    }
+  }
+  co_return results;
+}
+
+awaitable<std::vector<std::int64_t>> events_with_due_holds(Pool* db, int holds) {
+  const Result rows = co_await db->exec(kEventsWithDueHolds, params(holds));
+  std::vector<std::int64_t> events;
+  for (int i = 0; i < rows.rows(); ++i) events.push_back(rows.integer(i, "event_id"));
+  co_return events;
 }
 
 }  // namespace flashtix::inventory::store

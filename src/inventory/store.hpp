@@ -1,13 +1,15 @@
 // The inventory's SQL, each statement named and beside the function that runs it.
-// Locking order, everywhere: a reservation row before its event row; a reserve locks only the event.
+// Locking order, everywhere: reservation rows (in id order) before their event row.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
 #include <optional>
-#include <variant>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "core/pg.hpp"
+#include "inventory/allocation.hpp"
 #include "inventory/reservation.hpp"
 
 namespace flashtix::inventory::store {
@@ -20,34 +22,35 @@ awaitable<std::optional<Event>> find_event(Pool* db, std::int64_t id);
 // Events with id > after_id, in id order; at most `limit`.
 awaitable<std::vector<Event>> list_events(Pool* db, std::int64_t after_id, std::int64_t limit);
 
-// The outcomes of a reserve.
-struct Reserved {
-  Reservation reservation;
-  std::int64_t remaining_tickets;
-  bool created;  // false: the key was seen before and this is that hold
-};
-struct SoldOut {
-  std::int64_t available_tickets;
-};
-struct EventNotFound {};
-struct KeyReused {  // the key belongs to a hold for another event or quantity
-  Reservation existing;
-};
-using ReserveOutcome = std::variant<Reserved, SoldOut, EventNotFound, KeyReused>;
-
-awaitable<ReserveOutcome> reserve(Pool* db, ReserveCommand command);
-
-// Release and confirm report the hold as it stands afterwards; nothing when it does not exist.
-// `changed` tells whether this call made the transition.
-struct HoldAfter {
-  Reservation reservation;
-  bool changed;
-};
-awaitable<std::optional<HoldAfter>> release(Pool* db, HoldRef ref);
-awaitable<std::optional<HoldAfter>> confirm(Pool* db, HoldRef ref);
+// A hold by id or by key, as stored now (no lock).
+awaitable<std::optional<Reservation>> find_hold(Pool* db, HoldRef ref);
 awaitable<std::optional<Reservation>> find_reservation(Pool* db, std::int64_t id);
+// The holds stored under these keys (no lock), by key.
+awaitable<std::unordered_map<std::string, Reservation>> find_holds_by_keys(Pool* db, std::vector<std::string> keys);
 
-// Expires the holds past their time and returns their tickets; returns how many holds expired.
-awaitable<std::int64_t> expire_due_holds(Pool* db, int batch_per_event);
+// Everything one event's batch does: settle holds (release, confirm), expire at most `expire_at_most`
+// holds past their time, then grant reserves, in that order.
+struct EventBatch {
+  std::vector<SettleRequest> settles;
+  int expire_at_most = 0;
+  std::vector<ReserveCommand> reserves;  // all for this event
+};
+struct EventBatchResult {
+  Settlement settlement;
+  std::vector<ReserveOutcome> reserves;         // one per reserve, in order
+  std::optional<std::int64_t> available_after;  // nothing when the event does not exist
+};
+struct EventWork {
+  std::int64_t event_id;
+  EventBatch batch;
+};
+// One transaction for the batches of several events (each event at most once): the holds they settle
+// locked first (in id order), then the event rows (in id order, each once), one statement for the
+// status changes, one for all the new holds and the changed event rows, one commit. Nothing is written
+// (and nothing committed) when the batches change nothing. One result per batch, in order.
+awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector<EventWork> work);
+
+// The events of the `holds` HELD holds longest past their time.
+awaitable<std::vector<std::int64_t>> events_with_due_holds(Pool* db, int holds);
 
 }  // namespace flashtix::inventory::store

@@ -6,9 +6,32 @@
 #include <boost/asio/use_awaitable.hpp>
 
 #include "core/log.hpp"
+#include "inventory/event_desk.hpp"
 #include "inventory/store.hpp"
 
 namespace flashtix::inventory {
+
+namespace {
+
+// Due holds looked at per sweep to find their events; a sweep expires up to max_sweep_rounds batches
+// of each, so one sweep may return many more holds than this.
+constexpr int kDueHoldsPerSweep = 10'000;
+
+// Expiry joins each event's next batch, so it costs that event no commit of its own.
+boost::asio::awaitable<std::int64_t> sweep_once(Inventory* inventory) {
+  const std::vector<std::int64_t> events = co_await store::events_with_due_holds(inventory->db, kDueHoldsPerSweep);
+  std::int64_t expired = 0;
+  for (const std::int64_t event_id : events) {
+    for (int round = 0; round < inventory->settings.max_sweep_rounds; ++round) {
+      const std::int64_t holds = co_await inventory->desk->expire_due(event_id);
+      expired += holds;
+      if (holds < inventory->desk->limits().expire_batch) break;
+    }
+  }
+  co_return expired;
+}
+
+}  // namespace
 
 boost::asio::awaitable<void> sweep_expired_holds(Inventory* inventory) {
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
@@ -16,7 +39,7 @@ boost::asio::awaitable<void> sweep_expired_holds(Inventory* inventory) {
     timer.expires_after(inventory->settings.sweep_interval);
     co_await timer.async_wait(boost::asio::use_awaitable);
     try {
-      const std::int64_t expired = co_await store::expire_due_holds(inventory->db, inventory->settings.sweep_batch);
+      const std::int64_t expired = co_await sweep_once(inventory);
       if (expired > 0) core::log_info("expired ", expired, " holds");
     } catch (const std::exception& e) {
       core::log_warn("expiry sweep failed, retrying next tick: ", e.what());

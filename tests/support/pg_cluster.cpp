@@ -227,6 +227,16 @@ Rows PgCluster::admin_query(const std::string& sql, const std::string& database)
   }
 }
 
+Rows PgSession::exec(const std::string& sql) { return run_sql(conn_.get(), sql); }
+
+std::unique_ptr<PgSession> PgCluster::session(const std::string& database) const {
+  const std::string port = std::to_string(port_);
+  const char* keys[] = {"host", "port", "user", "dbname", "connect_timeout", "application_name", nullptr};
+  const char* values[] = {dir_.c_str(),     port.c_str(), kSuperuser.c_str(), database.c_str(), "10",
+                          "flashtix-tests", nullptr};
+  return std::make_unique<PgSession>(connect(keys, values));
+}
+
 Rows PgCluster::ledger_violations() const {
   return admin_query(read_file(std::string(FLASHTIX_SOURCE_DIR) + "/db/checks/ledger.sql"));
 }

@@ -22,6 +22,17 @@ struct PgConnectionCloser {
 // Query results as text, row by row; SQL NULL reads as an empty string.
 using Rows = std::vector<std::vector<std::string>>;
 
+// One connection of its own, as a second client of the database: for a test that holds a transaction
+// (and its locks) open while the services work.
+class PgSession {
+ public:
+  explicit PgSession(std::unique_ptr<pg_conn, PgConnectionCloser> conn) : conn_(std::move(conn)) {}
+  Rows exec(const std::string& sql);
+
+ private:
+  std::unique_ptr<pg_conn, PgConnectionCloser> conn_;
+};
+
 class PgCluster {
  public:
   // Boots the cluster and waits until it accepts connections; throws with the server log tail on failure.
@@ -39,6 +50,8 @@ class PgCluster {
   Rows query(const std::string& sql) const;
   // Runs SQL as the superuser over the Unix socket, on a connection kept per database (any thread may call it).
   Rows admin_query(const std::string& sql, const std::string& database = "flashtix") const;
+  // A new superuser connection of the caller's own.
+  std::unique_ptr<PgSession> session(const std::string& database = "flashtix") const;
   // Runs db/checks/ledger.sql: one row per event whose books do not balance; empty means all is well.
   Rows ledger_violations() const;
 

@@ -1,0 +1,83 @@
+// The arithmetic of one event's batch, as pure functions: which holds a batch settles (release, confirm,
+// expiry) and which reserves it grants. A batch means the same as its requests one after the other in
+// arrival order, settlements first: every reserve is all or nothing, a later smaller one may still fit
+// after a larger one was refused, and a key seen before (in the database or earlier in the batch) gets
+// that hold back instead of a second one.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "inventory/reservation.hpp"
+
+namespace flashtix::inventory {
+
+// --- Settling holds: release, confirm, expiry ---
+
+enum class SettleKind { release, confirm };
+struct SettleRequest {
+  SettleKind kind;
+  std::int64_t reservation_id;
+};
+// A hold as this batch's transaction locked it; `live` is expires_at > now() at the transaction's start.
+struct LockedHold {
+  Reservation reservation;
+  bool live;
+};
+struct DueHold {
+  std::int64_t id;
+  std::int64_t quantity;
+};
+struct StatusChange {
+  std::int64_t reservation_id;
+  std::string_view status;
+};
+struct Settlement {
+  std::vector<HoldAfter> answers;      // one per request, in order
+  std::vector<StatusChange> changes;   // at most one per hold
+  std::int64_t restocked_tickets = 0;  // back to available: released and expired holds
+  std::int64_t sold_tickets = 0;       // from held to sold: confirmed holds
+  std::int64_t expired_holds = 0;
+};
+
+// `holds` are the holds the requests name (each must be among them); `due` are HELD holds past their
+// time, which expire unless a request of this batch settled them first. Throws std::logic_error for a
+// request whose hold is not in `holds`.
+Settlement settle(const std::vector<SettleRequest>& requests, const std::vector<LockedHold>& holds,
+                  const std::vector<DueHold>& due);
+
+// --- Granting reserves ---
+
+enum class Verdict {
+  take,        // a new hold of `quantity` tickets
+  replay,      // the key's hold already exists with this event and quantity: answer it, unchanged
+  key_reused,  // the key's hold exists for another event or quantity
+  sold_out,    // fewer than `quantity` tickets were left at its turn (`available`)
+};
+struct Decision {
+  Verdict verdict;
+  std::int64_t available = 0;           // sold_out: what was left at its turn
+  std::optional<Reservation> existing;  // replay, key_reused: the hold found in the database
+  std::optional<std::size_t> earlier;   // replay, key_reused: the request of this batch that takes the key
+};
+struct Allocation {
+  std::vector<Decision> decisions;  // one per request, in order
+  std::int64_t taken_tickets = 0;
+  std::int64_t available_after = 0;
+};
+
+// The answer to a reserve whose key already names `hold`: that hold again (with `remaining` tickets
+// left), or a key reused with another event or quantity.
+ReserveOutcome answer_with(const Reservation& hold, const ReserveCommand& request, std::int64_t remaining);
+
+// `available` is the event's stock under the lock, after this batch's settlements; `existing` the holds
+// already stored under the requests' keys.
+Allocation allocate(std::int64_t event_id, std::int64_t available, const std::vector<ReserveCommand>& requests,
+                    const std::unordered_map<std::string, Reservation>& existing);
+
+}  // namespace flashtix::inventory

@@ -1,0 +1,160 @@
+// The batch arithmetic: a batch must mean its requests one after the other, in arrival order.
+#include "inventory/allocation.hpp"
+
+#include <gtest/gtest.h>
+
+namespace flashtix::inventory {
+namespace {
+
+constexpr std::int64_t kEvent = 7;
+
+ReserveCommand wants(std::string key, std::int64_t quantity, std::int64_t event_id = kEvent) {
+  return ReserveCommand{event_id, quantity, std::move(key), 600};
+}
+
+Reservation stored(std::int64_t id, std::string key, std::int64_t quantity, std::string_view status = kHeld,
+                   std::int64_t event_id = kEvent) {
+  return Reservation{id, std::move(key), event_id, quantity, std::string(status), 0, 0};
+}
+
+std::vector<Verdict> verdicts(const Allocation& allocation) {
+  std::vector<Verdict> out;
+  for (const Decision& decision : allocation.decisions) out.push_back(decision.verdict);
+  return out;
+}
+
+TEST(Allocate, GrantsInArrivalOrderUntilTheStockRunsOut) {
+  const Allocation allocation = allocate(kEvent, 3, {wants("a", 1), wants("b", 1), wants("c", 1), wants("d", 1)}, {});
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take, Verdict::take, Verdict::take, Verdict::sold_out}));
+  EXPECT_EQ(allocation.decisions[3].available, 0);
+  EXPECT_EQ(allocation.taken_tickets, 3);
+  EXPECT_EQ(allocation.available_after, 0);
+}
+
+TEST(Allocate, EachRequestIsAllOrNothingAndASmallerOneMayStillFit) {
+  // 5 left: 3 fits, 4 does not (2 left at its turn) and takes nothing, 2 then fits exactly.
+  const Allocation allocation = allocate(kEvent, 5, {wants("a", 3), wants("b", 4), wants("c", 2), wants("d", 1)}, {});
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take, Verdict::sold_out, Verdict::take, Verdict::sold_out}));
+  EXPECT_EQ(allocation.decisions[1].available, 2);
+  EXPECT_EQ(allocation.decisions[3].available, 0);
+  EXPECT_EQ(allocation.taken_tickets, 5);
+  EXPECT_EQ(allocation.available_after, 0);
+}
+
+TEST(Allocate, ExactStockIsSoldAndNothingMore) {
+  std::vector<ReserveCommand> requests;
+  for (int i = 0; i < 10; ++i) requests.push_back(wants("k" + std::to_string(i), 10));
+  const Allocation allocation = allocate(kEvent, 100, requests, {});
+  for (const Decision& decision : allocation.decisions) EXPECT_EQ(decision.verdict, Verdict::take);
+  EXPECT_EQ(allocation.available_after, 0);
+  const Allocation none = allocate(kEvent, 0, {wants("x", 1)}, {});
+  EXPECT_EQ(verdicts(none), (std::vector{Verdict::sold_out}));
+  EXPECT_EQ(none.taken_tickets, 0);
+}
+
+TEST(Allocate, ADuplicateKeyInOneBatchGetsTheFirstHoldNotASecond) {
+  const Allocation allocation = allocate(kEvent, 10, {wants("k", 2), wants("k", 2), wants("k", 3)}, {});
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take, Verdict::replay, Verdict::key_reused}));
+  EXPECT_EQ(allocation.decisions[1].earlier, 0u);
+  EXPECT_EQ(allocation.decisions[2].earlier, 0u);
+  EXPECT_EQ(allocation.taken_tickets, 2);
+}
+
+TEST(Allocate, ADuplicateOfARefusedRequestIsAskedAgainAtItsOwnTurn) {
+  // The first "k" is refused and takes nothing, so its key stays free for the later, smaller "k".
+  const Allocation allocation = allocate(kEvent, 1, {wants("k", 2), wants("k", 1)}, {});
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::sold_out, Verdict::take}));
+}
+
+TEST(Allocate, AKeyAlreadyStoredIsAnsweredWithItsHold) {
+  const std::unordered_map<std::string, Reservation> existing{
+      {"same", stored(1, "same", 2)},
+      {"other-quantity", stored(2, "other-quantity", 1)},
+      {"other-event", stored(3, "other-event", 2, kHeld, kEvent + 1)},
+      {"released", stored(4, "released", 2, kReleased)},
+  };
+  const Allocation allocation =
+      allocate(kEvent, 0, {wants("same", 2), wants("other-quantity", 2), wants("other-event", 2), wants("released", 2)},
+               existing);
+  EXPECT_EQ(verdicts(allocation),
+            (std::vector{Verdict::replay, Verdict::key_reused, Verdict::key_reused, Verdict::replay}));
+  EXPECT_EQ(allocation.decisions[0].existing->id, 1);
+  EXPECT_EQ(allocation.decisions[3].existing->status, kReleased);
+  EXPECT_EQ(allocation.taken_tickets, 0);
+}
+
+LockedHold locked(std::int64_t id, std::int64_t quantity, std::string_view status = kHeld, bool live = true) {
+  return LockedHold{stored(id, "key" + std::to_string(id), quantity, status), live};
+}
+
+TEST(Settle, ReleaseRestocksAndConfirmSellsOnceEach) {
+  const Settlement settlement = settle({{SettleKind::release, 1}, {SettleKind::confirm, 2}, {SettleKind::release, 1}},
+                                       {locked(1, 2), locked(2, 3)}, {});
+  ASSERT_EQ(settlement.answers.size(), 3u);
+  EXPECT_EQ(settlement.answers[0].reservation.status, kReleased);
+  EXPECT_TRUE(settlement.answers[0].changed);
+  EXPECT_EQ(settlement.answers[1].reservation.status, kConfirmed);
+  EXPECT_TRUE(settlement.answers[1].changed);
+  // The second release of hold 1 finds it released: the same answer, no second restock.
+  EXPECT_EQ(settlement.answers[2].reservation.status, kReleased);
+  EXPECT_FALSE(settlement.answers[2].changed);
+  EXPECT_EQ(settlement.restocked_tickets, 2);
+  EXPECT_EQ(settlement.sold_tickets, 3);
+  EXPECT_EQ(settlement.changes.size(), 2u);
+}
+
+TEST(Settle, TheFirstOfAConfirmAndAReleaseWins) {
+  const Settlement confirm_first = settle({{SettleKind::confirm, 1}, {SettleKind::release, 1}}, {locked(1, 2)}, {});
+  EXPECT_EQ(confirm_first.answers[1].reservation.status, kConfirmed);
+  EXPECT_FALSE(confirm_first.answers[1].changed);
+  EXPECT_EQ(confirm_first.sold_tickets, 2);
+  EXPECT_EQ(confirm_first.restocked_tickets, 0);
+
+  const Settlement release_first = settle({{SettleKind::release, 1}, {SettleKind::confirm, 1}}, {locked(1, 2)}, {});
+  EXPECT_EQ(release_first.answers[1].reservation.status, kReleased);
+  EXPECT_EQ(release_first.sold_tickets, 0);
+  EXPECT_EQ(release_first.restocked_tickets, 2);
+}
+
+TEST(Settle, ALapsedHoldCannotBeConfirmedButCanBeReleased) {
+  const Settlement settlement = settle({{SettleKind::confirm, 1}, {SettleKind::release, 2}},
+                                       {locked(1, 2, kHeld, false), locked(2, 1, kHeld, false)}, {});
+  EXPECT_EQ(settlement.answers[0].reservation.status, kHeld);
+  EXPECT_FALSE(settlement.answers[0].changed);
+  EXPECT_EQ(settlement.answers[1].reservation.status, kReleased);
+  EXPECT_EQ(settlement.sold_tickets, 0);
+  EXPECT_EQ(settlement.restocked_tickets, 1);
+}
+
+TEST(Settle, HoldsThatAreNotHeldStayAsTheyAre) {
+  const Settlement settlement = settle({{SettleKind::release, 1}, {SettleKind::confirm, 2}},
+                                       {locked(1, 2, kConfirmed), locked(2, 2, kExpired)}, {});
+  EXPECT_EQ(settlement.answers[0].reservation.status, kConfirmed);
+  EXPECT_EQ(settlement.answers[1].reservation.status, kExpired);
+  EXPECT_TRUE(settlement.changes.empty());
+  EXPECT_EQ(settlement.restocked_tickets, 0);
+}
+
+TEST(Settle, DueHoldsExpireUnlessThisBatchSettledThem) {
+  // Hold 1 is released by a request first; hold 3 was due but is confirmed... it cannot be, it lapsed,
+  // so it expires after the refused confirm; hold 4 simply expires.
+  const Settlement settlement =
+      settle({{SettleKind::release, 1}, {SettleKind::confirm, 3}},
+             {locked(1, 2, kHeld, false), locked(3, 1, kHeld, false)}, {{1, 2}, {3, 1}, {4, 5}});
+  EXPECT_EQ(settlement.answers[0].reservation.status, kReleased);
+  EXPECT_EQ(settlement.answers[1].reservation.status, kHeld);
+  EXPECT_EQ(settlement.expired_holds, 2);
+  EXPECT_EQ(settlement.restocked_tickets, 2 + 1 + 5);
+  ASSERT_EQ(settlement.changes.size(), 3u);
+  EXPECT_EQ(settlement.changes[0].status, kReleased);
+  EXPECT_EQ(settlement.changes[1].reservation_id, 3);
+  EXPECT_EQ(settlement.changes[1].status, kExpired);
+  EXPECT_EQ(settlement.changes[2].reservation_id, 4);
+}
+
+TEST(Settle, AHoldTheBatchDidNotLockIsABug) {
+  EXPECT_THROW(settle({{SettleKind::release, 9}}, {locked(1, 1)}, {}), std::logic_error);
+}
+
+}  // namespace
+}  // namespace flashtix::inventory
