@@ -26,28 +26,84 @@ std::string problem_code(const core::ClientResponse& response) {
   return {};
 }
 
+// One reserve's answer, as POST /inventory/reserve would give it.
+ReserveOutcome reserve_outcome(http::status status, const json::value& body) {
+  const json::object* object = body.if_object();
+  const auto code = [&] {
+    const json::value* member = object ? object->if_contains("code") : nullptr;
+    return member && member->is_string() ? std::string(member->get_string()) : std::string();
+  };
+  const auto text = [&] { return std::to_string(static_cast<int>(status)) + ": " + json::serialize(body).substr(0, 300); };
+  if (status == http::status::created || status == http::status::ok) {
+    const json::value* id = object ? object->if_contains("reservation_id") : nullptr;
+    const json::value* state = object ? object->if_contains("status") : nullptr;
+    const json::value* expires_at = object ? object->if_contains("expires_at") : nullptr;
+    const auto expires = expires_at && expires_at->is_string()
+                             ? core::unix_ms_from_rfc3339(expires_at->get_string())
+                             : std::nullopt;
+    if (!id || !id->is_int64() || !state || !state->is_string() || !expires) return ReserveFailed{"a hold " + text()};
+    return Hold{id->as_int64(), std::string(state->get_string()), *expires};
+  }
+  if (status == http::status::conflict && code() == "sold_out") {
+    const json::value* available = object->if_contains("available_tickets");
+    if (!available || !available->is_int64()) return ReserveFailed{"sold out " + text()};
+    return SoldOut{available->as_int64()};
+  }
+  if (status == http::status::not_found && code() == "event_not_found") return EventNotFound{};
+  if (status == http::status::service_unavailable) return InventoryBusy{code()};
+  return ReserveFailed{"reserve answered " + text()};
+}
+
 }  // namespace
 
-awaitable<ReserveOutcome> InventoryClient::reserve(std::string key, std::int64_t event_id, std::int64_t quantity,
-                                                   std::int64_t hold_seconds) {
-  const json::object request{
-      {"event_id", event_id}, {"quantity", quantity}, {"reservation_key", key}, {"hold_seconds", hold_seconds}};
-  // Idempotent by its key, so a retry after a lost answer finds the same hold.
+awaitable<std::vector<ReserveOutcome>> InventoryClient::reserve_many(std::vector<ReserveRequest> requests) {
+  json::array items;
+  items.reserve(requests.size());
+  for (const ReserveRequest& request : requests) {
+    items.push_back(json::object{{"event_id", request.event_id},
+                                 {"quantity", request.quantity},
+                                 {"reservation_key", request.key},
+                                 {"hold_seconds", request.hold_seconds}});
+  }
+  std::string body = json::serialize(json::object{{"reservations", std::move(items)}});
+  // Idempotent by the keys, so a retry after a lost answer finds the same holds.
   const core::ClientResponse response =
-      co_await http_.call(http::verb::post, "/inventory/reserve", json::serialize(request), true);
-  if (response.status == http::status::created || response.status == http::status::ok) {
-    const json::value body = response.json();
-    const json::object* hold = body.if_object();
-    const auto expires = hold ? core::unix_ms_from_rfc3339(hold->at("expires_at").as_string()) : std::nullopt;
-    if (!hold || !expires) unexpected("reserve", response);
-    co_return Hold{hold->at("reservation_id").as_int64(), std::string(hold->at("status").as_string()), *expires};
+      co_await http_.call(http::verb::post, "/inventory/reserve-batch", std::move(body), true);
+  const json::value answer = response.json();
+  const json::value* results = answer.is_object() ? answer.get_object().if_contains("results") : nullptr;
+  if (response.status != http::status::ok || !results || !results->is_array() ||
+      results->get_array().size() != requests.size()) {
+    if (response.status == http::status::service_unavailable) {
+      throw core::PeerUnavailable("inventory answered 503 to a batch of reserves");
+    }
+    unexpected("reserve-batch", response);
   }
-  const std::string code = problem_code(response);
-  if (response.status == http::status::conflict && code == "sold_out") {
-    co_return SoldOut{response.json().at("available_tickets").as_int64()};
+  std::vector<ReserveOutcome> outcomes;
+  outcomes.reserve(requests.size());
+  for (const json::value& result : results->get_array()) {
+    const json::object* item = result.if_object();
+    const json::value* status = item ? item->if_contains("status") : nullptr;
+    const json::value* item_body = item ? item->if_contains("body") : nullptr;
+    if (!status || !status->is_int64() || !item_body) {
+      outcomes.push_back(ReserveFailed{"a batch result is not {status, body}"});
+      continue;
+    }
+    outcomes.push_back(reserve_outcome(static_cast<http::status>(status->as_int64()), *item_body));
   }
-  if (response.status == http::status::not_found && code == "event_not_found") co_return EventNotFound{};
-  unexpected("reserve", response);
+  co_return outcomes;
+}
+
+ReserveQueue::ReserveQueue(boost::asio::io_context::executor_type home, InventoryClient* client,
+                           core::BatchLimits limits, std::chrono::milliseconds queue_wait)
+    : queue_(std::make_shared<core::Batcher<ReserveRequest, ReserveOutcome>>(
+          home, limits,
+          [client](std::vector<ReserveRequest> requests) { return client->reserve_many(std::move(requests)); },
+          "reserves to inventory")),
+      queue_wait_(queue_wait) {}
+
+awaitable<ReserveOutcome> ReserveQueue::reserve(ReserveRequest request) {
+  const auto start_by = std::chrono::steady_clock::now() + queue_wait_;
+  co_return co_await core::Batcher<ReserveRequest, ReserveOutcome>::submit(queue_, std::move(request), start_by);
 }
 
 awaitable<ReleaseOutcome> InventoryClient::release(std::string key) {

@@ -2,10 +2,15 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
+#include "core/batcher.hpp"
 #include "core/http_client.hpp"
 
 namespace flashtix::orders {
@@ -19,7 +24,22 @@ struct SoldOut {
   std::int64_t available_tickets;
 };
 struct EventNotFound {};
-using ReserveOutcome = std::variant<Hold, SoldOut, EventNotFound>;
+// Inventory answered 503 for this reserve (overloaded, or its database busy): nothing was held.
+struct InventoryBusy {
+  std::string why;
+};
+// An answer this client cannot read: a fault, as for any call.
+struct ReserveFailed {
+  std::string why;
+};
+using ReserveOutcome = std::variant<Hold, SoldOut, EventNotFound, InventoryBusy, ReserveFailed>;
+
+struct ReserveRequest {
+  std::string key;  // the order id: the same key never holds twice
+  std::int64_t event_id;
+  std::int64_t quantity;
+  std::int64_t hold_seconds;
+};
 
 // Released now, or had given its tickets back already (released, expired, voided).
 struct HoldReleased {};
@@ -40,10 +60,9 @@ class InventoryClient {
  public:
   explicit InventoryClient(core::HttpClient http) : http_(std::move(http)) {}
 
-  // Holds tickets under `key` (the order id). Safe to repeat: the same key never holds twice.
-  // Throws core::PeerUnavailable when inventory cannot be reached in time.
-  boost::asio::awaitable<ReserveOutcome> reserve(std::string key, std::int64_t event_id, std::int64_t quantity,
-                                                 std::int64_t hold_seconds);
+  // Holds tickets for each request, in one call (POST /inventory/reserve-batch); one outcome each, in
+  // order. Safe to repeat. Throws core::PeerUnavailable when inventory cannot be reached in time.
+  boost::asio::awaitable<std::vector<ReserveOutcome>> reserve_many(std::vector<ReserveRequest> requests);
   // Gives the tickets held under `key` back. Safe to repeat.
   boost::asio::awaitable<ReleaseOutcome> release(std::string key);
   // Sells the tickets held under `key`. Safe to repeat.
@@ -52,6 +71,21 @@ class InventoryClient {
 
  private:
   core::HttpClient http_;
+};
+
+// The reserves of all threads, sent together: those that arrive while a call to inventory is in flight
+// go in the next call (core::Batcher, on one home thread, with that thread's client).
+class ReserveQueue {
+ public:
+  ReserveQueue(boost::asio::io_context::executor_type home, InventoryClient* client, core::BatchLimits limits,
+               std::chrono::milliseconds queue_wait);
+  // From any thread. Throws core::PeerUnavailable as reserve_many does, core::Overloaded when the
+  // queue is full or the reserve was not sent within the queue wait (then nothing was held).
+  boost::asio::awaitable<ReserveOutcome> reserve(ReserveRequest request);
+
+ private:
+  std::shared_ptr<core::Batcher<ReserveRequest, ReserveOutcome>> queue_;
+  std::chrono::milliseconds queue_wait_;
 };
 
 }  // namespace flashtix::orders

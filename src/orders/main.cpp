@@ -6,10 +6,12 @@
 #include "core/log.hpp"
 #include "core/migrations.hpp"
 #include "core/service_host.hpp"
+#include "orders/checkout.hpp"
 #include "orders/inventory_client.hpp"
 #include "orders/lifecycle.hpp"
 #include "orders/orders.hpp"
 #include "orders/routes.hpp"
+#include "orders/store.hpp"
 #include "orders/sweeper.hpp"
 
 namespace flashtix::orders {
@@ -20,8 +22,10 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"inventory-timeout-ms", "3000", "deadline of one call to inventory"});
   list.push_back({"max-quantity", "10", "tickets one order may buy"});
   list.push_back({"hold-seconds", "600", "how long an order's tickets are held for payment"});
-  list.push_back({"claim-timeout-seconds", "30", "after this an unfinished Idempotency-Key claim is recovered"});
-  list.push_back({"sweep-interval-ms", "500", "how often unpaid orders are expired and abandoned claims recovered"});
+  list.push_back({"sweep-interval-ms", "500", "how often unpaid orders past their hold time are expired"});
+  list.push_back({"max-batch-size", "512", "checkout writes in one transaction at most"});
+  list.push_back({"max-waiting-writes", "10000", "checkout writes waiting for their transaction at most"});
+  list.push_back({"queue-wait-ms", "2000", "a checkout write or reserve not started within this is answered 503"});
   for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
   return list;
 }
@@ -32,8 +36,10 @@ Settings settings_from(const core::Config& config) {
   settings.inventory_timeout = std::chrono::milliseconds(config.get_int("inventory-timeout-ms", 10, 60'000));
   settings.max_quantity = config.get_int("max-quantity", 1, 1000);
   settings.hold_seconds = config.get_int("hold-seconds", 1, 7 * 24 * 3600);
-  settings.claim_timeout = std::chrono::seconds(config.get_int("claim-timeout-seconds", 1, 24 * 3600));
   settings.sweep_interval = std::chrono::milliseconds(config.get_int("sweep-interval-ms", 10, 60'000));
+  settings.checkout_writes.max_batch = static_cast<std::size_t>(config.get_int("max-batch-size", 1, 10'000));
+  settings.checkout_writes.max_waiting = static_cast<std::size_t>(config.get_int("max-waiting-writes", 1, 1'000'000));
+  settings.queue_wait = std::chrono::milliseconds(config.get_int("queue-wait-ms", 10, 60'000));
   return settings;
 }
 
@@ -54,6 +60,8 @@ int main(int argc, char** argv) {
     const orders::Settings settings = orders::settings_from(config);
     core::apply_migrations(config.get("database-url"), "orders", orders::migrations(), std::chrono::seconds(30));
 
+    // Declared before the host: requests still running when the host goes hold entries in it.
+    orders::KeysInFlight keys_in_flight;
     core::ServiceHost host("orders", config);
     const core::messaging::Tables tables("orders");
     const auto broker = core::messaging::broker_settings_from(config);
@@ -67,16 +75,34 @@ int main(int argc, char** argv) {
           return orders::handle_event(orders_per_worker[worker], std::move(message));
         });
 
+    // One writer for the whole process, so that every thread's orders share its transactions; the key
+    // lookups beside it.
+    auto& writer_home = *host.workers().front();
+    orders::store::CheckoutWrites writes(writer_home.io.get_executor(), writer_home.db.get(), settings.checkout_writes,
+                                         settings.queue_wait);
+    orders::store::KeyLookups key_lookups(writer_home.io.get_executor(), writer_home.db.get(), settings.key_lookups,
+                                          settings.queue_wait);
     core::ClientOptions client_options;
     client_options.timeout = settings.inventory_timeout;
+    std::vector<std::shared_ptr<orders::ThreadState>> states;
     for (auto& worker : host.workers()) {
       auto state = std::make_shared<orders::ThreadState>();
       state->inventory = std::make_unique<orders::InventoryClient>(
           core::HttpClient(worker->io.get_executor(), settings.inventory_url, client_options));
-      state->orders = orders::Orders{worker->db.get(), state->inventory.get(), settings, &tables, &relay, &consumer};
-      worker->router = orders::make_router(&state->orders);
-      worker->service_state = state;
-      orders_per_worker.push_back(&state->orders);
+      states.push_back(std::move(state));
+    }
+    // One queue of reserves for the process, on the last thread (the writer is on the first), with that
+    // thread's client.
+    orders::ReserveQueue reserves(host.workers().back()->io.get_executor(), states.back()->inventory.get(),
+                                  settings.reserve_batches, settings.queue_wait);
+    for (std::size_t i = 0; i < states.size(); ++i) {
+      core::Worker& worker = *host.workers()[i];
+      orders::ThreadState& state = *states[i];
+      state.orders = orders::Orders{worker.db.get(), &writes,   &key_lookups, state.inventory.get(), &reserves,
+                                    &keys_in_flight, settings, &tables,      &relay,                &consumer};
+      worker.router = orders::make_router(&state.orders);
+      worker.service_state = states[i];
+      orders_per_worker.push_back(&state.orders);
     }
     relay.start();
     consumer.start();

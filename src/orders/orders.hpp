@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "core/config.hpp"
+#include "core/batcher.hpp"
 #include "core/http_client.hpp"
 #include "core/messaging.hpp"
 #include "core/migrations.hpp"
@@ -19,9 +20,14 @@ struct Settings {
   std::int64_t max_quantity = 10;
   std::int64_t hold_seconds = 600;  // how long an order's tickets are held while payment runs
   std::chrono::milliseconds inventory_timeout{3000};
-  // A claim still IN_PROGRESS after this is from a request that died: its hold is released.
-  std::chrono::seconds claim_timeout{30};
   std::chrono::milliseconds sweep_interval{500};
+  core::BatchLimits checkout_writes;  // writes in one transaction, writes waiting
+  core::BatchLimits key_lookups;      // Idempotency-Keys in one read, lookups waiting
+  // Reserves in one call to inventory (its bound, kMaxReserveBatch there, is 256), reserves waiting,
+  // calls at once: the second call's reserves wait in inventory's queue of the event rather than here.
+  core::BatchLimits reserve_batches{256, 10'000, 2};
+  // A checkout write or reserve no batch has taken by then is refused (503), and never runs.
+  std::chrono::milliseconds queue_wait{2000};
 };
 
 // The schema, compiled in from db/orders/.
@@ -31,10 +37,20 @@ std::vector<core::ConfigOption> options();
 Settings settings_from(const core::Config& config);
 
 class InventoryClient;
+class KeysInFlight;
+class ReserveQueue;
+namespace store {
+class CheckoutWrites;
+class KeyLookups;
+}
 
 struct Orders {
-  core::pg::Pool* db;
-  InventoryClient* inventory;
+  core::pg::Pool* db;             // this thread's pool
+  store::CheckoutWrites* writes;  // the process's group-committed checkout writes
+  store::KeyLookups* key_lookups;  // the process's Idempotency-Key lookups, read together
+  InventoryClient* inventory;  // this thread's client: release and confirm
+  ReserveQueue* reserves;      // the process's reserves, sent to inventory in batches
+  KeysInFlight* keys_in_flight;  // the process's Idempotency-Keys being answered
   Settings settings;
   const core::messaging::Tables* tables;  // orders.outbox and orders.inbox
   // Told after each commit that wrote to the outbox, so that the event goes out at once.

@@ -1,13 +1,20 @@
-// Order SQL. The idempotency claim is an INSERT ... ON CONFLICT, never a select-then-insert.
+// Order SQL. An Idempotency-Key's answer is an INSERT ... ON CONFLICT, never a select-then-insert.
 #include "orders/store.hpp"
+
+#include <stdexcept>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace flashtix::orders::store {
 
 namespace json = core::json;
+using core::pg::int_array;
+using core::pg::Param;
 using core::pg::params;
 using core::pg::Query;
 using core::pg::Result;
 using core::pg::Statement;
+using core::pg::text_array;
 
 namespace {
 
@@ -26,58 +33,98 @@ Order order_from(const Result& rows, int row) {
   return order;
 }
 
-#define FLASHTIX_ORDER_COLUMNS                                               \
-  "id, event_id, quantity, customer_email, status, reservation_id, seq, "    \
-  "payment_id, status_reason, "                                              \
-  "(extract(epoch FROM expires_at) * 1000)::bigint AS expires_at_ms, "       \
+// The orders of one batch as the arrays kInsertOrders unnests, one array per column.
+struct OrderColumns {
+  std::vector<std::string> ids;
+  std::vector<std::int64_t> event_ids, quantities, reservation_ids, expires_at_ms, created_at_ms;
+  std::vector<Param> customer_emails, keys, fingerprints;
+  std::vector<std::string> response_bodies, created_payloads;
+
+  void add(const CheckoutWrites::InsertOrder& insert) {
+    const Order& order = insert.order;
+    ids.push_back(order.id);
+    event_ids.push_back(order.event_id);
+    quantities.push_back(order.quantity);
+    customer_emails.push_back(order.customer_email);
+    reservation_ids.push_back(order.reservation_id);
+    expires_at_ms.push_back(order.expires_at_ms);
+    created_at_ms.push_back(order.created_at_ms);
+    keys.push_back(insert.key ? Param(insert.key->key) : std::nullopt);
+    fingerprints.push_back(insert.key ? Param(insert.key->fingerprint) : std::nullopt);
+    response_bodies.push_back(insert.response_body);
+    created_payloads.push_back(insert.created_payload);
+  }
+  core::pg::Params params() const {
+    return core::pg::params(text_array(ids), int_array(event_ids), int_array(quantities), text_array(customer_emails),
+                            int_array(reservation_ids), int_array(expires_at_ms), int_array(created_at_ms),
+                            text_array(keys), text_array(fingerprints), text_array(response_bodies),
+                            text_array(created_payloads));
+  }
+};
+
+#define FLASHTIX_ORDER_COLUMNS                                            \
+  "id, event_id, quantity, customer_email, status, reservation_id, seq, " \
+  "payment_id, status_reason, "                                           \
+  "(extract(epoch FROM expires_at) * 1000)::bigint AS expires_at_ms, "    \
   "(extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms "
 
-constexpr Query kClaimKey{"claim_key",
-                          "INSERT INTO orders.idempotency_keys (key, request_fingerprint, order_id, state) "
-                          "VALUES ($1::text, $2::text, $3::uuid, 'IN_PROGRESS') "
-                          "ON CONFLICT (key) DO NOTHING RETURNING key"};
+// --- The checkout's writes, one statement per kind for a whole batch ---
 
-// Read after the claim in the same pipeline: it sees our row, or the one that was there first.
-constexpr Query kSelectKey{"select_key",
-                           "SELECT request_fingerprint, state, response_status, response_body "
-                           "FROM orders.idempotency_keys WHERE key = $1::text"};
+// A key's answer is inserted once, with what it answers. Ordered by key, so two batches that share keys
+// wait for each other in one order, not in a circle.
+constexpr Query kRememberAnswers{
+    "remember_answers",
+    "INSERT INTO orders.idempotency_keys (key, request_fingerprint, order_id, state, response_status, response_body) "
+    "SELECT a.key, a.fingerprint, a.order_id, 'DONE', a.status, a.body "
+    "  FROM unnest($1::text[], $2::text[], $3::uuid[], $4::integer[], $5::text[]) "
+    "       AS a(key, fingerprint, order_id, status, body) "
+    " ORDER BY a.key "
+    "ON CONFLICT (key) DO NOTHING "
+    "RETURNING key"};
 
-constexpr Query kFinishKey{"finish_key",
-                           "UPDATE orders.idempotency_keys "
-                           "SET state = 'DONE', response_status = $2::integer, response_body = $3::text, updated_at = now() "
-                           "WHERE key = $1::text AND state = 'IN_PROGRESS'"};
+// Each order, its order.created event and its key's answer commit together; a keyed order is inserted
+// only if its answer was (no other request with that key answered first).
+constexpr Query kInsertOrders{
+    "insert_orders",
+    "WITH input AS ("
+    "    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::integer[], $4::text[], $5::bigint[], $6::bigint[], "
+    "                         $7::bigint[], $8::text[], $9::text[], $10::text[], $11::jsonb[]) "
+    "        AS i(id, event_id, quantity, customer_email, reservation_id, expires_at_ms, created_at_ms, key, "
+    "             fingerprint, response_body, created_payload)), "
+    "answered AS ("
+    "    INSERT INTO orders.idempotency_keys "
+    "        (key, request_fingerprint, order_id, state, response_status, response_body) "
+    "    SELECT i.key, i.fingerprint, i.id, 'DONE', 201, i.response_body FROM input i "
+    "     WHERE i.key IS NOT NULL ORDER BY i.key "
+    "    ON CONFLICT (key) DO NOTHING "
+    "    RETURNING order_id), "
+    "recorded AS ("
+    "    SELECT * FROM input i WHERE i.key IS NULL OR i.id IN (SELECT order_id FROM answered)), "
+    "inserted AS ("
+    "    INSERT INTO orders.orders "
+    "        (id, event_id, quantity, customer_email, status, reservation_id, expires_at, created_at) "
+    "    SELECT r.id, r.event_id, r.quantity, r.customer_email, 'PENDING_PAYMENT', r.reservation_id, "
+    "           to_timestamp(r.expires_at_ms / 1000.0), to_timestamp(r.created_at_ms / 1000.0) "
+    "      FROM recorded r "
+    "    RETURNING id), "
+    "announced AS ("
+    "    INSERT INTO orders.outbox (type, correlation_id, payload) "
+    "    SELECT 'order.created', r.id::text, r.created_payload FROM recorded r) "
+    "SELECT id::text AS id FROM inserted"};
 
-constexpr Query kDropClaim{"drop_claim",
-                           "DELETE FROM orders.idempotency_keys "
-                           "WHERE key = $1::text AND order_id = $2::uuid AND state = 'IN_PROGRESS'"};
+// The answers of a batch's keys, read after its inserts in the same transaction: ours, or the ones that
+// were there first.
+constexpr Query kSelectKeys{"select_keys",
+                            "SELECT key, request_fingerprint, response_status, response_body "
+                            "FROM orders.idempotency_keys WHERE key = ANY($1::text[])"};
 
-// The order, its key's answer and its order.created event commit together, and only while the claim
-// is still ours.
-constexpr Query kInsertOrder{"insert_order",
-                             "WITH claim AS ("
-                             "    UPDATE orders.idempotency_keys "
-                             "       SET state = 'DONE', response_status = 201, response_body = $9::text, updated_at = now() "
-                             "     WHERE key = $8::text AND order_id = $1::uuid AND state = 'IN_PROGRESS' "
-                             "    RETURNING 1), "
-                             "inserted AS ("
-                             "    INSERT INTO orders.orders "
-                             "        (id, event_id, quantity, customer_email, status, reservation_id, expires_at, created_at) "
-                             "    SELECT $1::uuid, $2::bigint, $3::integer, $4::text, 'PENDING_PAYMENT', $5::bigint, "
-                             "           to_timestamp($6::bigint / 1000.0), to_timestamp($7::bigint / 1000.0) "
-                             "     WHERE $8::text IS NULL OR EXISTS (SELECT 1 FROM claim) "
-                             "    RETURNING id) "
-                             "INSERT INTO orders.outbox (type, correlation_id, payload) "
-                             "SELECT 'order.created', id::text, $10::jsonb FROM inserted "
-                             "RETURNING seq"};
+constexpr Query kSelectOrder{"select_order", "SELECT " FLASHTIX_ORDER_COLUMNS "FROM orders.orders WHERE id = $1::uuid"};
 
-constexpr Query kSelectOrder{"select_order",
-                             "SELECT " FLASHTIX_ORDER_COLUMNS "FROM orders.orders WHERE id = $1::uuid"};
-
-constexpr Query kListOrders{"list_orders",
-                            "SELECT " FLASHTIX_ORDER_COLUMNS "FROM orders.orders "
-                            "WHERE ($1::bigint IS NULL OR event_id = $1::bigint) "
-                            "  AND ($2::text IS NULL OR status = $2::text) AND seq > $3::bigint "
-                            "ORDER BY seq LIMIT $4::bigint"};
+constexpr Query kListOrders{"list_orders", "SELECT " FLASHTIX_ORDER_COLUMNS
+                                           "FROM orders.orders "
+                                           "WHERE ($1::bigint IS NULL OR event_id = $1::bigint) "
+                                           "  AND ($2::text IS NULL OR status = $2::text) AND seq > $3::bigint "
+                                           "ORDER BY seq LIMIT $4::bigint"};
 
 // The only way out of PENDING_PAYMENT, with the event that tells of it in the same statement. The
 // status condition makes concurrent finishers (payment, cancel, expiry sweep) agree: one wins.
@@ -97,45 +144,156 @@ constexpr Query kDueOrders{"due_orders",
                            "WHERE status = 'PENDING_PAYMENT' AND expires_at <= now() "
                            "ORDER BY expires_at LIMIT $1::integer"};
 
-constexpr Query kAbandonedClaims{"abandoned_claims",
-                                 "SELECT key, order_id FROM orders.idempotency_keys "
-                                 "WHERE state = 'IN_PROGRESS' AND claimed_at < now() - make_interval(secs => $1::double precision) "
-                                 "ORDER BY claimed_at LIMIT $2::integer"};
-
 #undef FLASHTIX_ORDER_COLUMNS
 
 }  // namespace
 
-awaitable<ClaimOutcome> claim_key(Pool* db, std::string key, std::string fingerprint, std::string order_id) {
+namespace {
+
+KeyAnswer key_answer(const Result& rows, int row) {
+  return KeyAnswer{std::string(rows.text(row, "request_fingerprint")),
+                   static_cast<int>(rows.integer(row, "response_status")), std::string(rows.text(row, "response_body"))};
+}
+
+// The answers of a batch of lookups, one per key, in order (a key may be asked for twice).
+awaitable<std::vector<std::optional<KeyAnswer>>> find_keys(Pool* db, std::vector<std::string> keys) {
+  const Result rows = co_await db->exec(kSelectKeys, params(text_array(keys)));
+  std::unordered_map<std::string_view, int> row_of;
+  for (int row = 0; row < rows.rows(); ++row) row_of.emplace(rows.text(row, "key"), row);
+  std::vector<std::optional<KeyAnswer>> answers;
+  answers.reserve(keys.size());
+  for (const std::string& key : keys) {
+    const auto found = row_of.find(key);
+    answers.push_back(found == row_of.end() ? std::nullopt : std::optional<KeyAnswer>(key_answer(rows, found->second)));
+  }
+  co_return answers;
+}
+
+}  // namespace
+
+KeyLookups::KeyLookups(boost::asio::io_context::executor_type home, Pool* db, core::BatchLimits limits,
+                       std::chrono::milliseconds queue_wait)
+    : queue_(std::make_shared<core::Batcher<std::string, std::optional<KeyAnswer>>>(
+          home, limits, [db](std::vector<std::string> keys) { return find_keys(db, std::move(keys)); },
+          "Idempotency-Key lookups")),
+      queue_wait_(queue_wait) {}
+
+awaitable<std::optional<KeyAnswer>> KeyLookups::find(std::string key) {
+  const auto start_by = std::chrono::steady_clock::now() + queue_wait_;
+  co_return co_await core::Batcher<std::string, std::optional<KeyAnswer>>::submit(queue_, std::move(key), start_by);
+}
+
+CheckoutWrites::CheckoutWrites(boost::asio::io_context::executor_type home, Pool* db, core::BatchLimits limits,
+                               std::chrono::milliseconds queue_wait)
+    : queue_(std::make_shared<core::Batcher<Write, RecordOutcome>>(
+          home, limits, [db](std::vector<Write> writes) { return run_checkout_writes(db, std::move(writes)); },
+          "checkout writes")),
+      queue_wait_(queue_wait) {}
+
+awaitable<RecordOutcome> CheckoutWrites::submit(Write write) {
+  const auto start_by = std::chrono::steady_clock::now() + queue_wait_;
+  co_return co_await core::Batcher<Write, RecordOutcome>::submit(queue_, std::move(write), start_by);
+}
+
+awaitable<RecordOutcome> CheckoutWrites::insert_order(Order order, std::optional<Keyed> key, std::string response_body,
+                                                      std::string created_payload) {
+  Write write = InsertOrder{std::move(order), std::move(key), std::move(response_body), std::move(created_payload)};
+  co_return co_await submit(std::move(write));
+}
+
+awaitable<RecordOutcome> CheckoutWrites::remember_answer(Keyed key, std::string order_id, int status,
+                                                         std::string body) {
+  Write write = RememberAnswer{std::move(key), std::move(order_id), status, std::move(body)};
+  co_return co_await submit(std::move(write));
+}
+
+awaitable<std::vector<RecordOutcome>> run_checkout_writes(Pool* db, std::vector<CheckoutWrites::Write> writes) {
+  using InsertOrder = CheckoutWrites::InsertOrder;
+  using RememberAnswer = CheckoutWrites::RememberAnswer;
+  std::vector<std::string> answer_keys, answer_fingerprints, answer_order_ids, answer_bodies;
+  std::vector<std::int64_t> answer_statuses;
+  OrderColumns orders;
+  std::vector<std::string> all_keys;
+  for (const CheckoutWrites::Write& write : writes) {
+    if (const auto* insert = std::get_if<InsertOrder>(&write)) {
+      orders.add(*insert);
+      if (insert->key) all_keys.push_back(insert->key->key);
+    } else {
+      const auto& answer = std::get<RememberAnswer>(write);
+      answer_keys.push_back(answer.key.key);
+      answer_fingerprints.push_back(answer.key.fingerprint);
+      answer_order_ids.push_back(answer.order_id);
+      answer_statuses.push_back(answer.status);
+      answer_bodies.push_back(answer.body);
+      all_keys.push_back(answer.key.key);
+    }
+  }
+
   std::vector<Statement> statements;
-  statements.push_back({&kClaimKey, params(key, fingerprint, order_id)});
-  statements.push_back({&kSelectKey, params(key)});
+  statements.push_back({&core::pg::kBegin, {}});
+  std::optional<std::size_t> answers_stored;
+  if (!answer_keys.empty()) {
+    answers_stored = statements.size();
+    statements.push_back({&kRememberAnswers, params(text_array(answer_keys), text_array(answer_fingerprints),
+                                                    text_array(answer_order_ids), int_array(answer_statuses),
+                                                    text_array(answer_bodies))});
+  }
+  std::optional<std::size_t> orders_inserted;
+  if (!orders.ids.empty()) {
+    orders_inserted = statements.size();
+    statements.push_back({&kInsertOrders, orders.params()});
+  }
+  std::optional<std::size_t> keys_read;
+  if (!all_keys.empty()) {
+    keys_read = statements.size();
+    statements.push_back({&kSelectKeys, params(text_array(all_keys))});
+  }
+  statements.push_back({&core::pg::kCommit, {}});
   const std::vector<Result> results = co_await db->pipeline(std::move(statements));
-  if (!results[0].empty()) co_return Claimed{};
-  const Result& existing = results[1];
-  // Deleted between the two statements by a failed first attempt: that request is still winding down.
-  if (existing.empty()) co_return InProgress{};
-  if (existing.text(0, "request_fingerprint") != fingerprint) co_return KeyMismatch{};
-  if (existing.text(0, "state") == "IN_PROGRESS") co_return InProgress{};
-  co_return Replay{static_cast<int>(existing.integer(0, "response_status")),
-                   std::string(existing.text(0, "response_body"))};
-}
 
-awaitable<void> finish_key(Pool* db, std::string key, int status, std::string body) {
-  co_await db->exec(kFinishKey, params(key, status, body));
-}
+  // What was stored: the ids of the inserted orders, the keys whose answer is this batch's.
+  std::unordered_set<std::string_view> inserted;
+  if (orders_inserted) {
+    const Result& rows = results[*orders_inserted];
+    for (int row = 0; row < rows.rows(); ++row) inserted.insert(rows.text(row, "id"));
+  }
+  std::unordered_set<std::string_view> remembered;
+  if (answers_stored) {
+    const Result& rows = results[*answers_stored];
+    for (int row = 0; row < rows.rows(); ++row) remembered.insert(rows.text(row, "key"));
+  }
+  std::unordered_map<std::string_view, int> key_rows;
+  if (keys_read) {
+    const Result& rows = results[*keys_read];
+    for (int row = 0; row < rows.rows(); ++row) key_rows.emplace(rows.text(row, "key"), row);
+  }
+  const auto taken = [&](const std::string& key) -> RecordOutcome {
+    const auto found = key_rows.find(key);
+    if (found == key_rows.end()) throw std::runtime_error("Idempotency-Key " + key + " has no answer after its insert");
+    return KeyTaken{key_answer(results[*keys_read], found->second)};
+  };
 
-awaitable<void> drop_claim(Pool* db, std::string key, std::string order_id) {
-  co_await db->exec(kDropClaim, params(key, order_id));
-}
-
-awaitable<bool> insert_order(Pool* db, Order order, std::optional<std::string> key, std::string response_body,
-                             std::string created_payload) {
-  const Result inserted =
-      co_await db->exec(kInsertOrder, params(order.id, order.event_id, order.quantity, order.customer_email,
-                                             order.reservation_id, order.expires_at_ms, order.created_at_ms, key,
-                                             response_body, created_payload));
-  co_return !inserted.empty();
+  std::vector<RecordOutcome> outcomes;
+  outcomes.reserve(writes.size());
+  for (const CheckoutWrites::Write& write : writes) {
+    if (const auto* insert = std::get_if<InsertOrder>(&write)) {
+      if (inserted.contains(insert->order.id)) {
+        outcomes.emplace_back(Recorded{});
+      } else if (insert->key) {
+        outcomes.push_back(taken(insert->key->key));
+      } else {
+        throw std::runtime_error("order " + insert->order.id + " was not inserted");
+      }
+    } else {
+      const auto& answer = std::get<RememberAnswer>(write);
+      if (remembered.contains(answer.key.key)) {
+        outcomes.emplace_back(Recorded{});
+      } else {
+        outcomes.push_back(taken(answer.key.key));
+      }
+    }
+  }
+  co_return outcomes;
 }
 
 awaitable<std::optional<Order>> find_order(Pool* db, std::string id) {
@@ -167,15 +325,6 @@ awaitable<std::vector<Order>> due_orders(Pool* db, int batch) {
   std::vector<Order> orders;
   for (int i = 0; i < rows.rows(); ++i) orders.push_back(order_from(rows, i));
   co_return orders;
-}
-
-awaitable<std::vector<AbandonedClaim>> abandoned_claims(Pool* db, std::chrono::seconds older_than, int batch) {
-  const Result rows = co_await db->exec(kAbandonedClaims, params(static_cast<std::int64_t>(older_than.count()), batch));
-  std::vector<AbandonedClaim> claims;
-  for (int i = 0; i < rows.rows(); ++i) {
-    claims.push_back({std::string(rows.text(i, "key")), std::string(rows.text(i, "order_id"))});
-  }
-  co_return claims;
 }
 
 }  // namespace flashtix::orders::store

@@ -2,11 +2,15 @@
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
+#include <boost/asio/io_context.hpp>
+#include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 #include <variant>
 #include <vector>
 
+#include "core/batcher.hpp"
 #include "core/pg.hpp"
 #include "orders/order.hpp"
 
@@ -15,27 +19,80 @@ namespace flashtix::orders::store {
 using boost::asio::awaitable;
 using core::pg::Pool;
 
-// The outcomes of claiming an Idempotency-Key.
-struct Claimed {};  // ours: go on with `order_id`
-struct Replay {     // finished before: answer exactly as then
+// What an Idempotency-Key was answered the first time, and with which request (its fingerprint).
+struct KeyAnswer {
+  std::string fingerprint;
   int status;
   std::string body;
 };
-struct KeyMismatch {};  // the key was used with another body
-struct InProgress {};   // the first request with this key is still running
-using ClaimOutcome = std::variant<Claimed, Replay, KeyMismatch, InProgress>;
+// The stored answers of keys, looked up together: the lookups of concurrent requests of all threads
+// share one read (core::Batcher) on one home thread. Any thread may call.
+class KeyLookups {
+ public:
+  KeyLookups(boost::asio::io_context::executor_type home, Pool* db, core::BatchLimits limits,
+             std::chrono::milliseconds queue_wait);
+  // The stored answer of `key`, if it has one.
+  awaitable<std::optional<KeyAnswer>> find(std::string key);
 
-awaitable<ClaimOutcome> claim_key(Pool* db, std::string key, std::string fingerprint, std::string order_id);
-// Records the final answer for a claimed key (for answers that made no order: sold out, not found).
-awaitable<void> finish_key(Pool* db, std::string key, int status, std::string body);
-// Gives a claim up so that a retry starts afresh (the attempt failed and was compensated).
-awaitable<void> drop_claim(Pool* db, std::string key, std::string order_id);
+ private:
+  std::shared_ptr<core::Batcher<std::string, std::optional<KeyAnswer>>> queue_;
+  std::chrono::milliseconds queue_wait_;
+};
 
-// Inserts the order, its order.created event (`created_payload`) and, when keyed, marks the claim DONE
-// with `response_body`, in one statement. False when the claim was no longer ours (it was recovered as
-// abandoned): nothing was inserted.
-awaitable<bool> insert_order(Pool* db, Order order, std::optional<std::string> key, std::string response_body,
-                             std::string created_payload);
+// A key's answer is stored once, with the result it answers: ours, or (when another request with the
+// same key stored one first) that earlier one.
+struct Recorded {};
+struct KeyTaken {
+  KeyAnswer earlier;
+};
+using RecordOutcome = std::variant<Recorded, KeyTaken>;
+
+// A keyed request as the checkout records it.
+struct Keyed {
+  std::string key;
+  std::string fingerprint;
+};
+
+// The checkout's writes, group-committed: the writes of concurrent requests of all threads share one
+// transaction (core::Batcher) on one home thread, so an order costs a fraction of a commit. Every
+// write is durable when its call returns. A write no transaction took within `queue_wait` throws
+// core::Overloaded and never runs. Any thread may call.
+class CheckoutWrites {
+ public:
+  CheckoutWrites(boost::asio::io_context::executor_type home, Pool* db, core::BatchLimits limits,
+                 std::chrono::milliseconds queue_wait);
+
+  // Inserts the order and its order.created event (`created_payload`) and, when keyed, the key's answer
+  // (201 with `response_body`), together. KeyTaken, with nothing inserted, when the key has an answer.
+  awaitable<RecordOutcome> insert_order(Order order, std::optional<Keyed> key, std::string response_body,
+                                        std::string created_payload);
+  // Stores the answer of a request that made no order (sold out, no such event) under its key.
+  awaitable<RecordOutcome> remember_answer(Keyed key, std::string order_id, int status, std::string body);
+
+  // The writes one transaction carries.
+  struct InsertOrder {
+    Order order;
+    std::optional<Keyed> key;
+    std::string response_body;
+    std::string created_payload;
+  };
+  struct RememberAnswer {
+    Keyed key;
+    std::string order_id;  // of the attempt, which made no order
+    int status;
+    std::string body;
+  };
+  using Write = std::variant<InsertOrder, RememberAnswer>;
+
+ private:
+  awaitable<RecordOutcome> submit(Write write);
+  std::shared_ptr<core::Batcher<Write, RecordOutcome>> queue_;
+  std::chrono::milliseconds queue_wait_;
+};
+
+// One transaction for a batch of checkout writes: the keys' answers first (each stored once), then the
+// orders whose answer was stored (or that have no key); one outcome per write, in order.
+awaitable<std::vector<RecordOutcome>> run_checkout_writes(Pool* db, std::vector<CheckoutWrites::Write> writes);
 
 awaitable<std::optional<Order>> find_order(Pool* db, std::string id);
 struct OrderFilter {
@@ -55,11 +112,5 @@ awaitable<bool> finish_order(Pool* db, Order ended, std::string_view event_type)
 
 // Pending orders whose hold time has passed, oldest first.
 awaitable<std::vector<Order>> due_orders(Pool* db, int batch);
-
-struct AbandonedClaim {
-  std::string key;
-  std::string order_id;
-};
-awaitable<std::vector<AbandonedClaim>> abandoned_claims(Pool* db, std::chrono::seconds older_than, int batch);
 
 }  // namespace flashtix::orders::store

@@ -23,20 +23,6 @@ boost::asio::awaitable<void> expire_due_orders(Orders* orders) {
   if (!due.empty()) core::log_info("settled ", due.size(), " unpaid orders past their hold time");
 }
 
-boost::asio::awaitable<void> recover_abandoned_claims(Orders* orders) {
-  const auto claims = co_await store::abandoned_claims(orders->db, orders->settings.claim_timeout, kSweepBatch);
-  for (const auto& claim : claims) {
-    // No order exists for an IN_PROGRESS claim (the order and DONE commit together), so its hold,
-    // if the reserve got that far, belongs to nobody.
-    const ReleaseOutcome released = co_await orders->inventory->release(claim.order_id);
-    if (std::holds_alternative<HoldSold>(released)) {
-      core::log_error("abandoned claim ", claim.key, " has sold tickets under order id ", claim.order_id);
-    }
-    co_await store::drop_claim(orders->db, claim.key, claim.order_id);
-    core::log_info("recovered abandoned request ", claim.key, " (order id ", claim.order_id, ")");
-  }
-}
-
 }  // namespace
 
 boost::asio::awaitable<void> sweep_orders(Orders* orders) {
@@ -46,7 +32,6 @@ boost::asio::awaitable<void> sweep_orders(Orders* orders) {
     co_await timer.async_wait(boost::asio::use_awaitable);
     try {
       co_await expire_due_orders(orders);
-      co_await recover_abandoned_claims(orders);
     } catch (const std::exception& e) {
       core::log_warn("order sweep failed, retrying next tick: ", e.what());
     }

@@ -1,5 +1,4 @@
-// Background upkeep of orders: pending orders past their hold become EXPIRED, and claims left
-// IN_PROGRESS by a request that died have their hold released and are dropped.
+// Background upkeep of orders: pending orders past their hold become EXPIRED.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>

@@ -335,7 +335,7 @@ asio::awaitable<void> load_worker(LoadState* state) {
       stream->socket().set_option(tcp::no_delay(true), ignored);
     }
 
-    auto message = make_request(state->port, request.method, request.target, request.body, {});
+    auto message = make_request(state->port, request.method, request.target, request.body, request.headers);
     stream->expires_after(state->timeout);
     auto [write_error, written] = co_await http::async_write(*stream, message, asio::as_tuple(asio::use_awaitable));
     if (write_error) {

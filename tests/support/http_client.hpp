@@ -98,6 +98,7 @@ struct LoadRequest {
   std::string method;
   std::string target;
   std::string body;  // sent as application/json when not empty
+  Headers headers = {};
 };
 
 struct LoadResult {
