@@ -329,9 +329,14 @@ SAMPLE_SQL = (
     "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND datname = current_database() "
     "GROUP BY 3, 4, 5, 6;\n"
 )
+# The newest hold and order so far (identities, never reset by the bench's TRUNCATE): how many were made
+# during the load. Statistics counters (n_tup_ins) would lag, since each backend reports them late.
+NEWEST_ROW = "coalesce((SELECT max({column}) FROM {table}), 0)"
 COUNTERS_SQL = (
     "SELECT 'C', '{tag}', d.xact_commit, d.xact_rollback, w.wal_records, w.wal_bytes, w.wal_write, w.wal_sync, "
-    "w.wal_fpi FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = current_database();\n"
+    "w.wal_fpi, " + NEWEST_ROW.format(column="id", table="inventory.reservations") + ", "
+    + NEWEST_ROW.format(column="seq", table="orders.orders") + " "
+    "FROM pg_stat_database d, pg_stat_wal w WHERE d.datname = current_database();\n"
 )
 
 
@@ -419,7 +424,7 @@ def cmd_profile(args):
             sample_ids.add(parts[1])
             key = (parts[2], parts[3], parts[4], parts[5])
             waits[key] = waits.get(key, 0) + int(parts[6])
-        elif parts[0] == "C" and len(parts) == 9:
+        elif parts[0] == "C" and len(parts) == 11:
             counters[parts[1]] = [int(x) for x in parts[2:]]
     n = max(1, len(sample_ids))
     profile = {
@@ -444,6 +449,10 @@ def cmd_profile(args):
             "commits_per_s": round(d[0] / wall, 1) if wall else 0,
             "wal_syncs_per_s": round(d[5] / wall, 1) if wall else 0,
             "commits_per_wal_sync": round(d[0] / d[5], 2) if d[5] else None,
+            "holds_inserted": d[7], "orders_inserted": d[8],
+            # Every commit counts, the services' reads included: what one transaction carries on average.
+            "holds_per_commit": round(d[7] / d[0], 2) if d[0] else None,
+            "orders_per_commit": round(d[8] / d[0], 2) if d[0] else None,
         }
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump(profile, f)
@@ -476,8 +485,12 @@ def print_profile(profile, scenario, ok_count=None):
         if pg["commits_per_wal_sync"]:
             line += f" ({pg['commits_per_wal_sync']:.1f} commits per flush)"
         if ok_count:
-            line += f", {pg['commits'] / ok_count:.1f} commits and {pg['wal_bytes'] / ok_count:,.0f} WAL bytes per success"
+            line += f", {pg['commits'] / ok_count:.2f} commits and {pg['wal_bytes'] / ok_count:,.0f} WAL bytes per success"
         print(line)
+        if pg.get("holds_per_commit") is not None:
+            line = f"    {pg['holds_inserted']:,} holds and {pg['orders_inserted']:,} orders inserted: "
+            line += f"{pg['holds_per_commit']:.1f} holds and {pg['orders_per_commit']:.1f} orders per commit"
+            print(line)
     print(f"    PostgreSQL client backends, average count per sample ({profile['wait_samples']} samples):")
     print(f"      {'state':<20} {'waiting on':<28} {'avg':>6}  query")
     for b in profile["backends"]:
@@ -491,6 +504,28 @@ def cmd_show_profile(args):
     with open(args.profile, encoding="utf-8") as f:
         profile = json.load(f)
     print_profile(profile, args.scenario, args.ok)
+    return 0
+
+
+STATEMENTS_SQL = (
+    "SELECT calls, rows, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 80) "
+    "FROM pg_stat_statements s JOIN pg_roles r ON r.oid = s.userid "
+    "WHERE r.rolname = 'flashuser' ORDER BY total_exec_time DESC LIMIT 8"
+)
+
+
+def cmd_statements(args):
+    """The services' statements that took the most time in PostgreSQL during the scenario (--profile)."""
+    rows = psql_rows(args.psql, args.database_url, STATEMENTS_SQL)
+    total = sum(float(r[2]) for r in rows) or 1.0
+    print("  The services' statements by time in PostgreSQL (pg_stat_statements, top 8):")
+    print(f"    {'ms':>8} {'share':>6} {'calls':>8} {'rows/call':>9} {'us/row':>7} {'ms/success':>10}  statement")
+    for calls, nrows, ms, query in rows:
+        calls, nrows, ms = int(calls), int(nrows), float(ms)
+        per_row = f"{1000 * ms / nrows:.0f}" if nrows else "-"
+        per_ok = f"{ms / args.ok:.3f}" if args.ok else "-"
+        print(f"    {ms:>8.0f} {ms / total:>6.0%} {calls:>8,} {nrows / calls if calls else 0:>9.1f} {per_row:>7} "
+              f"{per_ok:>10}  {query}")
     return 0
 
 
@@ -565,6 +600,77 @@ def cmd_report(args):
     return 0 if all(row["ledger_ok"] for row in rows) else 1
 
 
+# ---------------------------------------------------------------------------------------------------
+# History: every run of every bench, one line each, kept across benches so that a slowdown shows
+
+
+def cmd_history(args):
+    """Appends this bench's runs to the history, tagged with the bench's start, commit and date."""
+    added = 0
+    with open(args.results, encoding="utf-8") as src, open(args.history, "a", encoding="utf-8") as dst:
+        for line in src:
+            if not line.strip():
+                continue
+            r = json.loads(line)
+            entry = {"bench": args.bench, "date": args.date, "commit": args.commit}
+            entry.update({k: r[k] for k in HISTORY_FIELDS if k in r})
+            dst.write(json.dumps(entry) + "\n")
+            added += 1
+    print(f"history: {added} runs added to {args.history}")
+    return 0
+
+
+HISTORY_FIELDS = ["scenario", "run", "requests_per_s", "ok", "sold_out", "errors", "latency_ms_p50",
+                  "latency_ms_p99", "sellout_s", "ledger_ok", "connections", "machine_busy_before_pct"]
+
+
+def cmd_chart(args):
+    """Draws requests/s and p99 per scenario, one point per bench (the median of its runs), with gnuplot."""
+    benches = {}  # bench id -> scenario -> [results]
+    labels = {}
+    with open(args.history, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                r = json.loads(line)
+                benches.setdefault(r["bench"], {}).setdefault(r["scenario"], []).append(r)
+                labels[r["bench"]] = f"{r['commit']} {r['date']}"
+    order = sorted(benches)[-args.last:]
+    with tempfile.TemporaryDirectory() as tmp:
+        data = os.path.join(tmp, "history.dat")
+        with open(data, "w", encoding="utf-8") as f:
+            # One block per scenario: x, requests/s, p99, label (gnuplot's index selects a block).
+            for name in SCENARIOS:
+                f.write(f"# {name}\n")
+                for x, bench in enumerate(order):
+                    runs = benches[bench].get(name)
+                    if runs:
+                        rps = median([r["requests_per_s"] for r in runs])
+                        p99 = median([r["latency_ms_p99"] for r in runs])
+                        f.write(f"{x} {rps} {p99} \"{labels[bench]}\"\n")
+                f.write("\n\n")
+        terminal = "svg size 1100,800 dynamic" if args.out.endswith(".svg") else "pngcairo size 1100,800"
+        plots = []
+        for metric, column in (("requests per second (log scale)", 2), ("p99 latency, ms (log scale)", 3)):
+            series = ", ".join(
+                f"'{data}' index {i} using 1:{column}:xtic(4) with linespoints title '{name}'"
+                for i, name in enumerate(SCENARIOS))
+            plots.append(f"set ylabel '{metric}'\nplot {series}")
+        script = "\n".join([
+            f"set terminal {terminal}",
+            f"set output '{args.out}'",
+            "set multiplot layout 2,1 title 'FlashTix bench: one point per bench, the median of its runs'",
+            "set logscale y", "set grid", "set key outside right", "set xtics rotate by -30 font ',8'",
+            "set offsets 0.2, 0.2, 0, 0",
+            plots[0], plots[1], "unset multiplot",
+        ])
+        done = subprocess.run(["gnuplot"], input=script, text=True, capture_output=True)
+        if done.returncode != 0:
+            print(f"chart: gnuplot failed: {done.stderr.strip()}", file=sys.stderr)
+            return 1
+    print(f"chart: {args.out} ({len(order)} benches)")
+    return 0
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -604,12 +710,32 @@ def main():
     p.add_argument("--ok", type=int)
     p.set_defaults(func=cmd_show_profile)
 
+    p = sub.add_parser("statements", help="the statements that took the most time (needs pg_stat_statements)")
+    p.add_argument("--psql", required=True)
+    p.add_argument("--database-url", required=True)
+    p.add_argument("--ok", type=int)
+    p.set_defaults(func=cmd_statements)
+
     p = sub.add_parser("report", help="the table and JSON lines, medians over the runs")
     p.add_argument("--results", required=True)
     p.add_argument("--runs", type=int, default=1)
     p.add_argument("--commit")
     p.add_argument("--date")
     p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("history", help="append this bench's runs to the kept history")
+    p.add_argument("--results", required=True)
+    p.add_argument("--history", required=True)
+    p.add_argument("--bench", required=True, help="when this bench started (sorts the benches)")
+    p.add_argument("--commit", required=True)
+    p.add_argument("--date", required=True)
+    p.set_defaults(func=cmd_history)
+
+    p = sub.add_parser("chart", help="requests/s and p99 per scenario over the kept history (gnuplot)")
+    p.add_argument("--history", required=True)
+    p.add_argument("--out", required=True, help="a .svg or .png file")
+    p.add_argument("--last", type=int, default=30, help="the last this many benches")
+    p.set_defaults(func=cmd_chart)
 
     args = parser.parse_args()
     sys.exit(args.func(args))
