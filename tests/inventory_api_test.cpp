@@ -119,7 +119,7 @@ TEST_F(InventoryApi, OneKeepAliveConnectionServesManyRequests) {
   }
   const std::int64_t event = create_event(3);
   const HttpResponse held = connection.post("/inventory/reserve", json::object{{"event_id", event}});
-  ASSERT_TRUE(is_json(held, 201));
+  ASSERT_TRUE(is_json(held, 200));
   const HttpResponse fetched = connection.get(reservation_path(int_field(held.json(), "reservation_id")));
   ASSERT_TRUE(is_json(fetched, 200));
   EXPECT_TRUE(connection.is_open());
@@ -250,7 +250,7 @@ TEST_F(InventoryApi, ReserveHoldsTicketsAndAnswersTheReservation) {
   const std::int64_t event = create_event(10);
   const double before = now_seconds();
   const HttpResponse held = reserve(event, 2);
-  ASSERT_TRUE(is_json(held, 201));
+  ASSERT_TRUE(is_json(held, 200));
   const json::value body = held.json();
   expect_reservation(body, event, 2, "HELD");
   EXPECT_EQ(int_field(body, "remaining_tickets"), 8);
@@ -280,7 +280,7 @@ TEST_F(InventoryApi, ReserveHoldsTicketsAndAnswersTheReservation) {
 TEST_F(InventoryApi, ReserveDefaultsToQuantityOne) {
   const std::int64_t event = create_event(10);
   const HttpResponse held = post("/inventory/reserve", json::object{{"event_id", event}});
-  ASSERT_TRUE(is_json(held, 201));
+  ASSERT_TRUE(is_json(held, 200));
   expect_reservation(held.json(), event, 1, "HELD");
   EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 9);
   EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 1, 0}));
@@ -290,7 +290,7 @@ TEST_F(InventoryApi, ReserveKeepsTheClientKeyAndHoldSeconds) {
   const std::int64_t event = create_event(10);
   const std::string key = unique_name("order");
   const HttpResponse held = reserve(event, 10, key, 120);
-  ASSERT_TRUE(is_json(held, 201));
+  ASSERT_TRUE(is_json(held, 200));
   expect_reservation(held.json(), event, 10, "HELD");
   EXPECT_EQ(string_field(held.json(), "reservation_key"), key);
   EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 0);
@@ -305,7 +305,7 @@ TEST_F(InventoryApi, ReserveKeepsTheClientKeyAndHoldSeconds) {
 TEST_F(InventoryApi, ReserveAnswersSoldOutWithTheTicketsLeft) {
   const std::int64_t event = create_event(3);
   const HttpResponse first = reserve(event, 2);
-  ASSERT_TRUE(is_json(first, 201));
+  ASSERT_TRUE(is_json(first, 200));
   EXPECT_EQ(int_field(first.json(), "remaining_tickets"), 1);
 
   const HttpResponse too_many = reserve(event, 2);
@@ -313,7 +313,7 @@ TEST_F(InventoryApi, ReserveAnswersSoldOutWithTheTicketsLeft) {
   EXPECT_EQ(int_field(too_many.json(), "available_tickets"), 1);
 
   const HttpResponse last = reserve(event, 1);
-  ASSERT_TRUE(is_json(last, 201));
+  ASSERT_TRUE(is_json(last, 200));
   EXPECT_EQ(int_field(last.json(), "remaining_tickets"), 0);
 
   const HttpResponse none_left = reserve(event, 1);
@@ -348,11 +348,16 @@ TEST_F(InventoryApi, ReserveWithTheSameKeyAnswersTheSameReservation) {
   const std::int64_t event = create_event(10);
   const std::string key = unique_name("order");
   const HttpResponse first = reserve(event, 2, key);
-  ASSERT_TRUE(is_json(first, 201));
+  ASSERT_TRUE(is_json(first, 200));
   const std::int64_t id = int_field(first.json(), "reservation_id");
+  EXPECT_EQ(first.header("Location"), reservation_path(id));
+  EXPECT_FALSE(first.has_header("Idempotent-Replayed"));
 
+  // 200 again, as the first time (the original service's clients count only 200), and told it is a replay.
   const HttpResponse again = reserve(event, 2, key);
   ASSERT_TRUE(is_json(again, 200));
+  EXPECT_EQ(again.header("Idempotent-Replayed"), "true");
+  EXPECT_EQ(again.header("Location"), reservation_path(id));
   EXPECT_EQ(int_field(again.json(), "reservation_id"), id);
   for (const char* field : {"reservation_key", "status", "expires_at", "created_at"}) {
     EXPECT_EQ(string_field(again.json(), field), string_field(first.json(), field)) << field;
@@ -374,7 +379,7 @@ TEST_F(InventoryApi, ReserveWithTheSameKeyAnswersTheSameReservation) {
   const std::int64_t small = create_event(2);
   const std::string small_key = unique_name("order");
   const HttpResponse all = reserve(small, 2, small_key);
-  ASSERT_TRUE(is_json(all, 201));
+  ASSERT_TRUE(is_json(all, 200));
   const HttpResponse retry = reserve(small, 2, small_key);
   ASSERT_TRUE(is_json(retry, 200));
   EXPECT_EQ(int_field(retry.json(), "reservation_id"), int_field(all.json(), "reservation_id"));
@@ -385,7 +390,7 @@ TEST_F(InventoryApi, ReserveWithTheSameKeyAnswersTheSameReservation) {
   const std::string default_key = unique_name("order");
   const HttpResponse implicit =
       post("/inventory/reserve", json::object{{"event_id", event}, {"reservation_key", default_key}});
-  ASSERT_TRUE(is_json(implicit, 201));
+  ASSERT_TRUE(is_json(implicit, 200));
   const HttpResponse explicit_one = reserve(event, 1, default_key);
   ASSERT_TRUE(is_json(explicit_one, 200));
   EXPECT_EQ(int_field(explicit_one.json(), "reservation_id"), int_field(implicit.json(), "reservation_id"));
@@ -396,7 +401,7 @@ TEST_F(InventoryApi, ReserveWithTheSameKeyButAnotherBodyIs422) {
   const std::int64_t event = create_event(10);
   const std::int64_t other = create_event(10);
   const std::string key = unique_name("order");
-  ASSERT_TRUE(is_json(reserve(event, 2, key), 201));
+  ASSERT_TRUE(is_json(reserve(event, 2, key), 200));
 
   EXPECT_TRUE(is_problem(reserve(event, 3, key), 422, "idempotency_mismatch"));
   EXPECT_TRUE(is_problem(reserve(other, 2, key), 422, "idempotency_mismatch"));
@@ -413,7 +418,7 @@ TEST_F(InventoryApi, ReserveWithTheSameKeyButAnotherBodyIs422) {
 TEST_F(InventoryApi, ReleaseReturnsTheStockExactlyOnce) {
   const std::int64_t event = create_event(10);
   const HttpResponse by_id = reserve(event, 3);
-  ASSERT_TRUE(is_json(by_id, 201));
+  ASSERT_TRUE(is_json(by_id, 200));
   const std::int64_t id = int_field(by_id.json(), "reservation_id");
   const std::string key = string_field(by_id.json(), "reservation_key");
   EXPECT_EQ(api_counts(event), (EventCounts{10, 7, 3, 0}));
@@ -436,7 +441,7 @@ TEST_F(InventoryApi, ReleaseReturnsTheStockExactlyOnce) {
 
   const std::string other_key = unique_name("order");
   const HttpResponse by_key = reserve(event, 4, other_key);
-  ASSERT_TRUE(is_json(by_key, 201));
+  ASSERT_TRUE(is_json(by_key, 200));
   const HttpResponse released_by_key = release_by_key(other_key);
   ASSERT_TRUE(is_json(released_by_key, 200));
   EXPECT_EQ(int_field(released_by_key.json(), "reservation_id"), int_field(by_key.json(), "reservation_id"));
@@ -448,7 +453,7 @@ TEST_F(InventoryApi, ReleaseReturnsTheStockExactlyOnce) {
 TEST_F(InventoryApi, ReleaseOfAConfirmedHoldIs409HoldConfirmed) {
   const std::int64_t event = create_event(10);
   const HttpResponse held = reserve(event, 2);
-  ASSERT_TRUE(is_json(held, 201));
+  ASSERT_TRUE(is_json(held, 200));
   const std::int64_t id = int_field(held.json(), "reservation_id");
   ASSERT_TRUE(is_json(confirm_by_id(id), 200));
 
@@ -468,7 +473,7 @@ TEST_F(InventoryApi, ReleaseOfAnUnknownReservationIs404) {
 TEST_F(InventoryApi, ConfirmSellsTheHoldExactlyOnce) {
   const std::int64_t event = create_event(10);
   const HttpResponse held = reserve(event, 3);
-  ASSERT_TRUE(is_json(held, 201));
+  ASSERT_TRUE(is_json(held, 200));
   const std::int64_t id = int_field(held.json(), "reservation_id");
   const std::string key = string_field(held.json(), "reservation_key");
 
@@ -488,7 +493,7 @@ TEST_F(InventoryApi, ConfirmSellsTheHoldExactlyOnce) {
   EXPECT_EQ(status_of(id), "CONFIRMED");
 
   const std::string other_key = unique_name("order");
-  ASSERT_TRUE(is_json(reserve(event, 1, other_key), 201));
+  ASSERT_TRUE(is_json(reserve(event, 1, other_key), 200));
   const HttpResponse confirmed_by_key = confirm_by_key(other_key);
   ASSERT_TRUE(is_json(confirmed_by_key, 200));
   EXPECT_EQ(string_field(confirmed_by_key.json(), "status"), "CONFIRMED");
@@ -498,7 +503,7 @@ TEST_F(InventoryApi, ConfirmSellsTheHoldExactlyOnce) {
 TEST_F(InventoryApi, ConfirmOfAReleasedHoldIs409HoldExpired) {
   const std::int64_t event = create_event(10);
   const HttpResponse held = reserve(event, 2);
-  ASSERT_TRUE(is_json(held, 201));
+  ASSERT_TRUE(is_json(held, 200));
   const std::int64_t id = int_field(held.json(), "reservation_id");
   ASSERT_TRUE(is_json(release_by_id(id), 200));
 
@@ -527,7 +532,7 @@ TEST_F(InventoryApi, AnExpiredHoldReturnsItsStock) {
   const std::string key = unique_name("order");
   const auto start = std::chrono::steady_clock::now();
   const HttpResponse held = reserve(event, 2, key, 1);
-  ASSERT_TRUE(is_json(held, 201));
+  ASSERT_TRUE(is_json(held, 200));
   EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 3);
   EXPECT_NEAR(hold_length_seconds(held.json()), 1.0, 0.5);
   const std::int64_t id = int_field(held.json(), "reservation_id");
@@ -556,7 +561,7 @@ TEST_F(InventoryApi, AnExpiredHoldReturnsItsStock) {
 TEST_F(InventoryApi, ConfirmPastExpiresAtIs409HoldExpired) {
   const std::int64_t event = create_event(5);
   const HttpResponse held = reserve(event, 1, std::nullopt, 1);
-  ASSERT_TRUE(is_json(held, 201));
+  ASSERT_TRUE(is_json(held, 200));
   const std::int64_t id = int_field(held.json(), "reservation_id");
   std::this_thread::sleep_for(1200ms);
   EXPECT_TRUE(is_problem(confirm_by_id(id), 409, "hold_expired"));
@@ -573,11 +578,11 @@ TEST_F(InventoryApi, TheSeedEventTakesTheSeedBodyAndTheDocumentedReset) {
   EXPECT_EQ(api_counts(1), (EventCounts{100, 100, 0, 0}));
 
   const HttpResponse first = post_text("/inventory/reserve", R"({"event_id":1,"quantity":1})");
-  ASSERT_TRUE(is_json(first, 201));
+  ASSERT_TRUE(is_json(first, 200));
   expect_reservation(first.json(), 1, 1, "HELD");
   EXPECT_EQ(int_field(first.json(), "remaining_tickets"), 99);
   const HttpResponse second = reserve(1, 2);
-  ASSERT_TRUE(is_json(second, 201));
+  ASSERT_TRUE(is_json(second, 200));
   ASSERT_TRUE(is_json(confirm_by_id(int_field(second.json(), "reservation_id")), 200));
   EXPECT_EQ(api_counts(1), (EventCounts{100, 97, 1, 2}));
 
@@ -598,7 +603,7 @@ TEST_F(InventoryApi, TheSeedEventTakesTheSeedBodyAndTheDocumentedReset) {
 
   // The event sells again.
   const HttpResponse again = post_text("/inventory/reserve", R"({"event_id":1,"quantity":1})");
-  ASSERT_TRUE(is_json(again, 201));
+  ASSERT_TRUE(is_json(again, 200));
   EXPECT_EQ(int_field(again.json(), "remaining_tickets"), 99);
 }
 
@@ -607,7 +612,7 @@ TEST_F(InventoryApi, TheResetCommandOnAnyEventKeepsTheLedgerBalanced) {
   std::vector<std::int64_t> ids;
   for (int quantity : {3, 4, 5, 2}) {
     const HttpResponse held = reserve(event, quantity);
-    ASSERT_TRUE(is_json(held, 201));
+    ASSERT_TRUE(is_json(held, 200));
     ids.push_back(int_field(held.json(), "reservation_id"));
   }
   ASSERT_TRUE(is_json(confirm_by_id(ids[0]), 200));
@@ -625,7 +630,7 @@ TEST_F(InventoryApi, TheResetCommandOnAnyEventKeepsTheLedgerBalanced) {
   EXPECT_EQ(status_of(ids[3]), "VOIDED");
 
   const HttpResponse held = reserve(event, 1);
-  ASSERT_TRUE(is_json(held, 201));
+  ASSERT_TRUE(is_json(held, 200));
   EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 99);
 }
 
@@ -650,12 +655,12 @@ TEST_F(InventoryApi, ABatchOfReservesAnswersEachAsAloneInOrder) {
   ASSERT_EQ(results.size(), 6u);
   const auto status_at = [&](std::size_t i) { return int_field(results[i], "status"); };
   const auto body_at = [&](std::size_t i) { return results[i].at("body"); };
-  EXPECT_EQ(status_at(0), 201);
+  EXPECT_EQ(status_at(0), 200);
   expect_reservation(body_at(0), small, 2, "HELD");
   EXPECT_EQ(status_at(1), 409);
   EXPECT_EQ(string_field(body_at(1), "code"), "sold_out");
   EXPECT_EQ(int_field(body_at(1), "available_tickets"), 1);
-  EXPECT_EQ(status_at(2), 201);
+  EXPECT_EQ(status_at(2), 200);
   expect_reservation(body_at(2), large, 5, "HELD");
   EXPECT_EQ(status_at(3), 200);
   EXPECT_EQ(int_field(body_at(3), "reservation_id"), int_field(body_at(0), "reservation_id"));
@@ -707,7 +712,7 @@ TEST_F(InventoryApi, ZDatabaseOutageAnswers503AndTheServiceRecovers) {
   EXPECT_TRUE(eventually(30s, [] { return get("/ready").status == 200; }))
       << "/ready is not 200 within 30 s of the database coming back";
   const HttpResponse held = reserve(event, 1);
-  ASSERT_TRUE(is_json(held, 201));
+  ASSERT_TRUE(is_json(held, 200));
   EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 9);
 }
 

@@ -148,7 +148,7 @@ void run_storm(const std::vector<unsigned short>& ports) {
         const HttpResponse response = connection.request(
             "POST", "/inventory/reserve", reserve_body(event, hold.quantity, hold.key, hold.short_lived ? 1 : 0));
         const json::value body = parse_or_null(response.body);
-        if (response.status == 201 && int_field(body, "quantity") == hold.quantity) {
+        if (response.status == 200 && int_field(body, "quantity") == hold.quantity) {
           hold.id = int_field(body, "reservation_id");
           mine.push_back(hold);
           ++tally.reserved;

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "orders_harness.hpp"
+#include "support/webhook_receiver.hpp"
 
 namespace flashtix::test {
 namespace {
@@ -47,7 +48,7 @@ TEST(OrdersFaults, InventoryDownIs503WithRetryAfterAndLeaksNothing) {
   EXPECT_EQ(db_order_count(event), 0);
   EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
   // With inventory back the same request goes through.
-  EXPECT_TRUE(is_json(order_post(*service, order_body(event, 1)), 201));
+  EXPECT_TRUE(is_json(order_post(*service, order_body(event, 1)), 200));
   EXPECT_TRUE(ledger_balanced());
   EXPECT_EQ(service->stop(), 0);
 }
@@ -68,7 +69,7 @@ TEST(OrdersFaults, AFailedOrderInsertGivesTheTicketsBackAtOnce) {
             1);
   // The key's claim was dropped, so a retry (here to a healthy instance) makes a fresh order.
   const HttpResponse retried = order_post(orders(), order_body(event, 2), {{"Idempotency-Key", key}});
-  EXPECT_TRUE(is_json(retried, 201));
+  EXPECT_TRUE(is_json(retried, 200));
   EXPECT_EQ(api_counts(event), (EventCounts{5, 3, 2, 0}));
   EXPECT_TRUE(ledger_balanced());
   EXPECT_EQ(service->stop(), 0);
@@ -88,6 +89,28 @@ TEST(OrdersFaults, DyingBetweenReserveAndInsertLeavesOnlyAHoldThatExpires) {
   EXPECT_TRUE(ledger_balanced());
 }
 
+// An inventory that answers 503 to every attempt is an unavailable inventory: the buyer gets 503
+// inventory_unavailable, with Retry-After, as when it does not answer at all; never a 500.
+TEST(OrdersFaults, AnInventoryAnswering503IsUnavailableNotAFault) {
+  const std::int64_t event = create_event(5);
+  const HttpResponse created = order_post(orders(), order_body(event, 1));
+  ASSERT_TRUE(is_json(created, 200));
+  const std::string order_id = string_field(created.json(), "order_id");
+  WebhookReceiver busy_inventory;
+  busy_inventory.refuse(true);
+  const std::string url = busy_inventory.url();
+  auto service = start_orders({{"FLASHTIX_INVENTORY_URL", url.substr(0, url.find("/hooks"))}});
+  const HttpResponse cancel = http_request(service->port(), "POST", "/orders/" + order_id + "/cancel");
+  EXPECT_TRUE(is_problem(cancel, 503, "inventory_unavailable")) << cancel.describe();
+  EXPECT_TRUE(cancel.has_header("Retry-After"));
+  EXPECT_TRUE(is_problem(order_post(*service, order_body(event, 1)), 503, "inventory_unavailable"));
+  EXPECT_EQ(service->stop(), 0);
+  // Through a healthy instance the order is cancelled and its ticket comes back.
+  EXPECT_TRUE(is_json(http_request(orders().port(), "POST", "/orders/" + order_id + "/cancel"), 200));
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
+  EXPECT_TRUE(ledger_balanced());
+}
+
 // Nothing of a keyed request is stored before its order: after a crash between the reserve and the
 // record, a retry with the same key makes the order at once, and the dead attempt's hold expires.
 TEST(OrdersFaults, ARetryAfterACrashMakesTheOrderAndTheDeadAttemptsHoldExpires) {
@@ -101,7 +124,7 @@ TEST(OrdersFaults, ARetryAfterACrashMakesTheOrderAndTheDeadAttemptsHoldExpires) 
   EXPECT_EQ(api_counts(event), (EventCounts{5, 3, 2, 0}));
   EXPECT_EQ(pg().query("SELECT count(*) FROM orders.idempotency_keys WHERE key = '" + key + "'").at(0).at(0), "0");
   const HttpResponse retried = order_post(orders(), order_body(event, 2), {{"Idempotency-Key", key}});
-  ASSERT_TRUE(is_json(retried, 201));
+  ASSERT_TRUE(is_json(retried, 200));
   EXPECT_EQ(db_order_count(event), 1);
   EXPECT_EQ(held_under_key(string_field(retried.json(), "order_id")), 1);
   // The dead attempt's 2 tickets come back when its 2-second hold runs out; the order keeps its own.
@@ -110,7 +133,7 @@ TEST(OrdersFaults, ARetryAfterACrashMakesTheOrderAndTheDeadAttemptsHoldExpires) 
                                           db_status_count(event, "EXPIRED") == 1; }));
   // The same key again is the same order.
   const HttpResponse again = order_post(orders(), order_body(event, 2), {{"Idempotency-Key", key}});
-  EXPECT_EQ(again.status, 201);
+  EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.body, retried.body);
   EXPECT_TRUE(ledger_balanced());
 }
@@ -131,7 +154,7 @@ TEST(OrdersFaults, OneKeyOnTwoInstancesAtOnceMakesOneOrder) {
   std::set<std::string> bodies;
   for (const auto* answers : {&first_answers, &second_answers}) {
     for (const LoadResult& answer : *answers) {
-      if (answer.status == 201) {
+      if (answer.status == 200) {
         bodies.insert(answer.body);
       } else {
         EXPECT_EQ(answer.status, 409) << answer.body;

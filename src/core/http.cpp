@@ -40,7 +40,8 @@ json::object problem_json(const Problem& problem) {
   body["type"] = "urn:flashtix:problem:" + problem.code;
   body["title"] = problem.title;
   body["status"] = static_cast<int>(problem.status);
-  body["detail"] = problem.detail;
+  // A detail may quote the request (a path, say), whose bytes need not be UTF-8; JSON must be.
+  body["detail"] = valid_utf8(problem.detail);
   body["code"] = problem.code;
   for (const auto& member : problem.extra) body[member.key()] = member.value();
   return body;

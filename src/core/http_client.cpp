@@ -90,7 +90,8 @@ asio::awaitable<ClientResponse> HttpClient::call(http::verb method, std::string 
       const auto status = response.status;
       const bool busy = status == http::status::bad_gateway || status == http::status::service_unavailable ||
                         status == http::status::gateway_timeout;
-      if (!busy || i == attempts) co_return response;
+      if (!busy) co_return response;
+      // Busy to the last attempt is the peer being unavailable, as a refused connection would be.
       last_failure = base_url_ + target + " answered " + std::to_string(static_cast<int>(status));
     } catch (const PeerUnavailable& e) {
       last_failure = e.what();

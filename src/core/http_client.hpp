@@ -45,7 +45,8 @@ class HttpClient {
   HttpClient(boost::asio::any_io_executor executor, const std::string& base_url, ClientOptions options);
 
   // Sends one request. Idempotent calls are retried on transport failures and on 502/503/504 answers;
-  // the last failure throws PeerUnavailable. A non-idempotent call is tried once.
+  // when every attempt failed so, PeerUnavailable (a 502/503/504 answer included). A non-idempotent call
+  // is tried once.
   boost::asio::awaitable<ClientResponse> call(http::verb method, std::string target, std::string body,
                                               bool idempotent);
 

@@ -39,6 +39,8 @@ class FieldReader {
 
 // Characters (code points) in valid UTF-8 text, which is how the database's length() counts.
 std::size_t utf8_length(std::string_view text);
+// `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD, so that it can go into JSON.
+std::string valid_utf8(std::string_view text);
 
 // Parses a whole decimal integer within [min, max] (path segments, query parameters, cursors).
 std::optional<std::int64_t> parse_int(std::string_view text, std::int64_t min, std::int64_t max);

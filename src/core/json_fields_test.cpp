@@ -79,4 +79,14 @@ TEST(ParseInt, WholeDecimalWithinRange) {
 }
 
 }  // namespace
+TEST(ValidUtf8, KeepsValidTextAndReplacesEveryBadByte) {
+  EXPECT_EQ(valid_utf8("plain /path"), "plain /path");
+  EXPECT_EQ(valid_utf8("caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8E\xAB"), "caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x8E\xAB");
+  EXPECT_EQ(valid_utf8("/\xFF\xFE/x"), "/\xEF\xBF\xBD\xEF\xBF\xBD/x");
+  EXPECT_EQ(valid_utf8("\xC3"), "\xEF\xBF\xBD");                  // cut short
+  EXPECT_EQ(valid_utf8("\xC0\xAF"), "\xEF\xBF\xBD\xEF\xBF\xBD");  // overlong '/'
+  EXPECT_EQ(valid_utf8("\xED\xA0\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // a surrogate
+  EXPECT_EQ(valid_utf8("\xF4\x90\x80\x80"), "\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD\xEF\xBF\xBD");  // past U+10FFFF
+}
+
 }  // namespace flashtix::core

@@ -81,11 +81,14 @@ struct ReserveAnswer {
   json::object body;
   status code = status::ok;
   bool problem = false;
+  bool replayed = false;
 
+  // 200 both times, as the original service answered and its clients expect; a retry is told so.
   void operator()(const Reserved& reserved) {
     body = to_json(reserved.reservation);
     body["remaining_tickets"] = reserved.remaining_tickets;
-    code = reserved.created ? status::created : status::ok;
+    code = status::ok;
+    replayed = !reserved.created;
   }
   void operator()(const SoldOut& sold_out) {
     refuse(Problem{status::conflict, "sold_out", "Sold out",
@@ -109,7 +112,7 @@ struct ReserveAnswer {
 };
 
 ReserveAnswer answer_to(const ReserveCommand& command, const ReserveOutcome& outcome) {
-  ReserveAnswer answer{command, {}, status::ok, false};
+  ReserveAnswer answer{command, {}, status::ok, false, false};
   std::visit(answer, outcome);
   return answer;
 }
@@ -122,6 +125,10 @@ awaitable<Response> reserve(Inventory* inventory, Request request) {
   const ReserveAnswer answer = answer_to(command, outcome);
   Response response = json_response(answer.code, answer.body);
   if (answer.problem) response.content_type = "application/problem+json";
+  if (!answer.problem) {
+    response.headers.emplace_back("Location", "/inventory/reservations/" + std::to_string(answer.body.at("reservation_id").as_int64()));
+  }
+  if (answer.replayed) response.headers.emplace_back("Idempotent-Replayed", "true");
   co_return response;
 }
 
@@ -135,7 +142,7 @@ awaitable<Response> reserve_batch(Inventory* inventory, Request request) {
   json::array results;
   results.reserve(attempts.size());
   for (std::size_t i = 0; i < attempts.size(); ++i) {
-    ReserveAnswer answer{commands[i], {}, status::ok, false};
+    ReserveAnswer answer{commands[i], {}, status::ok, false, false};
     if (const auto* outcome = std::get_if<ReserveOutcome>(&attempts[i])) {
       std::visit(answer, *outcome);
     } else {

@@ -171,7 +171,8 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
                                        {}});
   }
   orders->relay->wake();
-  Response response{status::created, body, "application/json", {}};
+  // 200, as the original service answered and its clients expect.
+  Response response{status::ok, body, "application/json", {}};
   response.headers.emplace_back("Location", "/orders/" + order_id);
   co_return response;
 }

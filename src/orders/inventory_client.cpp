@@ -73,9 +73,6 @@ awaitable<std::vector<ReserveOutcome>> InventoryClient::reserve_many(std::vector
   const json::value* results = answer.is_object() ? answer.get_object().if_contains("results") : nullptr;
   if (response.status != http::status::ok || !results || !results->is_array() ||
       results->get_array().size() != requests.size()) {
-    if (response.status == http::status::service_unavailable) {
-      throw core::PeerUnavailable("inventory answered 503 to a batch of reserves");
-    }
     unexpected("reserve-batch", response);
   }
   std::vector<ReserveOutcome> outcomes;

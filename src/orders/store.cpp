@@ -94,7 +94,7 @@ constexpr Query kInsertOrders{
     "answered AS ("
     "    INSERT INTO orders.idempotency_keys "
     "        (key, request_fingerprint, order_id, state, response_status, response_body) "
-    "    SELECT i.key, i.fingerprint, i.id, 'DONE', 201, i.response_body FROM input i "
+    "    SELECT i.key, i.fingerprint, i.id, 'DONE', 200, i.response_body FROM input i "
     "     WHERE i.key IS NOT NULL ORDER BY i.key "
     "    ON CONFLICT (key) DO NOTHING "
     "    RETURNING order_id), "

@@ -354,6 +354,7 @@ asio::awaitable<void> load_worker(LoadState* state) {
     }
     auto response = parser.release();
     result.status = static_cast<int>(response.result_int());
+    result.replayed = response["Idempotent-Replayed"] == "true";
     result.body = std::move(response.body());
     if (!response.keep_alive()) stream.reset();
   }

@@ -105,6 +105,7 @@ struct LoadResult {
   int status = 0;  // 0 when the request failed in transport; `error` says how
   std::string body;
   std::string error;
+  bool replayed = false;  // answered with Idempotent-Replayed: true
 };
 
 // Runs every request over `connections` concurrent keep-alive connections (each takes the next request
