@@ -338,6 +338,86 @@ TEST_F(InventoryBadInput, ABodyOverTheLimitIs413) {
   EXPECT_EQ(db_snapshot(), before);
 }
 
+// A client that writes its whole body before it reads (Python's http.client and requests do) still
+// reads the 413: the server drains what follows for a moment instead of resetting the connection.
+TEST_F(InventoryBadInput, AClientThatSendsAllOfAnOversizedBodyStillReadsThe413) {
+  const std::string before = db_snapshot();
+  const std::string body = padded_reserve_body(event_, 1024 * 1024);
+  RawConnection client(inventory_port());
+  const bool sent = client.send("POST /inventory/reserve HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                                "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body);
+  EXPECT_TRUE(sent) << "the server reset the connection while the body was being sent";
+  const auto answer = client.read_response(5s);
+  const auto response = parse_http_response(answer.data);
+  ASSERT_TRUE(response) << "no answer to a 1 MiB body: " << shown(answer.data);
+  EXPECT_TRUE(is_problem(*response, 413, "body_too_large"));
+  EXPECT_EQ(db_snapshot(), before);
+}
+
+// Expect: 100-continue is honoured: the 413 before a body too large is sent, 100 before one that fits.
+TEST_F(InventoryBadInput, Expect100ContinueIsAnsweredBeforeTheBody) {
+  const std::string before = db_snapshot();
+  RawConnection large(inventory_port());
+  ASSERT_TRUE(large.send("POST /inventory/reserve HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                         "Expect: 100-continue\r\nContent-Length: 10000000\r\n\r\n"));
+  const auto refused = parse_http_response(large.read_response(5s).data);
+  ASSERT_TRUE(refused) << "no answer before the body";
+  EXPECT_TRUE(is_problem(*refused, 413, "body_too_large"));
+  EXPECT_EQ(db_snapshot(), before);
+
+  const std::int64_t event = create_event(1);
+  const std::string body = json::serialize(json::object{{"event_id", event}, {"quantity", 1}});
+  RawConnection small(inventory_port());
+  ASSERT_TRUE(small.send("POST /inventory/reserve HTTP/1.1\r\nHost: test\r\nContent-Type: application/json\r\n"
+                         "Expect: 100-continue\r\nConnection: close\r\nContent-Length: " +
+                         std::to_string(body.size()) + "\r\n\r\n"));
+  const auto go_on = small.read_response(5s);
+  EXPECT_EQ(go_on.data.rfind("HTTP/1.1 100 Continue\r\n", 0), 0u) << shown(go_on.data);
+  ASSERT_TRUE(small.send(body));
+  const std::string rest = small.read_until_closed(5s).data;
+  const auto held = parse_http_response(rest);
+  ASSERT_TRUE(held) << shown(rest);
+  EXPECT_TRUE(is_json(*held, 200));
+}
+
+// One client address cannot take every connection: past its own bound it is refused, others are not.
+TEST_F(InventoryBadInput, OneClientCannotTakeEveryConnection) {
+  auto capped = std::make_unique<ServiceProcess>(
+      "flashtix-inventory",
+      EnvVars{{"FLASHTIX_DATABASE_URL", pg().database_url()}, {"FLASHTIX_MAX_CONNECTIONS_PER_CLIENT", "4"}});
+  std::vector<std::unique_ptr<HttpConnection>> held;
+  for (int i = 0; i < 4; ++i) {
+    held.push_back(std::make_unique<HttpConnection>(capped->port()));
+    ASSERT_EQ(held.back()->get("/health").status, 200);
+  }
+  EXPECT_TRUE(is_problem(http_request(capped->port(), "GET", "/health"), 503, "too_many_connections"));
+  held.pop_back();
+  EXPECT_TRUE(eventually(3s, [&] { return http_request(capped->port(), "GET", "/health").status == 200; }));
+  EXPECT_EQ(capped->stop(), 0);
+}
+
+// The service raises its open-files limit to what --max-connections needs, and refuses to start,
+// saying why, when the hard limit is too low for it.
+TEST_F(InventoryBadInput, TheOpenFilesLimitIsRaisedOrTheServiceRefusesToStart) {
+  const std::string binary = service_bin_dir() + "/flashtix-inventory";
+  auto raised = std::make_unique<ServiceProcess>("/usr/bin/prlimit",
+                                                 EnvVars{{"FLASHTIX_DATABASE_URL", pg().database_url()}},
+                                                 std::vector<std::string>{"--nofile=1024:20000", binary});
+  const std::string limits = file_tail("/proc/" + std::to_string(raised->pid()) + "/limits");
+  EXPECT_NE(limits.find("Max open files            11024"), std::string::npos) << limits;
+  EXPECT_EQ(raised->stop(), 0);
+
+  const std::string dir = make_temp_dir("flashtix-nofile-");
+  SpawnOptions options;
+  options.argv = {"/usr/bin/prlimit", "--nofile=2000:2000", binary, "--port", std::to_string(free_tcp_port())};
+  options.env = {{"FLASHTIX_DATABASE_URL", pg().database_url()}};
+  options.drop_env_prefixes = {"FLASHTIX_"};
+  options.log_path = dir + "/service.log";
+  EXPECT_EQ(run_to_completion(options, 30s), 1);
+  EXPECT_NE(file_tail(options.log_path).find("open-files limit"), std::string::npos) << file_tail(options.log_path);
+  remove_tree(dir);
+}
+
 TEST_F(InventoryBadInput, ABodyOfExactlyTheLimitIsAccepted) {
   const std::int64_t event = create_event(1);
   const HttpResponse response = post_text("/inventory/reserve", padded_reserve_body(event, 65536));

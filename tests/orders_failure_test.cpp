@@ -1,5 +1,6 @@
 // Faults around an order: inventory down, the order insert failing, the process dying between the
 // reserve and the insert. In every case no ticket stays held past its hold and no order is half made.
+#include <csignal>
 #include <set>
 #include <thread>
 #include <vector>
@@ -109,6 +110,43 @@ TEST(OrdersFaults, AnInventoryAnswering503IsUnavailableNotAFault) {
   EXPECT_TRUE(is_json(http_request(orders().port(), "POST", "/orders/" + order_id + "/cancel"), 200));
   EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
   EXPECT_TRUE(ledger_balanced());
+}
+
+// SIGTERM drains: /ready answers 503 at once, and the request in flight (here waiting for a paused
+// inventory) is finished and answered before the process exits 0.
+TEST(OrdersFaults, SigtermFinishesTheRequestsInFlightBeforeStopping) {
+  const std::int64_t event = create_event(5);
+  auto service = start_orders({});
+  HttpConnection watcher(service->port());
+  ASSERT_EQ(watcher.get("/health").status, 200);
+  ASSERT_EQ(::kill(inventory().pid(), SIGSTOP), 0);
+  HttpResponse answer;
+  std::thread buyer([&] { answer = order_post(*service, order_body(event, 1)); });
+  std::this_thread::sleep_for(300ms);
+  ASSERT_EQ(::kill(service->pid(), SIGTERM), 0);
+  std::this_thread::sleep_for(200ms);
+  const HttpResponse ready = watcher.get("/ready");
+  ::kill(inventory().pid(), SIGCONT);
+  buyer.join();
+  EXPECT_TRUE(is_problem(ready, 503, "not_ready")) << ready.describe();
+  EXPECT_TRUE(is_json(answer, 200)) << answer.describe();
+  EXPECT_EQ(service->stop(), 0);
+  EXPECT_EQ(db_order_count(event), 1);
+  EXPECT_TRUE(ledger_balanced());
+}
+
+// Orders are taken while the broker is down (their events wait in the outbox): the service is ready.
+TEST(OrdersFaults, WithoutABrokerTheServiceIsReadyAndTakesOrders) {
+  const std::int64_t event = create_event(5);
+  auto service = start_orders({{"FLASHTIX_AMQP_URL", "amqp://guest:guest@127.0.0.1:" + std::to_string(free_tcp_port()) + "/"}});
+  EXPECT_TRUE(eventually(5s, [&] { return order_get(*service, "/ready").status == 200; }))
+      << order_get(*service, "/ready").describe();
+  EXPECT_TRUE(is_json(order_post(*service, order_body(event, 1)), 200));
+  EXPECT_EQ(std::stoll(pg().query("SELECT count(*) FROM orders.outbox o JOIN orders.orders r ON r.id::text = "
+                                  "o.correlation_id WHERE r.event_id = " + std::to_string(event) +
+                                  " AND o.published_at IS NULL").at(0).at(0)),
+            1);
+  EXPECT_EQ(service->stop(), 0);
 }
 
 // Nothing of a keyed request is stored before its order: after a crash between the reserve and the

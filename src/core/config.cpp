@@ -21,6 +21,9 @@ std::vector<ConfigOption> common_options(int default_port) {
       {"log-level", "info", "debug, info, warn or error"},
       {"max-body-bytes", "65536", "largest request body accepted"},
       {"max-connections", "10000", "open client connections at most; more are refused with 503"},
+      {"max-connections-per-client", "1000", "open connections from one client address at most"},
+      {"drain-notice-ms", "0", "on SIGTERM, how long /ready answers 503 before new connections are refused"},
+      {"drain-timeout-ms", "10000", "on SIGTERM, how long requests in flight may take to finish"},
   };
 }
 

@@ -54,10 +54,42 @@ std::optional<Response> answer_for_read_error(const boost::system::error_code& e
   return std::nullopt;
 }
 
-struct ConnectionSlot {
+// Counts a connection, or a request, for as long as it lives.
+struct Counted {
   std::atomic<int>* counter;
-  ~ConnectionSlot() { counter->fetch_sub(1, std::memory_order_relaxed); }
+  explicit Counted(std::atomic<int>* counted) : counter(counted) { counter->fetch_add(1, std::memory_order_relaxed); }
+  ~Counted() { counter->fetch_sub(1, std::memory_order_relaxed); }
+  Counted(const Counted&) = delete;
+  Counted& operator=(const Counted&) = delete;
 };
+
+struct ClientSlot {
+  ServerState* state;
+  std::string client;
+  bool held;
+  ~ClientSlot() {
+    if (held) state->leave(client);
+  }
+};
+
+// Writes a last answer, then reads and drops whatever the client still sends, for a bounded time, before
+// the connection closes: a client that writes its whole (too large) body before reading gets the answer.
+asio::awaitable<void> answer_and_linger(beast::tcp_stream& stream, http::response<http::string_body> message,
+                                        ServerLimits limits) {
+  stream.expires_after(limits.write_timeout);
+  auto [write_error, written] = co_await http::async_write(stream, message, as_tuple(use_awaitable));
+  if (write_error) co_return;
+  beast::error_code ignored;
+  stream.socket().shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+  stream.expires_after(limits.lingering_close);
+  std::size_t dropped = 0;
+  char sink[16 * 1024];
+  while (dropped < limits.max_lingering_bytes) {
+    auto [read_error, read] = co_await stream.async_read_some(asio::buffer(sink), as_tuple(use_awaitable));
+    if (read_error) break;
+    dropped += read;
+  }
+}
 
 }  // namespace
 
@@ -98,17 +130,49 @@ asio::awaitable<Response> dispatch(const Router* router, Request request) {
   co_return problem_response(failure_problem(failure, what));
 }
 
+namespace {
+std::atomic<bool> g_stopping{false};
+}  // namespace
+
+void begin_stopping() { g_stopping.store(true); }
+bool stopping() { return g_stopping.load(std::memory_order_relaxed); }
+
+bool ServerState::enter(const std::string& client, int max) {
+  const std::lock_guard lock(mutex_);
+  int& count = per_client_[client];
+  if (count >= max) {
+    if (count == 0) per_client_.erase(client);
+    return false;
+  }
+  ++count;
+  return true;
+}
+
+void ServerState::leave(const std::string& client) {
+  const std::lock_guard lock(mutex_);
+  const auto found = per_client_.find(client);
+  if (found == per_client_.end()) return;
+  if (--found->second == 0) per_client_.erase(found);
+}
+
 asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, const Router* router, ServerLimits limits,
-                                       std::atomic<int>* open_connections) {
-  ConnectionSlot slot{open_connections};
-  beast::tcp_stream stream(std::move(socket));
+                                       ServerState* state) {
+  const Counted connection_counted{&state->open_connections};
   beast::error_code ignored;
+  const auto peer = socket.remote_endpoint(ignored);
+  ClientSlot client{state, ignored ? std::string() : peer.address().to_string(), false};
+  beast::tcp_stream stream(std::move(socket));
   stream.socket().set_option(asio::ip::tcp::no_delay(true), ignored);
 
-  if (open_connections->fetch_add(1, std::memory_order_relaxed) >= limits.max_connections) {
+  std::optional<Problem> refusal;
+  if (state->open_connections.load(std::memory_order_relaxed) > limits.max_connections) {
+    refusal = unavailable("too_many_connections", "the server has too many open connections");
+  } else if (!(client.held = state->enter(client.client, limits.max_connections_per_client))) {
+    refusal = unavailable("too_many_connections", "this client has too many open connections to the server");
+  }
+  if (refusal) {
     // Refuse politely and at once instead of letting the process run out of descriptors.
-    const Problem refusal = unavailable("too_many_connections", "the server has too many open connections");
-    auto message = to_message(problem_response(refusal), 11, false);
+    auto message = to_message(problem_response(*refusal), 11, false);
     stream.expires_after(limits.write_timeout);
     co_await http::async_write(stream, message, as_tuple(use_awaitable));
     stream.socket().shutdown(asio::ip::tcp::socket::shutdown_both, ignored);
@@ -122,23 +186,44 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, const Route
     parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
     parser.body_limit(limits.max_body_bytes);
 
-    // Waiting for the next request on a kept-alive connection may take longer than reading one.
-    stream.expires_after(first_request || buffer.size() > 0 ? limits.read_timeout : limits.idle_timeout);
+    // Waiting for the next request on a kept-alive connection may take longer than reading one, but not
+    // while the server is crowded.
+    const bool crowded = state->open_connections.load(std::memory_order_relaxed) > limits.max_connections / 2;
+    const auto idle_timeout = crowded ? limits.idle_timeout_under_pressure : limits.idle_timeout;
+    stream.expires_after(first_request || buffer.size() > 0 ? limits.read_timeout : idle_timeout);
     first_request = false;
-    auto [read_error, read_bytes] = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+    auto [header_error, header_bytes] =
+        co_await http::async_read_header(stream, buffer, parser, as_tuple(use_awaitable));
+    boost::system::error_code read_error = header_error;
+    if (!read_error && beast::iequals(parser.get()[http::field::expect], "100-continue")) {
+      // The client waits before it sends the body: tell it now whether to.
+      const auto length = parser.content_length();
+      if (length && *length > limits.max_body_bytes) {
+        read_error = http::error::body_limit;
+      } else {
+        http::response<http::empty_body> go_on{http::status::continue_, parser.get().version()};
+        stream.expires_after(limits.write_timeout);
+        auto [continue_error, written] = co_await http::async_write(stream, go_on, as_tuple(use_awaitable));
+        read_error = continue_error;
+      }
+    }
+    if (!read_error && !parser.is_done()) {
+      stream.expires_after(limits.read_timeout);
+      auto [body_error, body_bytes] = co_await http::async_read(stream, buffer, parser, as_tuple(use_awaitable));
+      read_error = body_error;
+    }
     if (read_error) {
       if (auto answer = answer_for_read_error(read_error)) {
-        auto message = to_message(std::move(*answer), 11, false);
-        stream.expires_after(limits.write_timeout);
-        co_await http::async_write(stream, message, as_tuple(use_awaitable));
+        co_await answer_and_linger(stream, to_message(std::move(*answer), 11, false), limits);
       }
       break;
     }
 
+    const Counted request_counted{&state->requests_in_flight};
     Request request;
     request.message = parser.release();
     const unsigned version = request.message.version();
-    const bool keep_alive = request.message.keep_alive();
+    const bool asked_keep_alive = request.message.keep_alive();
     Response response;
     if (auto target = boost::urls::parse_origin_form(request.message.target())) {
       request.target = *target;
@@ -146,6 +231,8 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, const Route
     } else {
       response = problem_response(invalid_request("the request target is not a valid origin-form path"));
     }
+    // A stopping server answers what it was asked, and closes.
+    const bool keep_alive = asked_keep_alive && !stopping();
 
     auto message = to_message(std::move(response), version, keep_alive);
     stream.expires_after(limits.write_timeout);

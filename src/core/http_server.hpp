@@ -8,7 +8,10 @@
 #include <chrono>
 #include <cstddef>
 #include <exception>
+#include <mutex>
+#include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "core/router.hpp"
 
@@ -20,15 +23,41 @@ struct ServerLimits {
   // A whole request must arrive within this, so a slow client cannot hold a connection forever.
   std::chrono::milliseconds read_timeout{15000};
   std::chrono::milliseconds write_timeout{15000};
-  // An idle keep-alive connection is closed after this.
+  // An idle keep-alive connection is closed after this; after the shorter time once more than half of
+  // max_connections are open, so that idle clients give way to active ones.
   std::chrono::milliseconds idle_timeout{60000};
+  std::chrono::milliseconds idle_timeout_under_pressure{5000};
   int max_connections = 10000;
+  // Connections from one client address at most, so that one client cannot take every slot.
+  int max_connections_per_client = 1000;
+  // After an answer that ends a connection mid-request (413), what the client still sends is read and
+  // dropped for up to this long (and this much), so that it reads the answer instead of a reset.
+  std::chrono::milliseconds lingering_close{2000};
+  std::size_t max_lingering_bytes = 1024 * 1024;
 };
 
+// What every connection of a process shares: the counts behind its limits.
+class ServerState {
+ public:
+  std::atomic<int> open_connections{0};
+  std::atomic<int> requests_in_flight{0};
+
+  // Counts a connection of `client`; false (and nothing counted) past `max`.
+  bool enter(const std::string& client, int max);
+  void leave(const std::string& client);
+
+ private:
+  std::mutex mutex_;
+  std::unordered_map<std::string, int> per_client_;
+};
+
+// The process is stopping (SIGTERM): /ready answers 503, and every answer closes its connection.
+void begin_stopping();
+bool stopping();
+
 // Serves one client connection until it closes, errs, idles out or asks to close.
-// `open_connections` counts live connections across all threads of the process.
 boost::asio::awaitable<void> serve_connection(boost::asio::ip::tcp::socket socket, const Router* router,
-                                              ServerLimits limits, std::atomic<int>* open_connections);
+                                              ServerLimits limits, ServerState* state);
 
 // Runs the matching handler; expected problems become their answers, faults become 500/503 here and only here.
 boost::asio::awaitable<Response> dispatch(const Router* router, Request request);

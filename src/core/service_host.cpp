@@ -1,6 +1,8 @@
 // Process scaffolding shared by every service binary.
 #include "core/service_host.hpp"
 
+#include <sys/resource.h>
+
 #include <csignal>
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -8,6 +10,7 @@
 #include <boost/asio/signal_set.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <optional>
 #include <thread>
 
 #include "core/log.hpp"
@@ -27,9 +30,13 @@ pg::PoolOptions pool_options_from(const Config& config) {
 ServiceHost::ServiceHost(std::string name, const Config& config)
     : name_(std::move(name)),
       listen_address_(config.get("listen-address")),
-      port_(static_cast<unsigned short>(config.get_int("port", 1, 65535))) {
+      port_(static_cast<unsigned short>(config.get_int("port", 1, 65535))),
+      drain_notice_(config.get_int("drain-notice-ms", 0, 600'000)),
+      drain_timeout_(config.get_int("drain-timeout-ms", 0, 600'000)) {
   limits_.max_body_bytes = static_cast<std::size_t>(config.get_int("max-body-bytes", 1024, 16 * 1024 * 1024));
   limits_.max_connections = static_cast<int>(config.get_int("max-connections", 16, 1000000));
+  limits_.max_connections_per_client =
+      static_cast<int>(config.get_int("max-connections-per-client", 1, limits_.max_connections));
   const auto threads = config.get_int("threads", 1, 256);
   const auto pool = pool_options_from(config);
   for (int i = 0; i < threads; ++i) {
@@ -43,7 +50,7 @@ ServiceHost::ServiceHost(std::string name, const Config& config)
 namespace {
 
 asio::awaitable<void> accept_loop(tcp::acceptor* acceptor, std::vector<std::unique_ptr<Worker>>* workers,
-                                  ServerLimits limits, std::atomic<int>* open_connections) {
+                                  ServerLimits limits, ServerState* state) {
   std::size_t next = 0;
   asio::steady_timer backoff(acceptor->get_executor());
   while (acceptor->is_open()) {
@@ -59,15 +66,60 @@ asio::awaitable<void> accept_loop(tcp::acceptor* acceptor, std::vector<std::uniq
       co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    asio::co_spawn(worker.io, serve_connection(std::move(socket), &worker.router, limits, open_connections),
+    asio::co_spawn(worker.io, serve_connection(std::move(socket), &worker.router, limits, state),
                    LogIfFailed{"connection"});
   }
+}
+
+// Descriptors beyond the client connections: database and broker connections, calls to other
+// services, files.
+constexpr rlim_t kDescriptorsBesideClients = 1024;
+
+// Raises the soft open-files limit to what max_connections needs (or to the hard limit); an error
+// message when even the hard limit is too low.
+std::optional<std::string> ensure_open_files(int max_connections) {
+  const rlim_t needed = static_cast<rlim_t>(max_connections) + kDescriptorsBesideClients;
+  rlimit limit{};
+  if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return std::nullopt;
+  if (limit.rlim_cur >= needed) return std::nullopt;
+  const rlim_t hard = limit.rlim_max;
+  limit.rlim_cur = hard == RLIM_INFINITY ? needed : std::min(needed, hard);
+  if (setrlimit(RLIMIT_NOFILE, &limit) != 0 || limit.rlim_cur < needed) {
+    return "the open-files limit (" + std::to_string(static_cast<unsigned long long>(hard)) + ") is below the " +
+           std::to_string(static_cast<unsigned long long>(needed)) +
+           " that --max-connections needs; raise it (ulimit -n) or lower --max-connections";
+  }
+  return std::nullopt;
+}
+
+// After SIGTERM: new connections are refused once the notice is over; then the loops stop when no
+// request is in flight any more, or at the deadline.
+asio::awaitable<void> drain(tcp::acceptor* acceptor, std::vector<std::unique_ptr<Worker>>* workers,
+                            const ServerState* state, std::chrono::milliseconds notice, std::chrono::milliseconds timeout) {
+  asio::steady_timer timer(acceptor->get_executor());
+  timer.expires_after(notice);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  boost::system::error_code ignored;
+  acceptor->close(ignored);
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (state->requests_in_flight.load() > 0 && std::chrono::steady_clock::now() < deadline) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
+  }
+  if (state->requests_in_flight.load() > 0) {
+    log_warn("stopping with ", state->requests_in_flight.load(), " requests still in flight after the drain timeout");
+  }
+  for (auto& worker : *workers) worker->io.stop();
 }
 
 }  // namespace
 
 int ServiceHost::run() {
   std::signal(SIGPIPE, SIG_IGN);
+  if (const auto problem = ensure_open_files(limits_.max_connections)) {
+    log_error(name_, " cannot start: ", *problem);
+    return 1;
+  }
   Worker& main_worker = *workers_.front();
   boost::system::error_code ec;
   const auto address = asio::ip::make_address(listen_address_, ec);
@@ -88,16 +140,17 @@ int ServiceHost::run() {
   }
   log_info(name_, " listening on ", listen_address_, ":", port_, " with ", workers_.size(), " threads");
 
-  asio::co_spawn(main_worker.io, accept_loop(&acceptor, &workers_, limits_, &open_connections_),
+  asio::co_spawn(main_worker.io, accept_loop(&acceptor, &workers_, limits_, &server_state_),
                  LogIfFailed{"acceptor"});
 
   asio::signal_set signals(main_worker.io, SIGINT, SIGTERM);
-  signals.async_wait([this, &acceptor](const boost::system::error_code& error, int signal) {
+  signals.async_wait([this, &acceptor, &main_worker](const boost::system::error_code& error, int signal) {
     if (error) return;
-    log_info(name_, " stopping on signal ", signal);
-    boost::system::error_code ignored;
-    acceptor.close(ignored);
-    for (auto& worker : workers_) worker->io.stop();
+    log_info(name_, " stopping on signal ", signal, ": draining ", server_state_.requests_in_flight.load(),
+             " requests in flight");
+    begin_stopping();
+    asio::co_spawn(main_worker.io, drain(&acceptor, &workers_, &server_state_, drain_notice_, drain_timeout_),
+                   LogIfFailed{"drain"});
   });
 
   std::vector<asio::executor_work_guard<asio::io_context::executor_type>> guards;
@@ -140,6 +193,10 @@ asio::awaitable<Response> ready(pg::Pool* pool, Request request) {
 }  // namespace
 
 Response ready_response(std::initializer_list<Dependency> dependencies) {
+  if (stopping()) {
+    return problem_response(Problem{http::status::service_unavailable, "not_ready", "Not ready",
+                                    "the service is stopping", {}, {{"Retry-After", "1"}}});
+  }
   for (const Dependency& dependency : dependencies) {
     if (!dependency.up) {
       return problem_response(Problem{http::status::service_unavailable, "not_ready", "Not ready",

@@ -38,7 +38,9 @@ class ServiceHost {
   std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
   const std::string& name() const { return name_; }
 
-  // Listens, serves until SIGINT/SIGTERM, and returns the process exit code.
+  // Listens, serves until SIGINT/SIGTERM, and returns the process exit code. On the signal it drains:
+  // /ready answers 503 at once, new connections are refused after the drain notice, requests in flight
+  // are finished (within the drain timeout), then the process stops.
   int run();
 
  private:
@@ -46,8 +48,10 @@ class ServiceHost {
   std::string listen_address_;
   unsigned short port_;
   ServerLimits limits_;
+  std::chrono::milliseconds drain_notice_;
+  std::chrono::milliseconds drain_timeout_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::atomic<int> open_connections_{0};
+  ServerState server_state_;
 };
 
 // The options common to all services turned into pool settings.

@@ -99,7 +99,7 @@ int main(int argc, char** argv) {
       core::Worker& worker = *host.workers()[i];
       orders::ThreadState& state = *states[i];
       state.orders = orders::Orders{worker.db.get(), &writes,   &key_lookups, state.inventory.get(), &reserves,
-                                    &keys_in_flight, settings, &tables,      &relay,                &consumer};
+                                    &keys_in_flight, settings, &tables,      &relay};
       worker.router = orders::make_router(&state.orders);
       worker.service_state = states[i];
       orders_per_worker.push_back(&state.orders);

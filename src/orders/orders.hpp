@@ -55,7 +55,6 @@ struct Orders {
   const core::messaging::Tables* tables;  // orders.outbox and orders.inbox
   // Told after each commit that wrote to the outbox, so that the event goes out at once.
   core::messaging::OutboxRelay* relay;
-  const core::messaging::Consumer* consumer;
 };
 
 }  // namespace flashtix::orders
