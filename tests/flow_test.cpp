@@ -251,5 +251,38 @@ TEST(Flow, AWebhookTargetThatIsDownGetsTheNotificationOnceItIsBack) {
   EXPECT_EQ(webhook().accepted_for(order).size(), 1u);
 }
 
+// Payments forgets closed orders after a week, and both consumers forget inbox rows after a week;
+// recent rows and the notifications themselves stay.
+TEST(Flow, PaymentsAndNotificationsPruneRowsPastTheirRetention) {
+  const std::string tag = unique_name("retained");
+  for (const std::string schema : {"payments", "notifications"}) {
+    pg().admin_query("INSERT INTO " + schema + ".inbox (message_id, type, received_at) SELECT gen_random_uuid(), '" +
+                     tag + "-old', now() - interval '8 days' FROM generate_series(1, 30)");
+    pg().admin_query("INSERT INTO " + schema + ".inbox (message_id, type) SELECT gen_random_uuid(), '" + tag +
+                     "-new' FROM generate_series(1, 2)");
+  }
+  pg().admin_query("INSERT INTO payments.closed_orders (order_id, status, closed_at) "
+                   "SELECT gen_random_uuid(), '" + tag + "-old', now() - interval '8 days' FROM generate_series(1, 30)");
+  pg().admin_query("INSERT INTO payments.closed_orders (order_id, status) VALUES (gen_random_uuid(), '" + tag + "-new')");
+  const std::int64_t notices_before = count("SELECT count(*) FROM notifications.notifications");
+
+  const EnvVars often{{"FLASHTIX_RETENTION_INTERVAL_MS", "200"}};
+  auto pruning_payments = start_payments(often);
+  auto pruning_notifications = start_notifications(often);
+  const auto rows = [&](const std::string& table, const std::string& column, const std::string& age) {
+    return count("SELECT count(*) FROM " + table + " WHERE " + column + " = '" + tag + "-" + age + "'");
+  };
+  EXPECT_TRUE(eventually(15s, [&] {
+    return rows("payments.inbox", "type", "old") + rows("notifications.inbox", "type", "old") +
+               rows("payments.closed_orders", "status", "old") == 0;
+  }));
+  EXPECT_EQ(rows("payments.inbox", "type", "new"), 2);
+  EXPECT_EQ(rows("notifications.inbox", "type", "new"), 2);
+  EXPECT_EQ(rows("payments.closed_orders", "status", "new"), 1);
+  EXPECT_EQ(count("SELECT count(*) FROM notifications.notifications"), notices_before);
+  EXPECT_EQ(pruning_payments->stop(), 0);
+  EXPECT_EQ(pruning_notifications->stop(), 0);
+}
+
 }  // namespace
 }  // namespace flashtix::test

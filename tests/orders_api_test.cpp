@@ -240,5 +240,39 @@ TEST(OrdersApi, AnOrderWhoseHoldExpiresBecomesExpired) {
   EXPECT_EQ(short_holds->stop(), 0);
 }
 
+// Tables that would only grow lose their old rows, many batches of them per round; recent rows and
+// unpublished events stay.
+TEST(OrdersApi, RowsPastTheirRetentionArePruned) {
+  auto service = start_orders({{"FLASHTIX_RETENTION_INTERVAL_MS", "200"}});
+  const std::string tag = unique_name("retained");
+  pg().admin_query("INSERT INTO orders.idempotency_keys "
+                   "  (key, request_fingerprint, order_id, state, response_status, response_body, claimed_at) "
+                   "SELECT '" + tag + "-old-' || g, 'f', gen_random_uuid(), 'DONE', 200, '{}', now() - interval '2 days' "
+                   "  FROM generate_series(1, 25000) g");
+  pg().admin_query("INSERT INTO orders.idempotency_keys (key, request_fingerprint, order_id, state, response_status, "
+                   "  response_body) SELECT '" + tag + "-new-' || g, 'f', gen_random_uuid(), 'DONE', 200, '{}' "
+                   "  FROM generate_series(1, 3) g");
+  pg().admin_query("INSERT INTO orders.inbox (message_id, type, received_at) "
+                   "SELECT gen_random_uuid(), '" + tag + "-old', now() - interval '8 days' FROM generate_series(1, 50)");
+  pg().admin_query("INSERT INTO orders.inbox (message_id, type) SELECT gen_random_uuid(), '" + tag + "-new' "
+                   "FROM generate_series(1, 2)");
+  pg().admin_query("INSERT INTO orders.outbox (type, correlation_id, payload, occurred_at, published_at) VALUES "
+                   "('test', '" + tag + "-published-old', '{}', now() - interval '2 days', now() - interval '2 days'), "
+                   "('test', '" + tag + "-unpublished-old', '{}', now() - interval '2 days', NULL), "
+                   "('test', '" + tag + "-published-new', '{}', now(), now())");
+  const auto count = [&](const std::string& sql) { return std::stoll(pg().admin_query(sql).at(0).at(0)); };
+  const std::string keys = "SELECT count(*) FROM orders.idempotency_keys WHERE key LIKE '" + tag + "-";
+  const std::string inbox = "SELECT count(*) FROM orders.inbox WHERE type = '" + tag;
+  const std::string outbox = "SELECT count(*) FROM orders.outbox WHERE correlation_id = '" + tag;
+  EXPECT_TRUE(eventually(20s, [&] {
+    return count(keys + "old-%'") == 0 && count(inbox + "-old'") == 0 && count(outbox + "-published-old'") == 0;
+  })) << count(keys + "old-%'") << " keys, " << count(inbox + "-old'") << " inbox rows left";
+  EXPECT_EQ(count(keys + "new-%'"), 3);
+  EXPECT_EQ(count(inbox + "-new'"), 2);
+  EXPECT_EQ(count(outbox + "-unpublished-old'"), 1);
+  EXPECT_EQ(count(outbox + "-published-new'"), 1);
+  EXPECT_EQ(service->stop(), 0);
+}
+
 }  // namespace
 }  // namespace flashtix::test

@@ -32,7 +32,6 @@ constexpr std::chrono::milliseconds kRelayPollInterval{200};
 constexpr std::chrono::milliseconds kConfirmTimeout{10'000};
 constexpr std::chrono::milliseconds kFirstReconnectPause{100};
 constexpr std::chrono::milliseconds kMaxReconnectPause{3000};
-constexpr std::chrono::minutes kPruneInterval{1};
 // How long the consumer thread waits for a delivery before it settles finished handlers again.
 constexpr std::chrono::milliseconds kConsumerPoll{10};
 constexpr std::chrono::milliseconds kFirstRetryPause{200};
@@ -140,8 +139,8 @@ Tables::Tables(std::string schema) : schema_(std::move(schema)) {
     names_.push_back(std::move(name));
     sql_.push_back(std::move(sql));
   };
-  names_.reserve(6);
-  sql_.reserve(6);
+  names_.reserve(7);
+  sql_.reserve(7);
   add("outbox_insert", "INSERT INTO " + s + ".outbox (type, correlation_id, payload) VALUES ($1::text, $2::text, $3::jsonb)");
   add("inbox_insert", "INSERT INTO " + s + ".inbox (message_id, type) VALUES ($1::uuid, $2::text) "
                       "ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
@@ -152,15 +151,19 @@ Tables::Tables(std::string schema) : schema_(std::move(schema)) {
                             "FROM " + s + ".outbox WHERE published_at IS NULL "
                             "ORDER BY seq LIMIT $1::integer FOR UPDATE SKIP LOCKED");
   add("outbox_mark_published", "UPDATE " + s + ".outbox SET published_at = now() WHERE seq = ANY($1::bigint[])");
-  // Published rows stay a day for inspection, then go, a bounded batch at a time.
+  // Published rows stay a day for inspection, then go, $1 at a time, oldest first (core/retention).
   add("outbox_prune", "DELETE FROM " + s + ".outbox WHERE seq IN (SELECT seq FROM " + s + ".outbox "
-                      "WHERE published_at < now() - interval '1 day' ORDER BY seq LIMIT 10000)");
+                      "WHERE published_at < now() - interval '1 day' ORDER BY seq LIMIT $1::integer)");
+  // A message is redelivered within minutes (a lost ack or confirm); its inbox row stays a week.
+  add("inbox_prune", "DELETE FROM " + s + ".inbox WHERE message_id IN (SELECT message_id FROM " + s + ".inbox "
+                     "WHERE received_at < now() - interval '7 days' ORDER BY received_at LIMIT $1::integer)");
   insert_outbox_ = {names_[0], sql_[0]};
   insert_inbox_ = {names_[1], sql_[1]};
   inbox_contains_ = {names_[2], sql_[2]};
   select_unpublished_ = {names_[3], sql_[3]};
   mark_published_ = {names_[4], sql_[4]};
   prune_published_ = {names_[5], sql_[5]};
+  prune_inbox_ = {names_[6], sql_[6]};
 }
 
 asio::awaitable<bool> already_handled(pg::Pool* db, const Tables* tables, std::string message_id) {
@@ -226,7 +229,6 @@ asio::awaitable<void> OutboxRelay::run() {
       }
       published = co_await publish_batch();
       if (published == 0) broker_->pump();
-      co_await prune_if_due();
     } catch (const amqp::BrokerUnavailable& e) {
       broker_.reset();
       connected_ = false;
@@ -291,13 +293,6 @@ asio::awaitable<std::size_t> OutboxRelay::publish_batch() {
   co_await lease->pipeline(std::move(mark));
   log_debug("outbox relay (", tables_->schema(), ") published ", rows.rows(), " events");
   co_return static_cast<std::size_t>(rows.rows());
-}
-
-asio::awaitable<void> OutboxRelay::prune_if_due() {
-  const auto now = std::chrono::steady_clock::now();
-  if (now < next_prune_) co_return;
-  next_prune_ = now + kPruneInterval;
-  co_await db_->exec(tables_->prune_published(), {});
 }
 
 // ---------------------------------------------------------------------------------------------------

@@ -85,13 +85,16 @@ class Tables {
   // Used by the relay.
   const pg::Query& select_unpublished() const { return select_unpublished_; }
   const pg::Query& mark_published() const { return mark_published_; }
+  // For core::keep_tables_trimmed: $1 rows at most, oldest first.
   const pg::Query& prune_published() const { return prune_published_; }
+  const pg::Query& prune_inbox() const { return prune_inbox_; }
 
  private:
   std::string schema_;
   std::vector<std::string> names_;  // storage for the queries' names and text
   std::vector<std::string> sql_;
-  pg::Query insert_outbox_, insert_inbox_, inbox_contains_, select_unpublished_, mark_published_, prune_published_;
+  pg::Query insert_outbox_, insert_inbox_, inbox_contains_, select_unpublished_, mark_published_, prune_published_,
+      prune_inbox_;
 };
 
 // True when this message id is already in the inbox: a cheap early exit before side effects.
@@ -121,7 +124,6 @@ class OutboxRelay {
  private:
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<std::size_t> publish_batch();
-  boost::asio::awaitable<void> prune_if_due();
 
   amqp::BrokerSettings broker_settings_;
   const Tables* tables_;
@@ -131,7 +133,6 @@ class OutboxRelay {
   Doorbell doorbell_{io_.get_executor()};
   std::unique_ptr<amqp::Connection> broker_;
   std::atomic<bool> connected_{false};
-  std::chrono::steady_clock::time_point next_prune_{};
   std::thread thread_;
 };
 

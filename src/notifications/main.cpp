@@ -5,6 +5,7 @@
 
 #include "core/log.hpp"
 #include "core/migrations.hpp"
+#include "core/retention.hpp"
 #include "core/service_host.hpp"
 #include "notifications/delivery.hpp"
 #include "notifications/intake.hpp"
@@ -23,6 +24,7 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"webhook-max-retry-ms", "60000", "longest pause between POSTs of one notification"});
   list.push_back({"delivery-interval-ms", "250", "how often due notifications are looked for when nothing new came"});
   for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
+  for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
 }
 
@@ -92,6 +94,12 @@ int main(int argc, char** argv) {
       core::log_info("no webhook configured: notifications are recorded as skipped");
     }
     consumer.start();
+    // Notifications are records and stay; only the inbox is pruned.
+    std::vector<core::RetentionRule> retention{{"notifications.inbox", tables.prune_inbox()}};
+    boost::asio::co_spawn(delivering.io,
+                          core::keep_tables_trimmed(delivering.db.get(), std::move(retention),
+                                                    core::retention_limits_from(config)),
+                          core::LogIfFailed{"retention"});
     return host.run();
   } catch (const std::invalid_argument& e) {
     std::cerr << "flashtix-notifications: " << e.what() << "\n";

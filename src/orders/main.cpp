@@ -27,6 +27,7 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"max-waiting-writes", "10000", "checkout writes waiting for their transaction at most"});
   list.push_back({"queue-wait-ms", "2000", "a checkout write or reserve not started within this is answered 503"});
   for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
+  for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
 }
 
@@ -108,6 +109,10 @@ int main(int argc, char** argv) {
     consumer.start();
     boost::asio::co_spawn(host.workers().front()->io, orders::sweep_orders(orders_per_worker.front()),
                           core::LogIfFailed{"order sweeper"});
+    boost::asio::co_spawn(host.workers().front()->io,
+                          core::keep_tables_trimmed(host.workers().front()->db.get(), orders::store::retention_rules(tables),
+                                                    core::retention_limits_from(config)),
+                          core::LogIfFailed{"retention"});
     return host.run();
   } catch (const std::invalid_argument& e) {
     std::cerr << "flashtix-orders: " << e.what() << "\n";

@@ -144,6 +144,13 @@ constexpr Query kDueOrders{"due_orders",
                            "WHERE status = 'PENDING_PAYMENT' AND expires_at <= now() "
                            "ORDER BY expires_at LIMIT $1::integer"};
 
+// A key's answer is kept a day: a retry later than that is a new request.
+constexpr Query kPruneAnsweredKeys{"prune_answered_keys",
+                                   "DELETE FROM orders.idempotency_keys WHERE key IN ("
+                                   "    SELECT key FROM orders.idempotency_keys "
+                                   "     WHERE claimed_at < now() - interval '24 hours' "
+                                   "     ORDER BY claimed_at LIMIT $1::integer)"};
+
 #undef FLASHTIX_ORDER_COLUMNS
 
 }  // namespace
@@ -325,6 +332,12 @@ awaitable<std::vector<Order>> due_orders(Pool* db, int batch) {
   std::vector<Order> orders;
   for (int i = 0; i < rows.rows(); ++i) orders.push_back(order_from(rows, i));
   co_return orders;
+}
+
+std::vector<core::RetentionRule> retention_rules(const core::messaging::Tables& tables) {
+  return {{"orders.outbox", tables.prune_published()},
+          {"orders.inbox", tables.prune_inbox()},
+          {"orders.idempotency_keys", kPruneAnsweredKeys}};
 }
 
 }  // namespace flashtix::orders::store

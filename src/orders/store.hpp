@@ -11,7 +11,9 @@
 #include <vector>
 
 #include "core/batcher.hpp"
+#include "core/messaging.hpp"
 #include "core/pg.hpp"
+#include "core/retention.hpp"
 #include "orders/order.hpp"
 
 namespace flashtix::orders::store {
@@ -112,5 +114,9 @@ awaitable<bool> finish_order(Pool* db, Order ended, std::string_view event_type)
 
 // Pending orders whose hold time has passed, oldest first.
 awaitable<std::vector<Order>> due_orders(Pool* db, int batch);
+
+// What the order service prunes: its outbox and inbox, and Idempotency-Keys answered a day ago (as
+// Stripe keeps them).
+std::vector<core::RetentionRule> retention_rules(const core::messaging::Tables& tables);
 
 }  // namespace flashtix::orders::store

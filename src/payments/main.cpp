@@ -9,6 +9,7 @@
 #include "payments/charges.hpp"
 #include "payments/payments.hpp"
 #include "payments/routes.hpp"
+#include "payments/store.hpp"
 
 namespace flashtix::payments {
 
@@ -19,6 +20,7 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"gateway-decline-percent", "0", "share of tok_ok charges the simulated gateway declines"});
   list.push_back({"refund-interval-ms", "500", "how often money held for closed orders is looked for"});
   for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
+  for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
 }
 
@@ -68,6 +70,11 @@ int main(int argc, char** argv) {
     consumer.start();
     boost::asio::co_spawn(host.workers().front()->io, payments::run_refunds(payments_per_worker.front()),
                           core::LogIfFailed{"refunds"});
+    boost::asio::co_spawn(host.workers().front()->io,
+                          core::keep_tables_trimmed(host.workers().front()->db.get(),
+                                                    payments::store::retention_rules(tables),
+                                                    core::retention_limits_from(config)),
+                          core::LogIfFailed{"retention"});
     return host.run();
   } catch (const std::invalid_argument& e) {
     std::cerr << "flashtix-payments: " << e.what() << "\n";

@@ -87,6 +87,12 @@ constexpr Query kListPayments{"list_payments",
                               "  AND ($2::text IS NULL OR status = $2::text) AND seq > $3::bigint "
                               "ORDER BY seq LIMIT $4::bigint"};
 
+constexpr Query kPruneClosedOrders{"prune_closed_orders",
+                                   "DELETE FROM payments.closed_orders WHERE order_id IN ("
+                                   "    SELECT order_id FROM payments.closed_orders "
+                                   "     WHERE closed_at < now() - interval '7 days' "
+                                   "     ORDER BY closed_at LIMIT $1::integer)"};
+
 #undef FLASHTIX_PAYMENT_COLUMNS
 
 }  // namespace
@@ -139,6 +145,12 @@ awaitable<PaymentPage> list_payments(Pool* db, PaymentFilter filter) {
   const Result rows =
       co_await db->exec(kListPayments, params(filter.order_id, filter.status, filter.after_seq, filter.limit + 1));
   co_return core::pg::read_page<Payment>(rows, filter.limit, payment_from);
+}
+
+std::vector<core::RetentionRule> retention_rules(const core::messaging::Tables& tables) {
+  return {{"payments.outbox", tables.prune_published()},
+          {"payments.inbox", tables.prune_inbox()},
+          {"payments.closed_orders", kPruneClosedOrders}};
 }
 
 }  // namespace flashtix::payments::store

@@ -8,7 +8,9 @@
 #include <string>
 #include <vector>
 
+#include "core/messaging.hpp"
 #include "core/pg.hpp"
+#include "core/retention.hpp"
 #include "payments/payment.hpp"
 
 namespace flashtix::payments::store {
@@ -50,5 +52,9 @@ struct PaymentFilter {
 };
 using PaymentPage = core::pg::Page<Payment>;
 awaitable<PaymentPage> list_payments(Pool* db, PaymentFilter filter);
+
+// What the payment service prunes: its outbox and inbox, and orders closed a week ago (a charge for
+// them is long decided by then).
+std::vector<core::RetentionRule> retention_rules(const core::messaging::Tables& tables);
 
 }  // namespace flashtix::payments::store
