@@ -89,6 +89,53 @@ TEST(Flow, APaymentSlowerThanTheHoldExpiresTheOrderAndIsRefundedOnce) {
   EXPECT_EQ(short_holds->stop(), 0);
 }
 
+// The documented reset during a sale: every order whose seats it voided, paid or not, ends CANCELLED
+// (event_reset), is refunded, and its buyer is told; the seats are then sold once, not twice.
+TEST(Flow, AResetEventCancelsAndRefundsItsOrdersAndSellsItsSeatsOnce) {
+  // An inventory instance that reaches the broker: its relay publishes what the reset announces.
+  ServiceProcess relaying("flashtix-inventory",
+                          {{"FLASHTIX_DATABASE_URL", pg().database_url()}, {"FLASHTIX_AMQP_URL", broker().url()}});
+  const std::int64_t event = create_event(4);
+  const std::string paid = place_order(event, 2, "tok_ok");
+  ASSERT_EQ(final_status(paid, 10s), "CONFIRMED");
+  const std::string paying = place_order(event, 1, "tok_slow");
+  EXPECT_EQ(api_counts(event), (EventCounts{4, 1, 1, 2}));
+
+  pg().query("UPDATE events SET available_tickets = 4, total_tickets = 4 WHERE id = " + std::to_string(event));
+  EXPECT_EQ(api_counts(event), (EventCounts{4, 4, 0, 0}));
+  for (const std::string& order : {paid, paying}) {
+    SCOPED_TRACE("order " + order);
+    EXPECT_TRUE(eventually(20s, [&] { return order_json(order).at("status").as_string() == "CANCELLED"; }))
+        << json::serialize(order_json(order));
+    EXPECT_EQ(order_json(order).at("status_reason").as_string(), "event_reset");
+    json::array payments;
+    EXPECT_TRUE(eventually(20s, [&] {
+      payments = payments_of(order);
+      return payments.size() == 1 && payments.at(0).at("status").as_string() == "refunded";
+    })) << json::serialize(payments);
+    json::array notices;
+    EXPECT_TRUE(eventually(15s, [&] {
+      notices = notifications_of(order);
+      for (const auto& notice : notices) {
+        if (notice.at("type").as_string() == "order.cancelled" && notice.at("status").as_string() == "delivered") {
+          return true;
+        }
+      }
+      return false;
+    })) << json::serialize(notices);
+  }
+  // The seats are sold again, to one buyer each.
+  const std::string again = place_order(event, 4, "tok_ok");
+  EXPECT_EQ(final_status(again, 10s), "CONFIRMED");
+  EXPECT_EQ(api_counts(event), (EventCounts{4, 0, 0, 4}));
+  EXPECT_EQ(count("SELECT count(*) FROM orders.orders WHERE event_id = " + std::to_string(event) +
+                  " AND status = 'CONFIRMED'"),
+            1);
+  EXPECT_TRUE(eventually(10s, [] { return count("SELECT count(*) FROM inventory.outbox WHERE published_at IS NULL") == 0; }));
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(relaying.stop(), 0);
+}
+
 TEST(Flow, TheSameMessageDeliveredTwiceHasOneEffect) {
   const std::int64_t event = create_event(10);
   const std::string order = place_order(event, 1, "tok_ok");

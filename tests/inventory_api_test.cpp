@@ -468,6 +468,36 @@ TEST_F(InventoryApi, ReleaseOfAnUnknownReservationIs404) {
   EXPECT_TRUE(is_problem(release_by_key(unique_name("no-such-key")), 404, "reservation_not_found"));
 }
 
+// A release by key that names what its reserve asked for and finds no hold leaves a tombstone: the
+// reserve, arriving after it, finds its key released and holds nothing.
+TEST_F(InventoryApi, AReleaseBeforeItsReserveMakesThatReserveHoldNothing) {
+  const std::int64_t event = create_event(10);
+  const std::string key = unique_name("released-first");
+  const HttpResponse released =
+      post("/inventory/release", json::object{{"reservation_key", key}, {"event_id", event}, {"quantity", 2}});
+  ASSERT_TRUE(is_json(released, 200));
+  EXPECT_EQ(string_field(released.json(), "status"), "RELEASED");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+  const HttpResponse late = reserve(event, 2, key);
+  ASSERT_TRUE(is_json(late, 200));
+  EXPECT_EQ(string_field(late.json(), "status"), "RELEASED");
+  EXPECT_EQ(late.header("Idempotent-Replayed"), "true");
+  EXPECT_TRUE(is_problem(reserve(event, 3, key), 422, "idempotency_mismatch"));
+  // Releasing again changes nothing; a hold that exists is released as before.
+  EXPECT_TRUE(is_json(post("/inventory/release", json::object{{"reservation_key", key}, {"event_id", event}, {"quantity", 2}}),
+                      200));
+  const std::string held_key = unique_name("held");
+  ASSERT_TRUE(is_json(reserve(event, 1, held_key), 200));
+  EXPECT_TRUE(is_json(post("/inventory/release", json::object{{"reservation_key", held_key}, {"event_id", event}, {"quantity", 1}}),
+                      200));
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 10, 0, 0}));
+  // No event, no tombstone: nothing to release.
+  EXPECT_TRUE(is_problem(post("/inventory/release", json::object{{"reservation_key", unique_name("nowhere")},
+                                                                 {"event_id", 987654321}, {"quantity", 1}}),
+                         404, "reservation_not_found"));
+}
+
 // ---- confirm ----
 
 TEST_F(InventoryApi, ConfirmSellsTheHoldExactlyOnce) {

@@ -115,6 +115,33 @@ TEST_F(InventoryBadInput, APathThatIsNotUtf8GetsAProblemThatIsValidJson) {
   EXPECT_NE(string_field(response.json(), "detail").find("\xEF\xBF\xBD"), std::string::npos) << response.describe();
 }
 
+TEST_F(InventoryBadInput, ABadRequestTimeoutHeaderIs400AndHoldsNothing) {
+  for (const char* target : {"/inventory/reserve", "/inventory/reserve-batch"}) {
+    const std::string one = R"({"event_id": )" + std::to_string(event_) + "}";
+    const std::string body =
+        std::string_view(target) == "/inventory/reserve" ? one : R"({"reservations": [)" + one + "]}";
+    for (const char* value : {"soon", "-1", "1.5", "86400001", "99999999999999999999"}) {
+      SCOPED_TRACE(std::string(target) + " X-Request-Timeout-Ms: " + value);
+      const std::string before = db_snapshot();
+      const HttpResponse response =
+          http_request(inventory_port(), "POST", target, body, {{"X-Request-Timeout-Ms", value}});
+      EXPECT_TRUE(is_problem(response, 400, "invalid_request"));
+      EXPECT_EQ(db_snapshot(), before);
+    }
+  }
+}
+
+TEST_F(InventoryBadInput, AReleaseNamingHalfOfItsReserveIs400) {
+  const std::string key = unique_name("half");
+  const std::string event = std::to_string(event_);
+  for (const std::string& body : {R"({"reservation_key": ")" + key + R"(", "event_id": )" + event + "}",
+                                  R"({"reservation_key": ")" + key + R"(", "quantity": 1})",
+                                  R"({"reservation_id": 1, "event_id": )" + event + R"(, "quantity": 1})",
+                                  R"({"reservation_key": ")" + key + R"(", "event_id": )" + event + R"(, "quantity": 0})"}) {
+    expect_rejected("POST", "/inventory/release", body, 400, "invalid_request");
+  }
+}
+
 TEST_F(InventoryBadInput, JsonThatIsNotAnObjectIs400InvalidRequest) {
   for (const char* target : kPostTargets) {
     for (const char* body : {"[1,2]", "[]", "42", R"("event")", "null", "true", R"([{"event_id": 1}])"}) {

@@ -192,6 +192,66 @@ TEST_F(InventoryBatching, ARequestThatWaitedTooLongIsRefusedAndNeverRuns) {
   stop_cleanly(*impatient);
 }
 
+// The caller says how long it waits; a reserve that gets the event's row only after that holds nothing,
+// so a buyer told "unavailable" is not holding tickets for the whole hold time.
+TEST_F(InventoryBatching, AReserveItsCallerStoppedWaitingForHoldsNothing) {
+  const std::int64_t event = create_event(10);
+  auto blocker = pg().session();
+  blocker->exec(lock_event_row(event));
+  HttpResponse alone;
+  HttpResponse batch;
+  std::thread load([&] {
+    std::thread other([&] {
+      batch = http_request(inventory_port(), "POST", "/inventory/reserve-batch",
+                           R"({"reservations": [)" + reserve_body(event, 2) + "]}", {{"X-Request-Timeout-Ms", "300"}});
+    });
+    alone = http_request(inventory_port(), "POST", "/inventory/reserve", reserve_body(event, 2),
+                         {{"X-Request-Timeout-Ms", "300"}});
+    other.join();
+  });
+  std::this_thread::sleep_for(800ms);
+  blocker->exec("COMMIT");
+  load.join();
+  EXPECT_TRUE(is_problem(alone, 503, "deadline_passed"));
+  EXPECT_EQ(alone.header("Retry-After"), "1");
+  ASSERT_TRUE(is_json(batch, 200));
+  const json::value answers = batch.json();
+  const json::value& item = answers.at("results").at(0);
+  EXPECT_EQ(item.at("status").as_int64(), 503) << batch.describe();
+  EXPECT_EQ(code_of(item.at("body")), "deadline_passed");
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(stored_holds(event), 0);
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+  // With time to wait, the same request holds.
+  EXPECT_TRUE(is_json(http_request(inventory_port(), "POST", "/inventory/reserve", reserve_body(event, 2),
+                                   {{"X-Request-Timeout-Ms", "5000"}}),
+                      200));
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 2, 0}));
+}
+
+// The release of a reserve still waiting for the event's row (as another instance's batch holds it)
+// leaves a tombstone at once; the reserve then finds its key released and holds nothing.
+TEST_F(InventoryBatching, AReleaseOvertakingItsReserveLeavesNothingHeld) {
+  const std::int64_t event = create_event(10);
+  const std::string key = unique_name("overtaken");
+  auto blocker = pg().session();
+  blocker->exec("BEGIN; SELECT 1 FROM inventory.events WHERE id = " + std::to_string(event) + " FOR NO KEY UPDATE");
+  HttpResponse late;
+  std::thread reserving([&] { late = http_request(inventory_port(), "POST", "/inventory/reserve", reserve_body(event, 2, key)); });
+  std::this_thread::sleep_for(300ms);
+  const HttpResponse released = http_request(inventory_port(), "POST", "/inventory/release",
+                                             json::serialize(json::object{{"reservation_key", key},
+                                                                          {"event_id", event},
+                                                                          {"quantity", 2}}));
+  EXPECT_TRUE(is_json(released, 200));
+  blocker->exec("COMMIT");
+  reserving.join();
+  ASSERT_TRUE(is_json(late, 200));
+  EXPECT_EQ(string_field(late.json(), "status"), "RELEASED");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 10, 0, 0}));
+}
+
 // Once this instance saw the event sell out, refusals need neither the event row nor a commit: they
 // are answered while another client holds the row. Tickets given back through it are sold again at once.
 TEST_F(InventoryBatching, ASoldOutEventRefusesWithoutWaitingForItsRow) {

@@ -9,6 +9,8 @@
 #include <random>
 #include <stdexcept>
 
+#include "support/posix.hpp"
+
 namespace flashtix::test {
 
 namespace json = boost::json;
@@ -42,8 +44,12 @@ const json::value* member(const json::value& object, std::string_view name) {
 void InventoryEnvironment::SetUp() {
   try {
     g_cluster = std::make_unique<PgCluster>();
-    g_service = std::make_unique<ServiceProcess>("flashtix-inventory",
-                                                 EnvVars{{"FLASHTIX_DATABASE_URL", g_cluster->database_url()}});
+    // No broker for the shared instance (a test that needs its outbox published starts one that has
+    // it): a free port, so that a broker of ./flashtix up on this machine never hears from the tests.
+    const std::string no_broker = "amqp://guest:guest@127.0.0.1:" + std::to_string(free_tcp_port()) + "/";
+    g_service = std::make_unique<ServiceProcess>(
+        "flashtix-inventory",
+        EnvVars{{"FLASHTIX_DATABASE_URL", g_cluster->database_url()}, {"FLASHTIX_AMQP_URL", no_broker}});
     g_cluster->query(kSeedSql);
     std::cout << "[harness] PostgreSQL 15 on 127.0.0.1:" << g_cluster->port() << " (" << g_cluster->directory() << "); "
               << g_service->binary_path() << " on 127.0.0.1:" << g_service->port() << " (log " << g_service->log_path()

@@ -32,6 +32,13 @@ std::int64_t held_under_key(const std::string& key) {
                         .at(0));
 }
 
+std::int64_t held_in_db(std::int64_t event_id) {
+  return std::stoll(pg().query("SELECT coalesce(sum(quantity), 0) FROM inventory.reservations WHERE event_id = " +
+                               std::to_string(event_id) + " AND status = 'HELD'")
+                        .at(0)
+                        .at(0));
+}
+
 TEST(OrdersFaults, InventoryDownIs503WithRetryAfterAndLeaksNothing) {
   const std::int64_t event = create_event(5);
   auto service = start_orders({{"FLASHTIX_INVENTORY_TIMEOUT_MS", "500"}});
@@ -72,6 +79,76 @@ TEST(OrdersFaults, AFailedOrderInsertGivesTheTicketsBackAtOnce) {
   const HttpResponse retried = order_post(orders(), order_body(event, 2), {{"Idempotency-Key", key}});
   EXPECT_TRUE(is_json(retried, 200));
   EXPECT_EQ(api_counts(event), (EventCounts{5, 3, 2, 0}));
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(service->stop(), 0);
+}
+
+// What a stampede looks like to one order: the event row is taken for longer than orders waits. The
+// buyer is told 503, and once inventory gets the row the reserve it was still working on holds nothing
+// (it carried the caller's deadline; its give-back left a tombstone), not 2 tickets for the whole hold.
+TEST(OrdersFaults, AnOrderGivenUpOnHoldsNothingOnceInventoryCatchesUp) {
+  const std::int64_t event = create_event(5);
+  auto service = start_orders({{"FLASHTIX_INVENTORY_TIMEOUT_MS", "500"}});
+  auto blocker = pg().session();
+  blocker->exec("BEGIN; SELECT 1 FROM inventory.events WHERE id = " + std::to_string(event) + " FOR UPDATE");
+  const auto started = std::chrono::steady_clock::now();
+  const HttpResponse given_up = order_post(*service, order_body(event, 2), {{"Idempotency-Key", "stampede-" + std::to_string(event)}});
+  EXPECT_TRUE(is_problem(given_up, 503, "inventory_unavailable")) << given_up.describe();
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 5s);
+  std::this_thread::sleep_for(1s);
+  blocker->exec("COMMIT");
+  std::this_thread::sleep_for(2s);
+  EXPECT_EQ(held_in_db(event), 0) << "a buyer told 503 still holds tickets";
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
+  EXPECT_EQ(db_order_count(event), 0);
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(service->stop(), 0);
+}
+
+// The insert may have committed and nobody can tell yet: the hold stays (never give back the tickets of
+// an order that may exist), the buyer learns where to look, and a retry with the key finds the order.
+TEST(OrdersFaults, AnOrderThatMayHaveBeenRecordedKeepsItsHold) {
+  const std::int64_t event = create_event(5);
+  auto service = start_orders({{"FLASHTIX_FAILPOINTS", "orders_insert_answer_lost,orders_reread_fail"}});
+  const std::string key = "maybe-recorded-" + std::to_string(event);
+  const HttpResponse unknown = order_post(*service, order_body(event, 2), {{"Idempotency-Key", key}});
+  ASSERT_TRUE(is_problem(unknown, 500, "order_outcome_unknown")) << unknown.describe();
+  const std::string order_id = string_field(unknown.json(), "order_id");
+  EXPECT_EQ(unknown.header("Location"), "/orders/" + order_id);
+  std::this_thread::sleep_for(1s);
+  EXPECT_EQ(held_in_db(event), 2);
+  EXPECT_EQ(db_order_count(event), 1);
+  const HttpResponse replayed = order_post(orders(), order_body(event, 2), {{"Idempotency-Key", key}});
+  ASSERT_TRUE(is_json(replayed, 200));
+  EXPECT_EQ(string_field(replayed.json(), "order_id"), order_id);
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 3, 2, 0}));
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(service->stop(), 0);
+}
+
+// Once the database can tell that the insert never committed, the reconciler gives the hold back.
+TEST(OrdersFaults, AnOrderFoundNotRecordedLaterGivesItsHoldBack) {
+  const std::int64_t event = create_event(5);
+  auto service = start_orders({{"FLASHTIX_FAILPOINTS", "orders_insert_unknown,orders_reread_fail"}});
+  const HttpResponse unknown = order_post(*service, order_body(event, 2));
+  ASSERT_TRUE(is_problem(unknown, 500, "order_outcome_unknown")) << unknown.describe();
+  EXPECT_EQ(held_in_db(event), 2) << "the hold went back before anyone could tell the order did not exist";
+  EXPECT_TRUE(eventually(20s, [&] { return api_counts(event) == EventCounts{5, 5, 0, 0}; }));
+  EXPECT_EQ(db_order_count(event), 0);
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(service->stop(), 0);
+}
+
+// Inventory (or its database) unavailable just when a hold is given back: it is tried again until
+// inventory takes it, not left to expire after the whole hold time.
+TEST(OrdersFaults, AGiveBackThatFailsIsTriedAgainUntilItIsTaken) {
+  const std::int64_t event = create_event(5);
+  auto service = start_orders({{"FLASHTIX_FAILPOINTS", "orders_insert_fail,orders_first_give_back_fails"}});
+  const HttpResponse failed = order_post(*service, order_body(event, 2));
+  EXPECT_TRUE(is_problem(failed, 500, "order_not_recorded")) << failed.describe();
+  EXPECT_TRUE(eventually(5s, [&] { return api_counts(event) == EventCounts{5, 5, 0, 0}; }))
+      << "the hold waits for its expiry (600 s) instead";
+  EXPECT_EQ(db_order_count(event), 0);
   EXPECT_TRUE(ledger_balanced());
   EXPECT_EQ(service->stop(), 0);
 }

@@ -80,7 +80,7 @@ void check(const amqp_rpc_reply_t& reply, const char* what) {
 const std::vector<QueueSpec>& queues() {
   static const std::vector<QueueSpec> kQueues = {
       {kPaymentsQueue, {"order.created", "order.cancelled", "order.expired"}},
-      {kOrdersQueue, {"payment.succeeded", "payment.failed"}},
+      {kOrdersQueue, {"payment.succeeded", "payment.failed", "hold.voided"}},
       {kNotificationsQueue, {"order.confirmed", "order.cancelled", "order.expired"}},
   };
   return kQueues;

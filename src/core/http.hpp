@@ -19,6 +19,10 @@ namespace flashtix::core {
 namespace http = boost::beast::http;
 namespace json = boost::json;
 
+// Sent with every call between services: how many milliseconds the caller still waits for the answer.
+// Work the caller will no longer wait for must not take effect late (inventory refuses a hold past it).
+inline constexpr std::string_view kRequestTimeoutHeader = "X-Request-Timeout-Ms";
+
 struct Request {
   http::request<http::string_body> message;
   boost::urls::url target;  // parsed origin-form target, owning its text

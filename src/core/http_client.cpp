@@ -32,7 +32,8 @@ HttpClient::HttpClient(asio::any_io_executor executor, const std::string& base_u
 }
 
 asio::awaitable<ClientResponse> HttpClient::attempt(http::verb method, std::string target, std::string body,
-                                                    std::chrono::milliseconds timeout) {
+                                                    std::chrono::milliseconds timeout,
+                                                    std::chrono::milliseconds caller_waits) {
   std::unique_ptr<beast::tcp_stream> stream;
   bool reused = false;
   if (!idle_.empty()) {
@@ -52,6 +53,7 @@ asio::awaitable<ClientResponse> HttpClient::attempt(http::verb method, std::stri
   http::request<http::string_body> request{method, target, 11};
   request.set(http::field::host, host_ + ":" + port_);
   request.set(http::field::content_type, "application/json");
+  request.set(kRequestTimeoutHeader, std::to_string(caller_waits.count()));
   request.keep_alive(true);
   request.body() = body;
   request.prepare_payload();
@@ -86,7 +88,7 @@ asio::awaitable<ClientResponse> HttpClient::call(http::verb method, std::string 
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     try {
-      ClientResponse response = co_await attempt(method, target, body, std::min(left, options_.timeout));
+      ClientResponse response = co_await attempt(method, target, body, std::min(left, options_.timeout), left);
       const auto status = response.status;
       const bool busy = status == http::status::bad_gateway || status == http::status::service_unavailable ||
                         status == http::status::gateway_timeout;

@@ -44,17 +44,20 @@ class HttpClient {
   // `base_url` such as "http://127.0.0.1:8001"; throws std::invalid_argument otherwise.
   HttpClient(boost::asio::any_io_executor executor, const std::string& base_url, ClientOptions options);
 
-  // Sends one request. Idempotent calls are retried on transport failures and on 502/503/504 answers;
-  // when every attempt failed so, PeerUnavailable (a 502/503/504 answer included). A non-idempotent call
-  // is tried once.
+  // Sends one request, telling the peer how long it is waited for (kRequestTimeoutHeader). Idempotent
+  // calls are retried on transport failures and on 502/503/504 answers; when every attempt failed so,
+  // PeerUnavailable (a 502/503/504 answer included). A non-idempotent call is tried once.
   boost::asio::awaitable<ClientResponse> call(http::verb method, std::string target, std::string body,
                                               bool idempotent);
 
   const std::string& base_url() const { return base_url_; }
 
  private:
+  // `caller_waits`: what is left of the whole call, told to the peer (kRequestTimeoutHeader), since a
+  // retry with the same body may still pick up what this attempt started.
   boost::asio::awaitable<ClientResponse> attempt(http::verb method, std::string target, std::string body,
-                                                 std::chrono::milliseconds timeout);
+                                                 std::chrono::milliseconds timeout,
+                                                 std::chrono::milliseconds caller_waits);
 
   boost::asio::any_io_executor executor_;
   std::string base_url_;

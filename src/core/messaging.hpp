@@ -39,6 +39,8 @@ inline constexpr std::string_view kOrderExpired = "order.expired";
 inline constexpr std::string_view kPaymentSucceeded = "payment.succeeded";
 inline constexpr std::string_view kPaymentFailed = "payment.failed";
 inline constexpr std::string_view kPaymentRefunded = "payment.refunded";
+// A hold voided by the documented reset of its event (inventory's outbox, from the reset's trigger).
+inline constexpr std::string_view kHoldVoided = "hold.voided";
 
 // One event as it travels: {"id", "type", "occurred_at", "correlation_id", "payload"}.
 struct Message {

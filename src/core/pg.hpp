@@ -209,6 +209,11 @@ class Pool {
   asio::awaitable<Result> exec(const Query& query, Params parameters);
   asio::awaitable<std::vector<Result>> pipeline(std::vector<Statement> statements);
 
+  // How long after this client gave up on a transaction it may still be running on the server (each
+  // statement there stops at statement_timeout, below this): past it, its writes are there or never
+  // will be.
+  std::chrono::milliseconds settled_after() const { return options_.connection.query_timeout; }
+
  private:
   friend class Lease;
   struct Waiter {

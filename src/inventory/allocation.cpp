@@ -56,7 +56,8 @@ ReserveOutcome answer_with(const Reservation& hold, const ReserveCommand& reques
 }
 
 Allocation allocate(std::int64_t event_id, std::int64_t available, const std::vector<ReserveCommand>& requests,
-                    const std::unordered_map<std::string, Reservation>& existing) {
+                    const std::unordered_map<std::string, Reservation>& existing,
+                    std::chrono::steady_clock::time_point now) {
   assert(available >= 0);
   Allocation allocation;
   allocation.decisions.reserve(requests.size());
@@ -75,6 +76,8 @@ Allocation allocate(std::int64_t event_id, std::int64_t available, const std::ve
       const bool same = first.event_id == request.event_id && first.quantity == request.quantity;
       decision.verdict = same ? Verdict::replay : Verdict::key_reused;
       decision.earlier = earlier->second;
+    } else if (request.commit_by && *request.commit_by <= now) {
+      decision.verdict = Verdict::too_late;
     } else if (request.event_id == event_id && request.quantity <= available) {
       decision.verdict = Verdict::take;
       available -= request.quantity;

@@ -5,6 +5,7 @@
 // that hold back instead of a second one.
 #pragma once
 
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -58,6 +59,7 @@ enum class Verdict {
   replay,      // the key's hold already exists with this event and quantity: answer it, unchanged
   key_reused,  // the key's hold exists for another event or quantity
   sold_out,    // fewer than `quantity` tickets were left at its turn (`available`)
+  too_late,    // a new hold its caller no longer waits for (past its commit_by): nothing is taken
 };
 struct Decision {
   Verdict verdict;
@@ -76,8 +78,9 @@ struct Allocation {
 ReserveOutcome answer_with(const Reservation& hold, const ReserveCommand& request, std::int64_t remaining);
 
 // `available` is the event's stock under the lock, after this batch's settlements; `existing` the holds
-// already stored under the requests' keys.
+// already stored under the requests' keys; `now` the time the lock was had.
 Allocation allocate(std::int64_t event_id, std::int64_t available, const std::vector<ReserveCommand>& requests,
-                    const std::unordered_map<std::string, Reservation>& existing);
+                    const std::unordered_map<std::string, Reservation>& existing,
+                    std::chrono::steady_clock::time_point now);
 
 }  // namespace flashtix::inventory

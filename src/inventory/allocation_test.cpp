@@ -7,9 +7,10 @@ namespace flashtix::inventory {
 namespace {
 
 constexpr std::int64_t kEvent = 7;
+const auto kNow = std::chrono::steady_clock::now();
 
 ReserveCommand wants(std::string key, std::int64_t quantity, std::int64_t event_id = kEvent) {
-  return ReserveCommand{event_id, quantity, std::move(key), 600};
+  return ReserveCommand{event_id, quantity, std::move(key), 600, false, std::nullopt};
 }
 
 Reservation stored(std::int64_t id, std::string key, std::int64_t quantity, std::string_view status = kHeld,
@@ -24,7 +25,7 @@ std::vector<Verdict> verdicts(const Allocation& allocation) {
 }
 
 TEST(Allocate, GrantsInArrivalOrderUntilTheStockRunsOut) {
-  const Allocation allocation = allocate(kEvent, 3, {wants("a", 1), wants("b", 1), wants("c", 1), wants("d", 1)}, {});
+  const Allocation allocation = allocate(kEvent, 3, {wants("a", 1), wants("b", 1), wants("c", 1), wants("d", 1)}, {}, kNow);
   EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take, Verdict::take, Verdict::take, Verdict::sold_out}));
   EXPECT_EQ(allocation.decisions[3].available, 0);
   EXPECT_EQ(allocation.taken_tickets, 3);
@@ -33,7 +34,7 @@ TEST(Allocate, GrantsInArrivalOrderUntilTheStockRunsOut) {
 
 TEST(Allocate, EachRequestIsAllOrNothingAndASmallerOneMayStillFit) {
   // 5 left: 3 fits, 4 does not (2 left at its turn) and takes nothing, 2 then fits exactly.
-  const Allocation allocation = allocate(kEvent, 5, {wants("a", 3), wants("b", 4), wants("c", 2), wants("d", 1)}, {});
+  const Allocation allocation = allocate(kEvent, 5, {wants("a", 3), wants("b", 4), wants("c", 2), wants("d", 1)}, {}, kNow);
   EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take, Verdict::sold_out, Verdict::take, Verdict::sold_out}));
   EXPECT_EQ(allocation.decisions[1].available, 2);
   EXPECT_EQ(allocation.decisions[3].available, 0);
@@ -44,16 +45,16 @@ TEST(Allocate, EachRequestIsAllOrNothingAndASmallerOneMayStillFit) {
 TEST(Allocate, ExactStockIsSoldAndNothingMore) {
   std::vector<ReserveCommand> requests;
   for (int i = 0; i < 10; ++i) requests.push_back(wants("k" + std::to_string(i), 10));
-  const Allocation allocation = allocate(kEvent, 100, requests, {});
+  const Allocation allocation = allocate(kEvent, 100, requests, {}, kNow);
   for (const Decision& decision : allocation.decisions) EXPECT_EQ(decision.verdict, Verdict::take);
   EXPECT_EQ(allocation.available_after, 0);
-  const Allocation none = allocate(kEvent, 0, {wants("x", 1)}, {});
+  const Allocation none = allocate(kEvent, 0, {wants("x", 1)}, {}, kNow);
   EXPECT_EQ(verdicts(none), (std::vector{Verdict::sold_out}));
   EXPECT_EQ(none.taken_tickets, 0);
 }
 
 TEST(Allocate, ADuplicateKeyInOneBatchGetsTheFirstHoldNotASecond) {
-  const Allocation allocation = allocate(kEvent, 10, {wants("k", 2), wants("k", 2), wants("k", 3)}, {});
+  const Allocation allocation = allocate(kEvent, 10, {wants("k", 2), wants("k", 2), wants("k", 3)}, {}, kNow);
   EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take, Verdict::replay, Verdict::key_reused}));
   EXPECT_EQ(allocation.decisions[1].earlier, 0u);
   EXPECT_EQ(allocation.decisions[2].earlier, 0u);
@@ -62,7 +63,7 @@ TEST(Allocate, ADuplicateKeyInOneBatchGetsTheFirstHoldNotASecond) {
 
 TEST(Allocate, ADuplicateOfARefusedRequestIsAskedAgainAtItsOwnTurn) {
   // The first "k" is refused and takes nothing, so its key stays free for the later, smaller "k".
-  const Allocation allocation = allocate(kEvent, 1, {wants("k", 2), wants("k", 1)}, {});
+  const Allocation allocation = allocate(kEvent, 1, {wants("k", 2), wants("k", 1)}, {}, kNow);
   EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::sold_out, Verdict::take}));
 }
 
@@ -75,12 +76,32 @@ TEST(Allocate, AKeyAlreadyStoredIsAnsweredWithItsHold) {
   };
   const Allocation allocation =
       allocate(kEvent, 0, {wants("same", 2), wants("other-quantity", 2), wants("other-event", 2), wants("released", 2)},
-               existing);
+               existing, kNow);
   EXPECT_EQ(verdicts(allocation),
             (std::vector{Verdict::replay, Verdict::key_reused, Verdict::key_reused, Verdict::replay}));
   EXPECT_EQ(allocation.decisions[0].existing->id, 1);
   EXPECT_EQ(allocation.decisions[3].existing->status, kReleased);
   EXPECT_EQ(allocation.taken_tickets, 0);
+}
+
+TEST(Allocate, ANewHoldItsCallerNoLongerWaitsForTakesNothing) {
+  using std::chrono::milliseconds;
+  ReserveCommand gave_up = wants("gave-up", 1);
+  gave_up.commit_by = kNow - milliseconds(1);
+  ReserveCommand at_the_second = wants("at-the-second", 1);
+  at_the_second.commit_by = kNow;
+  ReserveCommand waiting = wants("waiting", 1);
+  waiting.commit_by = kNow + milliseconds(500);
+  ReserveCommand replayed = wants("replayed", 2);
+  replayed.commit_by = kNow - milliseconds(1);
+  const std::unordered_map<std::string, Reservation> existing{{"replayed", stored(9, "replayed", 2)}};
+  const Allocation allocation =
+      allocate(kEvent, 2, {gave_up, at_the_second, waiting, wants("no-deadline", 1), replayed}, existing, kNow);
+  // Its tickets go to the requests after it; a hold made before is answered, as it takes nothing.
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::too_late, Verdict::too_late, Verdict::take, Verdict::take,
+                                               Verdict::replay}));
+  EXPECT_EQ(allocation.taken_tickets, 2);
+  EXPECT_EQ(allocation.available_after, 0);
 }
 
 LockedHold locked(std::int64_t id, std::int64_t quantity, std::string_view status = kHeld, bool live = true) {

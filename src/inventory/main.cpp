@@ -3,7 +3,9 @@
 #include <iostream>
 
 #include "core/log.hpp"
+#include "core/messaging.hpp"
 #include "core/migrations.hpp"
+#include "core/retention.hpp"
 #include "core/service_host.hpp"
 #include "inventory/event_desk.hpp"
 #include "inventory/inventory.hpp"
@@ -23,6 +25,9 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"queue-wait-ms", "2000", "a request not started within this is answered 503 overloaded"});
   list.push_back(
       {"sold-out-recheck-ms", "500", "how long a sold-out event is refused from memory before asking the database"});
+  // The broker takes what the outbox announces (the holds a reset voided); selling needs no broker.
+  for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
+  for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
 }
 
@@ -51,6 +56,9 @@ int main(int argc, char** argv) {
     core::apply_migrations(config.get("database-url"), "inventory", inventory::migrations(), std::chrono::seconds(30));
 
     core::ServiceHost host("inventory", config);
+    const core::messaging::Tables tables("inventory");
+    core::messaging::OutboxRelay relay(core::messaging::broker_settings_from(config), &tables,
+                                       core::pool_options_from(config));
     std::vector<inventory::EventDesk::Home> homes;
     for (auto& worker : host.workers()) homes.push_back({worker->io.get_executor(), worker->db.get()});
     inventory::EventDesk desk(std::move(homes), settings.desk);
@@ -64,6 +72,10 @@ int main(int argc, char** argv) {
     boost::asio::co_spawn(first.io,
                           inventory::sweep_expired_holds(static_cast<inventory::Inventory*>(first.service_state.get())),
                           core::LogIfFailed{"expiry sweeper"});
+    relay.start();
+    const std::vector<core::RetentionRule> retention{{"inventory.outbox", tables.prune_published()}};
+    boost::asio::co_spawn(first.io, core::keep_tables_trimmed(first.db.get(), retention, core::retention_limits_from(config)),
+                          core::LogIfFailed{"retention"});
     return host.run();
   } catch (const std::invalid_argument& e) {
     std::cerr << "flashtix-inventory: " << e.what() << "\n";

@@ -74,10 +74,9 @@ Result<ReserveCommand> reserve_from(const json::object& object, const Settings& 
   return command;
 }
 
-Result<HoldRef> parse_hold_ref(std::string_view body) {
-  auto parsed = core::parse_json_object(body);
-  if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
-  FieldReader fields(std::get<json::object>(parsed));
+namespace {
+
+Result<HoldRef> hold_ref_from(FieldReader& fields) {
   HoldRef ref;
   ref.id = fields.optional_int("reservation_id", 1, kMaxId);
   ref.key = fields.optional_string("reservation_key", 1, kMaxKeyLength);
@@ -86,6 +85,34 @@ Result<HoldRef> parse_hold_ref(std::string_view body) {
     return core::invalid_request("give exactly one of 'reservation_id' (an integer) or 'reservation_key' (a string)");
   }
   return ref;
+}
+
+}  // namespace
+
+Result<HoldRef> parse_hold_ref(std::string_view body) {
+  auto parsed = core::parse_json_object(body);
+  if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
+  FieldReader fields(std::get<json::object>(parsed));
+  return hold_ref_from(fields);
+}
+
+Result<ReleaseCommand> parse_release(std::string_view body, const Settings& settings) {
+  auto parsed = core::parse_json_object(body);
+  if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
+  FieldReader fields(std::get<json::object>(parsed));
+  ReleaseCommand command;
+  command.event_id = fields.optional_int("event_id", 1, kMaxId);
+  command.quantity = fields.optional_int("quantity", 1, settings.max_quantity);
+  auto ref = hold_ref_from(fields);
+  if (auto* problem = std::get_if<Problem>(&ref)) return *problem;
+  command.hold = std::get<HoldRef>(std::move(ref));
+  if (command.event_id.has_value() != command.quantity.has_value()) {
+    return core::invalid_request("give 'event_id' and 'quantity' (what the reserve asked for) together, or neither");
+  }
+  if (command.event_id && !command.hold.key) {
+    return core::invalid_request("'event_id' and 'quantity' go with 'reservation_key' only");
+  }
+  return command;
 }
 
 json::object to_json(const Event& event) {

@@ -2,6 +2,7 @@
 // a request body becomes a command (pure functions, unit-tested).
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -57,12 +58,24 @@ struct ReserveCommand {
   std::int64_t hold_seconds = 0;
   // A key the client chose may name a hold made before (a retry); a fresh one never does.
   bool key_from_client = false;
+  // When the caller stops waiting (kRequestTimeoutHeader): no new hold is made for it after that, so a
+  // buyer told the request failed holds nothing.
+  std::optional<std::chrono::steady_clock::time_point> commit_by;
 };
 
 // A hold named by id or by its client key (exactly one).
 struct HoldRef {
   std::optional<std::int64_t> id;
   std::optional<std::string> key;
+};
+
+// POST /inventory/release: the hold, and, for a hold named by key, what its reserve asked for. A release
+// by key that finds no hold then leaves a tombstone (a RELEASED hold of no tickets taken), so that the
+// reserve, if it is still on its way, finds its key released and holds nothing.
+struct ReleaseCommand {
+  HoldRef hold;
+  std::optional<std::int64_t> event_id;  // both or neither
+  std::optional<std::int64_t> quantity;
 };
 
 // The outcomes of a reserve.
@@ -78,7 +91,9 @@ struct EventNotFound {};
 struct KeyReused {  // the key belongs to a hold for another event or quantity
   Reservation existing;
 };
-using ReserveOutcome = std::variant<Reserved, SoldOut, EventNotFound, KeyReused>;
+// The caller stopped waiting before the event's stock could be had: nothing was held.
+struct TooLate {};
+using ReserveOutcome = std::variant<Reserved, SoldOut, EventNotFound, KeyReused, TooLate>;
 
 // Release and confirm report the hold as it stands afterwards; `changed` tells whether this call made
 // the transition.
@@ -94,6 +109,7 @@ core::Result<ReserveCommand> parse_reserve(std::string_view body, const Settings
 core::Result<std::vector<ReserveCommand>> parse_reserve_batch(std::string_view body, const Settings& settings);
 core::Result<ReserveCommand> reserve_from(const core::json::object& fields, const Settings& settings);
 core::Result<HoldRef> parse_hold_ref(std::string_view body);
+core::Result<ReleaseCommand> parse_release(std::string_view body, const Settings& settings);
 
 core::json::object to_json(const Event& event);
 core::json::object to_json(const Reservation& reservation);

@@ -41,6 +41,20 @@ core::Result<std::int64_t> path_id(const Request& request) {
   return core::invalid_request("the id in the path must be a positive integer");
 }
 
+// When the caller stops waiting, from kRequestTimeoutHeader; nothing when it sent none.
+using CallerDeadline = std::optional<std::chrono::steady_clock::time_point>;
+core::Result<CallerDeadline> caller_deadline(const Request& request) {
+  constexpr std::int64_t kDayMs = 24 * 3600 * 1000;
+  const std::string_view value = request.header(core::kRequestTimeoutHeader);
+  if (value.empty()) return CallerDeadline{};
+  const auto ms = core::parse_int(value, 0, kDayMs);
+  if (!ms) {
+    return core::invalid_request("the " + std::string(core::kRequestTimeoutHeader) +
+                                 " header must be a whole number of milliseconds from 0 to " + std::to_string(kDayMs));
+  }
+  return CallerDeadline{std::chrono::steady_clock::now() + std::chrono::milliseconds(*ms)};
+}
+
 awaitable<Response> create_event(Inventory* inventory, Request request) {
   auto parsed = parse_create_event(request.body(), inventory->settings);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
@@ -82,6 +96,7 @@ struct ReserveAnswer {
   status code = status::ok;
   bool problem = false;
   bool replayed = false;
+  std::vector<std::pair<std::string, std::string>> headers;  // a refusal's, such as Retry-After
 
   // 200 both times, as the original service answered and its clients expect; a retry is told so.
   void operator()(const Reserved& reserved) {
@@ -104,15 +119,22 @@ struct ReserveAnswer {
                        std::to_string(reused.existing.event_id),
                    {}, {}});
   }
+  void operator()(const TooLate&) {
+    refuse(Problem{status::service_unavailable, "deadline_passed", "Caller stopped waiting",
+                   "the event's stock could not be had within the " + std::string(core::kRequestTimeoutHeader) +
+                       " the request gave; nothing was held",
+                   {}, {{"Retry-After", "1"}}});
+  }
   void refuse(const Problem& refusal) {
     body = core::problem_json(refusal);
     code = refusal.status;
     problem = true;
+    headers = refusal.headers;
   }
 };
 
 ReserveAnswer answer_to(const ReserveCommand& command, const ReserveOutcome& outcome) {
-  ReserveAnswer answer{command, {}, status::ok, false, false};
+  ReserveAnswer answer{command, {}, status::ok, false, false, {}};
   std::visit(answer, outcome);
   return answer;
 }
@@ -120,11 +142,15 @@ ReserveAnswer answer_to(const ReserveCommand& command, const ReserveOutcome& out
 awaitable<Response> reserve(Inventory* inventory, Request request) {
   auto parsed = parse_reserve(request.body(), inventory->settings);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
-  const ReserveCommand command = std::get<ReserveCommand>(std::move(parsed));
+  auto deadline = caller_deadline(request);
+  if (auto* problem = std::get_if<Problem>(&deadline)) co_return problem_response(*problem);
+  ReserveCommand command = std::get<ReserveCommand>(std::move(parsed));
+  command.commit_by = std::get<CallerDeadline>(deadline);
   const ReserveOutcome outcome = co_await inventory->desk->reserve(command);
   const ReserveAnswer answer = answer_to(command, outcome);
   Response response = json_response(answer.code, answer.body);
   if (answer.problem) response.content_type = "application/problem+json";
+  response.headers = answer.headers;
   if (!answer.problem) {
     response.headers.emplace_back("Location", "/inventory/reservations/" + std::to_string(answer.body.at("reservation_id").as_int64()));
   }
@@ -137,12 +163,15 @@ awaitable<Response> reserve(Inventory* inventory, Request request) {
 awaitable<Response> reserve_batch(Inventory* inventory, Request request) {
   auto parsed = parse_reserve_batch(request.body(), inventory->settings);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
-  const std::vector<ReserveCommand> commands = std::get<std::vector<ReserveCommand>>(std::move(parsed));
+  auto deadline = caller_deadline(request);
+  if (auto* problem = std::get_if<Problem>(&deadline)) co_return problem_response(*problem);
+  std::vector<ReserveCommand> commands = std::get<std::vector<ReserveCommand>>(std::move(parsed));
+  for (ReserveCommand& command : commands) command.commit_by = std::get<CallerDeadline>(deadline);
   const std::vector<EventDesk::ReserveAttempt> attempts = co_await inventory->desk->reserve_many(commands);
   json::array results;
   results.reserve(attempts.size());
   for (std::size_t i = 0; i < attempts.size(); ++i) {
-    ReserveAnswer answer{commands[i], {}, status::ok, false, false};
+    ReserveAnswer answer{commands[i], {}, status::ok, false, false, {}};
     if (const auto* outcome = std::get_if<ReserveOutcome>(&attempts[i])) {
       std::visit(answer, *outcome);
     } else {
@@ -164,9 +193,20 @@ awaitable<std::optional<HoldAfter>> settle_hold(Inventory* inventory, HoldRef re
 }
 
 awaitable<Response> release(Inventory* inventory, Request request) {
-  auto parsed = parse_hold_ref(request.body());
+  auto parsed = parse_release(request.body(), inventory->settings);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
-  auto after = co_await settle_hold(inventory, std::get<HoldRef>(std::move(parsed)), SettleKind::release);
+  const ReleaseCommand command = std::get<ReleaseCommand>(std::move(parsed));
+  auto after = co_await settle_hold(inventory, command.hold, SettleKind::release);
+  if (!after && command.event_id) {
+    // Given up on before its reserve committed: the tombstone makes that reserve hold nothing. If the
+    // reserve committed meanwhile, its hold is released like any other.
+    if (auto tombstone = co_await store::leave_tombstone(inventory->db, *command.hold.key, *command.event_id,
+                                                         *command.quantity)) {
+      after = HoldAfter{std::move(*tombstone), true};
+    } else {
+      after = co_await settle_hold(inventory, command.hold, SettleKind::release);
+    }
+  }
   if (!after) co_return problem_response(reservation_not_found());
   // Released, expired and voided holds have all given their tickets back: releasing again is a no-op.
   if (after->reservation.status == kConfirmed) {

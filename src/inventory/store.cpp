@@ -67,9 +67,18 @@ constexpr Query kSelectHold{"select_hold",
                             "WHERE r.id = coalesce($1::bigint, "
                             "    (SELECT id FROM inventory.reservations WHERE reservation_key = $2::text))"};
 
+// expires_at is now: a tombstone is past its time from the start, and never HELD, so no sweep reads it.
+constexpr Query kInsertTombstone{"insert_tombstone",
+                                 "INSERT INTO inventory.reservations AS r "
+                                 "    (reservation_key, event_id, quantity, status, expires_at) "
+                                 "VALUES ($1::text, $2::bigint, $3::integer, 'RELEASED', now()) "
+                                 "ON CONFLICT (reservation_key) DO NOTHING "
+                                 "RETURNING " FLASHTIX_RESERVATION_COLUMNS};
+
 // --- One event's batch ---
 
-// The holds a batch settles, locked first, in id order, so two batches never wait on each other in a circle.
+// The holds a batch settles, locked after their event rows, in id order, so two batches never wait on
+// each other in a circle.
 constexpr Query kLockHolds{"lock_holds",
                            "SELECT " FLASHTIX_RESERVATION_COLUMNS ", r.expires_at > now() AS live "
                            "FROM inventory.reservations r WHERE r.id = ANY($1::bigint[]) ORDER BY r.id FOR UPDATE"};
@@ -81,11 +90,13 @@ constexpr Query kLockDueHolds{"lock_due_holds",
                               "WHERE r.status = 'HELD' AND r.expires_at <= now() AND r.event_id = $1::bigint "
                               "ORDER BY r.expires_at LIMIT $2::integer FOR UPDATE SKIP LOCKED"};
 
-// Each event row once per transaction, in id order (so two transactions never wait on each other in a
-// circle). Every statement after it reads the stock as it is now, not as a snapshot had it.
+// Each event row once per transaction, in id order, before any hold (so two transactions, the reset
+// included, never wait on each other in a circle). Every statement after it reads the stock as it is now, not as a snapshot had it. NO KEY
+// UPDATE, the lock the UPDATE of the counts takes anyway: it still puts batches one after the other, but
+// lets a hold written outside a batch (a release's tombstone) check its event's key meanwhile.
 constexpr Query kLockEvents{"lock_events",
                             "SELECT id, available_tickets FROM inventory.events "
-                            "WHERE id = ANY($1::bigint[]) ORDER BY id FOR UPDATE"};
+                            "WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE"};
 
 // After the lock, so a hold another batch of this event committed under one of these keys is seen.
 constexpr Query kHoldsByKeys{"holds_by_keys", "SELECT " FLASHTIX_RESERVATION_COLUMNS
@@ -193,6 +204,19 @@ awaitable<std::optional<Reservation>> find_reservation(Pool* db, std::int64_t id
   co_return co_await find_hold(db, std::move(ref));
 }
 
+awaitable<std::optional<Reservation>> leave_tombstone(Pool* db, std::string key, std::int64_t event_id,
+                                                      std::int64_t quantity) {
+  constexpr std::string_view kForeignKeyViolation = "23503";
+  try {
+    const Result rows = co_await db->exec(kInsertTombstone, params(std::move(key), event_id, quantity));
+    if (rows.empty()) co_return std::nullopt;
+    co_return reservation_from(rows, 0);
+  } catch (const core::pg::Error& e) {
+    if (e.sqlstate() != kForeignKeyViolation) throw;
+  }
+  co_return std::nullopt;
+}
+
 awaitable<std::unordered_map<std::string, Reservation>> find_holds_by_keys(Pool* db, std::vector<std::string> keys) {
   const Result rows = co_await db->exec(kHoldsByKeys, params(text_array(keys)));
   co_return holds_by_key(rows);
@@ -212,20 +236,25 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
   }
 
   core::pg::Lease connection = co_await db->acquire();
-  // Round trip 1: lock what the batches settle, then the event rows, then read the stock and the keys.
+  // Round trip 1: lock the event rows, then what the batches settle, then read the keys.
   std::vector<Statement> lock;
   lock.push_back({&core::pg::kBegin, {}});
+  lock.push_back({&kLockEvents, params(int_array(event_ids))});
   if (!settle_ids.empty()) lock.push_back({&kLockHolds, params(int_array(settle_ids))});
   for (const EventWork& item : work) {
     if (item.batch.expire_at_most > 0) lock.push_back({&kLockDueHolds, params(item.event_id, item.batch.expire_at_most)});
   }
-  lock.push_back({&kLockEvents, params(int_array(event_ids))});
   if (!keys.empty()) lock.push_back({&kHoldsByKeys, params(text_array(keys))});
   const std::vector<Result> read = co_await connection->pipeline(std::move(lock));
+  const auto locked_at = std::chrono::steady_clock::now();
 
   std::unordered_map<std::int64_t, EventPart*> part_of;
   for (EventPart& part : parts) part_of.emplace(part.event_id, &part);
   std::size_t next = 1;
+  {
+    const Result& rows = read[next++];
+    for (int i = 0; i < rows.rows(); ++i) part_of.at(rows.integer(i, "id"))->available = rows.integer(i, "available_tickets");
+  }
   if (!settle_ids.empty()) {
     const Result& rows = read[next++];
     for (int i = 0; i < rows.rows(); ++i) {
@@ -238,10 +267,6 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     if (part.batch->expire_at_most == 0) continue;
     const Result& rows = read[next++];
     for (int i = 0; i < rows.rows(); ++i) part.due.push_back({rows.integer(i, "id"), rows.integer(i, "quantity")});
-  }
-  {
-    const Result& rows = read[next++];
-    for (int i = 0; i < rows.rows(); ++i) part_of.at(rows.integer(i, "id"))->available = rows.integer(i, "available_tickets");
   }
   HoldsByKey existing;
   if (!keys.empty()) existing = holds_by_key(read[next++]);
@@ -261,7 +286,8 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     }
     results[p].settlement = settle(batch.settles, part.holds, part.due);
     const Settlement& settlement = results[p].settlement;
-    part.allocation = allocate(part.event_id, *part.available + settlement.restocked_tickets, batch.reserves, existing);
+    part.allocation = allocate(part.event_id, *part.available + settlement.restocked_tickets, batch.reserves, existing,
+                               locked_at);
     for (const StatusChange& change : settlement.changes) {
       changed_ids.push_back(change.reservation_id);
       changed_statuses.emplace_back(change.status);
@@ -338,6 +364,10 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
       if (decision.verdict == Verdict::sold_out) {
         const SoldOut refused{decision.available};
         results[p].reserves.emplace_back(refused);
+        continue;
+      }
+      if (decision.verdict == Verdict::too_late) {
+        results[p].reserves.emplace_back(TooLate{});
         continue;
       }
       const auto stored = existing.find(request.key);

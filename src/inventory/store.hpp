@@ -1,5 +1,6 @@
 // The inventory's SQL, each statement named and beside the function that runs it.
-// Locking order, everywhere: reservation rows (in id order) before their event row.
+// Locking order, everywhere (the documented reset's trigger included): event rows (in id order) before
+// their reservation rows (in id order).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -28,6 +29,13 @@ awaitable<std::optional<Reservation>> find_reservation(Pool* db, std::int64_t id
 // The holds stored under these keys (no lock), by key.
 awaitable<std::unordered_map<std::string, Reservation>> find_holds_by_keys(Pool* db, std::vector<std::string> keys);
 
+// A tombstone for `key`: a RELEASED hold of `quantity` tickets of `event_id` that took none, written
+// when a release by key finds no hold. A reserve of that key still on its way then finds it and holds
+// nothing. Nothing is written, and nothing returned, when the key has a hold by now (a reserve committed
+// first; the unique key decides) or the event does not exist.
+awaitable<std::optional<Reservation>> leave_tombstone(Pool* db, std::string key, std::int64_t event_id,
+                                                      std::int64_t quantity);
+
 // Everything one event's batch does: settle holds (release, confirm), expire at most `expire_at_most`
 // holds past their time, then grant reserves, in that order.
 struct EventBatch {
@@ -44,8 +52,8 @@ struct EventWork {
   std::int64_t event_id;
   EventBatch batch;
 };
-// One transaction for the batches of several events (each event at most once): the holds they settle
-// locked first (in id order), then the event rows (in id order, each once), one statement for the
+// One transaction for the batches of several events (each event at most once): the event rows locked
+// first (in id order, each once), then the holds they settle (in id order), one statement for the
 // status changes, one for all the new holds and the changed event rows, one commit. Nothing is written
 // (and nothing committed) when the batches change nothing. One result per batch, in order.
 awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector<EventWork> work);

@@ -3,7 +3,11 @@
 #include "orders/checkout.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
+#include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
+#include <atomic>
 #include <csignal>
 
 #include "core/failpoint.hpp"
@@ -36,20 +40,85 @@ KeysInFlight::Entry::~Entry() {
 
 namespace {
 
-// Gives the hold of an order that was not recorded back. If even that fails, the hold's expiry
-// returns the tickets.
-awaitable<void> give_back(Orders* orders, std::string order_id) {
+// Gives back what the reserve of `reserved` may hold, also when that reserve is still on its way (it then
+// finds its key released and holds nothing). Whether inventory took it: false when inventory or its
+// database could not be reached.
+awaitable<bool> try_give_back(Orders* orders, const ReserveRequest& reserved) {
+  static std::atomic<bool> failed_once{false};
   try {
-    co_await orders->inventory->release(order_id);
+    if (core::failpoint_active("orders_first_give_back_fails") && !failed_once.exchange(true)) {
+      throw core::PeerUnavailable("failpoint orders_first_give_back_fails");
+    }
+    co_await orders->inventory->release(reserved);
+    co_return true;
   } catch (const std::exception& e) {
-    core::log_warn("order ", order_id, ": giving its hold back failed, the hold will expire on its own: ", e.what());
+    core::log_warn("order ", reserved.key, ": giving its hold back failed, trying again: ", e.what());
+  }
+  co_return false;
+}
+
+// Tries again with a growing pause (inventory or its database may be restarting) until it is taken or
+// the hold would have expired on its own anyway. The deadline the reserve carried keeps a reserve that
+// is still on its way from holding late meanwhile.
+awaitable<void> keep_giving_back(Orders* orders, ReserveRequest reserved) {
+  using namespace std::chrono_literals;
+  const auto executor = co_await boost::asio::this_coro::executor;
+  boost::asio::steady_timer timer(executor);
+  const auto expires = std::chrono::steady_clock::now() + std::chrono::seconds(reserved.hold_seconds);
+  std::chrono::milliseconds pause = 250ms;
+  for (;;) {
+    const bool taken = co_await try_give_back(orders, reserved);
+    if (taken) co_return;
+    if (std::chrono::steady_clock::now() + pause >= expires) {
+      core::log_warn("order ", reserved.key, ": its hold could not be given back; it expires on its own");
+      co_return;
+    }
+    timer.expires_after(pause);
+    co_await timer.async_wait(boost::asio::use_awaitable);
+    pause = std::min<std::chrono::milliseconds>(pause * 2, 10s);
   }
 }
 
-// The same, off the buyer's path.
-awaitable<void> give_back_later(Orders* orders, std::string order_id) {
+// Off the buyer's path.
+awaitable<void> give_back_later(Orders* orders, ReserveRequest reserved) {
   const auto executor = co_await boost::asio::this_coro::executor;
-  boost::asio::co_spawn(executor, give_back(orders, std::move(order_id)), core::LogIfFailed{"giving a hold back"});
+  boost::asio::co_spawn(executor, keep_giving_back(orders, std::move(reserved)), core::LogIfFailed{"giving a hold back"});
+}
+
+// Once before the answer; if that fails, again and again off the buyer's path.
+awaitable<void> give_back(Orders* orders, ReserveRequest reserved) {
+  const bool taken = co_await try_give_back(orders, reserved);
+  if (!taken) co_await give_back_later(orders, std::move(reserved));
+}
+
+// An order whose insert may have committed keeps its hold until the database can tell: the order is read
+// again once any transaction of that insert must have ended, and its hold goes back only if no order was
+// recorded. If the database cannot tell within the hold time, the hold has expired by then anyway (as
+// after a crash of this process, which forgets what it was reconciling).
+awaitable<void> reconcile(Orders* orders, ReserveRequest reserved) {
+  using namespace std::chrono_literals;
+  const auto executor = co_await boost::asio::this_coro::executor;
+  boost::asio::steady_timer timer(executor);
+  const auto give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(reserved.hold_seconds);
+  std::chrono::milliseconds pause = orders->db->settled_after();
+  while (std::chrono::steady_clock::now() + pause < give_up_at) {
+    timer.expires_after(pause);
+    co_await timer.async_wait(boost::asio::use_awaitable);
+    try {
+      const std::optional<Order> recorded = co_await store::find_order(orders->db, reserved.key);
+      if (recorded) {
+        core::log_info("order ", reserved.key, ": it was recorded after all, so it keeps its hold");
+        co_return;
+      }
+      core::log_info("order ", reserved.key, ": it was not recorded, so its hold goes back");
+      co_await give_back(orders, std::move(reserved));
+      co_return;
+    } catch (const std::exception& e) {
+      core::log_warn("order ", reserved.key, ": still cannot tell whether it was recorded: ", e.what());
+    }
+    pause = std::min<std::chrono::milliseconds>(pause * 2, 60s);
+  }
+  core::log_warn("order ", reserved.key, ": could not tell whether it was recorded within its hold time");
 }
 
 // Inventory's refusals (sold out, no such event) as this service's problems.
@@ -89,14 +158,15 @@ awaitable<Response> remember_refusal(Orders* orders, std::optional<store::Keyed>
   co_return response;
 }
 
-// Reserve, then record. Every failure from here on gives the hold back before it propagates.
+// Reserve, then record. Every failure from here on gives the hold back before it is answered, unless the
+// order may have been recorded.
 awaitable<Response> place_order(Orders* orders, CreateOrder command, std::optional<store::Keyed> key,
                                 std::string order_id) {
   ReserveOutcome reserved;
   std::optional<std::string> unreachable;
-  ReserveRequest request{order_id, command.event_id, command.quantity, orders->settings.hold_seconds};
+  const ReserveRequest request{order_id, command.event_id, command.quantity, orders->settings.hold_seconds};
   try {
-    reserved = co_await orders->reserves->reserve(std::move(request));
+    reserved = co_await orders->reserves->reserve(request);
   } catch (const core::PeerUnavailable& e) {
     unreachable = e.what();
   } catch (const core::Overloaded& e) {
@@ -104,9 +174,14 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
   }
   if (const auto* busy = std::get_if<InventoryBusy>(&reserved)) unreachable = "inventory is busy: " + busy->why;
   if (const auto* failed = std::get_if<ReserveFailed>(&reserved)) throw std::runtime_error(failed->why);
+  if (const auto* hold = std::get_if<Hold>(&reserved); hold && hold->status != "HELD") {
+    // This attempt's key was released before its reserve committed (an earlier give-back): nothing is held.
+    unreachable = "the hold was given back before it was made (" + hold->status + ")";
+  }
   if (unreachable) {
-    // The reserve may have landed before its answer was lost: give it back, off the buyer's path.
-    co_await give_back_later(orders, order_id);
+    // The reserve may have landed before its answer was lost, or may still land: give it back, off the
+    // buyer's path.
+    co_await give_back_later(orders, request);
     co_return problem_response(inventory_unavailable(*unreachable));
   }
   if (!std::holds_alternative<Hold>(reserved)) {
@@ -139,35 +214,61 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
                        {"expires_at", core::rfc3339_from_unix_ms(order.expires_at_ms)}};
   created["customer_email"] = order.customer_email ? json::value(*order.customer_email) : json::value(nullptr);
   bool recorded = false;
+  // A failure the database reported rolled the insert back, and one in this service's queue never sent
+  // it; any other (a broken connection, a deadline) leaves it unknown whether the insert committed.
+  bool maybe_recorded = false;
   std::optional<store::KeyAnswer> earlier;
   try {
-    if (core::failpoint_active("orders_insert_fail")) throw std::runtime_error("failpoint orders_insert_fail");
+    if (core::failpoint_active("orders_insert_fail")) throw core::pg::Error("XX000", "failpoint orders_insert_fail");
+    if (core::failpoint_active("orders_insert_unknown")) throw core::pg::Unavailable("failpoint orders_insert_unknown");
     const store::RecordOutcome outcome = co_await orders->writes->insert_order(order, key, body, json::serialize(created));
     recorded = std::holds_alternative<store::Recorded>(outcome);
     if (const auto* taken = std::get_if<store::KeyTaken>(&outcome)) earlier = taken->earlier;
+    if (core::failpoint_active("orders_insert_answer_lost")) {
+      recorded = false;
+      throw core::pg::Unavailable("failpoint orders_insert_answer_lost");
+    }
+  } catch (const core::pg::Error& e) {
+    core::log_error("order ", order_id, ": the database refused to record it after the reserve: ", e.what());
+  } catch (const core::Overloaded& e) {
+    core::log_error("order ", order_id, ": recording it was not started in time: ", e.what());
   } catch (const std::exception& e) {
-    core::log_error("order ", order_id, ": recording failed after the reserve: ", e.what());
+    core::log_error("order ", order_id, ": recording it after the reserve failed: ", e.what());
+    maybe_recorded = true;
   }
   if (earlier) {
     // Another request with this key (on another instance) answered first. This attempt's hold is its
     // own, under an order id nobody else knows: it goes back, and the buyer gets that first answer.
-    co_await give_back_later(orders, order_id);
+    co_await give_back_later(orders, request);
     co_return answer_of_key(*earlier, *key);
   }
-  if (!recorded) {
+  if (maybe_recorded) {
     // The insert may have committed before its answer was lost: then the order stands.
-    std::optional<Order> landed;
     try {
-      landed = co_await store::find_order(orders->db, order_id);
+      if (core::failpoint_active("orders_reread_fail")) throw core::pg::Unavailable("failpoint orders_reread_fail");
+      const std::optional<Order> landed = co_await store::find_order(orders->db, order_id);
+      recorded = landed.has_value();
     } catch (const std::exception& e) {
-      core::log_warn("order ", order_id, ": cannot tell whether the order was recorded: ", e.what());
+      core::log_warn("order ", order_id, ": cannot tell whether it was recorded: ", e.what());
     }
-    recorded = landed.has_value();
+  }
+  if (!recorded && maybe_recorded) {
+    // Not seen yet is not "not recorded": the insert's transaction may still commit. Never give back the
+    // hold of an order that may exist; the reconciler decides once the database can tell.
+    const auto executor = co_await boost::asio::this_coro::executor;
+    boost::asio::co_spawn(executor, reconcile(orders, request), core::LogIfFailed{"reconciling an order"});
+    Response response = problem_response(
+        Problem{status::internal_server_error, "order_outcome_unknown", "Order outcome unknown",
+                "the order may have been recorded; its tickets stay held until that is known. Read it at its "
+                "Location, or retry with the same Idempotency-Key",
+                {{"order_id", order_id}}, {}});
+    response.headers.emplace_back("Location", "/orders/" + order_id);
+    co_return response;
   }
   if (!recorded) {
-    co_await give_back(orders, order_id);
+    co_await give_back(orders, request);
     co_return problem_response(Problem{status::internal_server_error, "order_not_recorded", "Order not recorded",
-                                       "the order could not be recorded; its tickets were given back, retry", {},
+                                       "the order could not be recorded; its tickets are given back, retry", {},
                                        {}});
   }
   orders->relay->wake();

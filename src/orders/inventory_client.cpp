@@ -105,8 +105,18 @@ awaitable<ReserveOutcome> ReserveQueue::reserve(ReserveRequest request) {
 
 awaitable<ReleaseOutcome> InventoryClient::release(std::string key) {
   const json::object request{{"reservation_key", key}};
+  co_return co_await release_with(json::serialize(request));
+}
+
+awaitable<ReleaseOutcome> InventoryClient::release(const ReserveRequest& reserved) {
+  const json::object request{
+      {"reservation_key", reserved.key}, {"event_id", reserved.event_id}, {"quantity", reserved.quantity}};
+  co_return co_await release_with(json::serialize(request));
+}
+
+awaitable<ReleaseOutcome> InventoryClient::release_with(std::string body) {
   const core::ClientResponse response =
-      co_await http_.call(http::verb::post, "/inventory/release", json::serialize(request), true);
+      co_await http_.call(http::verb::post, "/inventory/release", std::move(body), true);
   if (response.status == http::status::ok) co_return HoldReleased{};
   const std::string code = problem_code(response);
   if (response.status == http::status::conflict && code == "hold_confirmed") co_return HoldSold{};

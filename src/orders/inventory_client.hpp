@@ -65,11 +65,16 @@ class InventoryClient {
   boost::asio::awaitable<std::vector<ReserveOutcome>> reserve_many(std::vector<ReserveRequest> requests);
   // Gives the tickets held under `key` back. Safe to repeat.
   boost::asio::awaitable<ReleaseOutcome> release(std::string key);
+  // Gives back what a reserve of `reserved` may have held, also when that reserve has not committed yet:
+  // it then finds its key released (a tombstone) and holds nothing. Safe to repeat.
+  boost::asio::awaitable<ReleaseOutcome> release(const ReserveRequest& reserved);
   // Sells the tickets held under `key`. Safe to repeat.
   boost::asio::awaitable<ConfirmOutcome> confirm(std::string key);
   boost::asio::awaitable<bool> healthy();
 
  private:
+  boost::asio::awaitable<ReleaseOutcome> release_with(std::string body);
+
   core::HttpClient http_;
 };
 

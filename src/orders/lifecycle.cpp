@@ -49,6 +49,9 @@ awaitable<void> on_payment_succeeded(Orders* orders, Message message) {
     if (std::holds_alternative<HoldConfirmed>(confirmed)) {
       order.status = std::string(kConfirmed);
       effect.push_back(store::finish_order(order, messaging::kOrderConfirmed));
+    } else if (const auto* lapsed = std::get_if<HoldLapsed>(&confirmed); lapsed && lapsed->reservation_status == "VOIDED") {
+      // The event was reset before the money arrived: refunded on order.cancelled.
+      effect.push_back(store::void_order(order));
     } else {
       // The hold lapsed before the money arrived: these tickets are not this buyer's any more. A lapsed
       // hold still HELD goes back now rather than at inventory's next sweep; the payment is refunded on
@@ -82,6 +85,21 @@ awaitable<void> on_payment_failed(Orders* orders, Message message) {
   co_await apply_once(orders, std::move(message), std::move(effect));
 }
 
+// The documented reset voided this hold: its order, pending or paid, is cancelled (event_reset), and its
+// order.cancelled gets the payment refunded and the buyer told. A hold made without an order (a manual
+// reserve) has nothing to cancel.
+awaitable<void> on_hold_voided(Orders* orders, Message message) {
+  const std::string key = messaging::payload_string(message, "reservation_key");
+  std::optional<Order> order;
+  if (core::is_uuid(key)) order = co_await store::find_order(orders->db, key);
+  std::vector<Statement> effect;
+  if (order && (order->status == kPendingPayment || order->status == kConfirmed)) {
+    core::log_info("order ", order->id, ": its event was reset, so it is cancelled and refunded");
+    effect.push_back(store::void_order(*order));
+  }
+  co_await apply_once(orders, std::move(message), std::move(effect));
+}
+
 }  // namespace
 
 awaitable<void> handle_event(Orders* orders, Message message) {
@@ -91,6 +109,8 @@ awaitable<void> handle_event(Orders* orders, Message message) {
     co_await on_payment_succeeded(orders, std::move(message));
   } else if (message.type == messaging::kPaymentFailed) {
     co_await on_payment_failed(orders, std::move(message));
+  } else if (message.type == messaging::kHoldVoided) {
+    co_await on_hold_voided(orders, std::move(message));
   } else {
     throw InvalidMessage("the order service does not handle " + message.type);
   }

@@ -27,6 +27,8 @@ inline constexpr std::string_view kDefaultPaymentToken = "tok_ok";
 inline constexpr std::string_view kReasonPaymentDeclined = "payment_declined";
 inline constexpr std::string_view kReasonCancelledByCustomer = "cancelled_by_customer";
 inline constexpr std::string_view kReasonHoldExpired = "hold_expired";
+// Its event was reset by hand and its seats voided (also a CONFIRMED order: it is refunded).
+inline constexpr std::string_view kReasonEventReset = "event_reset";
 
 bool is_order_status(std::string_view text);
 

@@ -126,14 +126,15 @@ constexpr Query kListOrders{"list_orders", "SELECT " FLASHTIX_ORDER_COLUMNS
                                            "  AND ($2::text IS NULL OR status = $2::text) AND seq > $3::bigint "
                                            "ORDER BY seq LIMIT $4::bigint"};
 
-// The only way out of PENDING_PAYMENT, with the event that tells of it in the same statement. The
-// status condition makes concurrent finishers (payment, cancel, expiry sweep) agree: one wins.
+// The only way out of PENDING_PAYMENT ($7 is {PENDING_PAYMENT}) and, for a reset, of CONFIRMED, with the
+// event that tells of it in the same statement. The status condition makes concurrent finishers
+// (payment, cancel, expiry sweep, reset) agree: one wins.
 constexpr Query kFinishOrder{"finish_order",
                              "WITH changed AS ("
                              "    UPDATE orders.orders "
                              "       SET status = $2::text, status_reason = $3::text, "
                              "           payment_id = coalesce($4::uuid, payment_id), updated_at = now() "
-                             "     WHERE id = $1::uuid AND status = 'PENDING_PAYMENT' "
+                             "     WHERE id = $1::uuid AND status = ANY($7::text[]) "
                              "    RETURNING id) "
                              "INSERT INTO orders.outbox (type, correlation_id, payload) "
                              "SELECT $5::text, id::text, $6::jsonb FROM changed "
@@ -318,7 +319,18 @@ awaitable<OrderPage> list_orders(Pool* db, OrderFilter filter) {
 
 Statement finish_order(const Order& ended, std::string_view event_type) {
   return Statement{&kFinishOrder, params(ended.id, ended.status, ended.status_reason, ended.payment_id, event_type,
-                                         json::serialize(ended_event_payload(ended)))};
+                                         json::serialize(ended_event_payload(ended)),
+                                         text_array(std::vector<std::string>{std::string(kPendingPayment)}))};
+}
+
+Statement void_order(const Order& order) {
+  Order voided = order;
+  voided.status = std::string(kCancelled);
+  voided.status_reason = std::string(kReasonEventReset);
+  return Statement{&kFinishOrder,
+                   params(voided.id, voided.status, voided.status_reason, voided.payment_id,
+                          core::messaging::kOrderCancelled, json::serialize(ended_event_payload(voided)),
+                          text_array(std::vector<std::string>{std::string(kPendingPayment), std::string(kConfirmed)}))};
 }
 
 awaitable<bool> finish_order(Pool* db, Order ended, std::string_view event_type) {

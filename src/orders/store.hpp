@@ -111,6 +111,10 @@ awaitable<OrderPage> list_orders(Pool* db, OrderFilter filter);
 // a consumer's inbox transaction, and run on its own.
 core::pg::Statement finish_order(const Order& ended, std::string_view event_type);
 awaitable<bool> finish_order(Pool* db, Order ended, std::string_view event_type);
+// The one way out of CONFIRMED: its event was reset and its seats voided. A PENDING_PAYMENT or CONFIRMED
+// order becomes CANCELLED (event_reset) with its order.cancelled, in one statement; the payment service
+// refunds what was charged.
+core::pg::Statement void_order(const Order& order);
 
 // Pending orders whose hold time has passed, oldest first.
 awaitable<std::vector<Order>> due_orders(Pool* db, int batch);
