@@ -156,11 +156,13 @@ asio::awaitable<std::shared_ptr<Connection>> Connection::connect(asio::any_io_ex
                                      " -c enable_seqscan=off";
   const char* keys[] = {"dbname", "options", nullptr};
   const char* values[] = {options.url.c_str(), server_options.c_str(), nullptr};
-  PGconn* conn = PQconnectStartParams(keys, values, /*expand_dbname=*/1);
+  // Owned until the Connection takes it: this coroutine may be destroyed while it waits (the process
+  // stopping), and the half-open connection must go with it.
+  std::unique_ptr<PGconn, decltype(&PQfinish)> owned(PQconnectStartParams(keys, values, /*expand_dbname=*/1),
+                                                    &PQfinish);
+  PGconn* conn = owned.get();
   if (!conn || PQstatus(conn) == CONNECTION_BAD) {
-    const std::string message = connection_error(conn);
-    PQfinish(conn);
-    throw Unavailable("cannot connect to PostgreSQL: " + message);
+    throw Unavailable("cannot connect to PostgreSQL: " + connection_error(conn));
   }
   const auto deadline = std::chrono::steady_clock::now() + options.connect_timeout;
   PostgresPollingStatusType state = PGRES_POLLING_WRITING;
@@ -168,18 +170,17 @@ asio::awaitable<std::shared_ptr<Connection>> Connection::connect(asio::any_io_ex
     if (state == PGRES_POLLING_FAILED) break;
     const bool ready = co_await wait_socket_until(executor, PQsocket(conn), state == PGRES_POLLING_WRITING, deadline);
     if (!ready) {
-      PQfinish(conn);
       throw Unavailable("cannot connect to PostgreSQL: timed out after " +
                         std::to_string(options.connect_timeout.count()) + " ms");
     }
     state = PQconnectPoll(conn);
   }
   if (state == PGRES_POLLING_FAILED || PQsetnonblocking(conn, 1) != 0 || PQenterPipelineMode(conn) != 1) {
-    const std::string message = connection_error(conn);
-    PQfinish(conn);
-    throw Unavailable("cannot connect to PostgreSQL: " + message);
+    throw Unavailable("cannot connect to PostgreSQL: " + connection_error(conn));
   }
-  co_return std::shared_ptr<Connection>(new Connection(executor, conn, std::move(options)));
+  std::shared_ptr<Connection> connection(new Connection(executor, conn, std::move(options)));
+  owned.release();
+  co_return connection;
 }
 
 bool Connection::healthy() const {

@@ -143,8 +143,8 @@ int ServiceHost::run() {
   asio::co_spawn(main_worker.io, accept_loop(&acceptor, &workers_, limits_, &server_state_),
                  LogIfFailed{"acceptor"});
 
-  asio::signal_set signals(main_worker.io, SIGINT, SIGTERM);
-  signals.async_wait([this, &acceptor, &main_worker](const boost::system::error_code& error, int signal) {
+  std::optional<asio::signal_set> signals(std::in_place, main_worker.io, SIGINT, SIGTERM);
+  signals->async_wait([this, &acceptor, &main_worker](const boost::system::error_code& error, int signal) {
     if (error) return;
     log_info(name_, " stopping on signal ", signal, ": draining ", server_state_.requests_in_flight.load(),
              " requests in flight");
@@ -161,6 +161,11 @@ int ServiceHost::run() {
   }
   main_worker.io.run();
   for (auto& thread : threads) thread.join();
+  // The signal set gives SIGTERM its default action back when it goes. The process is stopping already:
+  // a second SIGTERM (a supervisor repeating itself) must not kill it half way through its teardown.
+  signals.reset();
+  std::signal(SIGTERM, SIG_IGN);
+  std::signal(SIGINT, SIG_IGN);
   log_info(name_, " stopped");
   return 0;
 }
