@@ -200,14 +200,23 @@ class Buyers:
 
 
 def fault_plan(rng, duration):
-    """(start second, fault, instance) in time order, a fault every few seconds, all chosen by the seed."""
+    """(start second, fault, (service, instance)) in time order, all chosen by the seed: every kind of
+    fault and a kill -9 of every instance once, in a shuffled order, as far as the run is long enough,
+    then more picked at random."""
+    each_once = [("kill9", (service, index)) for service in SERVICES for index in (0, 1)]
+    each_once += [("pg-stop-fast", (None, 0)), ("pg-kill", (None, 0)), ("rabbit-kill", (None, 0)),
+                  ("pause-inventory", (None, 0)), ("pause-inventory", (None, 1))]
+    rng.shuffle(each_once)
     kinds = ["kill9", "kill9", "pg-stop-fast", "pg-kill", "rabbit-kill", "pause-inventory"]
     plan, at = [], 2.0
     while at < duration - 3:
-        kind = rng.choice(kinds)
-        target = (rng.choice(SERVICES), rng.randrange(2)) if kind == "kill9" else (None, rng.randrange(2))
+        if each_once:
+            kind, target = each_once.pop(0)
+        else:
+            kind = rng.choice(kinds)
+            target = (rng.choice(SERVICES), rng.randrange(2)) if kind == "kill9" else (None, rng.randrange(2))
         plan.append((round(at, 2), kind, target))
-        at += rng.uniform(3.0, 6.0) + (CALLER_DEADLINE_S if kind == "pause-inventory" else 0)
+        at += rng.uniform(2.0, 3.5) + (CALLER_DEADLINE_S if kind == "pause-inventory" else 0)
     return plan
 
 
