@@ -303,12 +303,12 @@ def check_books(cluster, answers):
         " WHERE (o.status = 'CONFIRMED') <> (r.status IS NOT DISTINCT FROM 'CONFIRMED')"),
         "an order is CONFIRMED exactly when its hold is sold")
     expect(cluster.sql(
-        "SELECT o.id, count(p.*) FILTER (WHERE p.status = 'succeeded' AND NOT p.refund_due), "
-        "       (SELECT count(*) FROM notifications.notifications n WHERE n.order_id = o.id AND n.kind = 'order.confirmed') "
-        "  FROM orders.orders o LEFT JOIN payments.payments p ON p.order_id = o.id "
-        " WHERE o.status = 'CONFIRMED' GROUP BY o.id "
-        "HAVING count(p.*) FILTER (WHERE p.status = 'succeeded' AND NOT p.refund_due) <> 1 "
-        "    OR (SELECT count(*) FROM notifications.notifications n WHERE n.order_id = o.id AND n.kind = 'order.confirmed') <> 1"),
+        "SELECT o.id, paid.n, told.n FROM orders.orders o "
+        " CROSS JOIN LATERAL (SELECT count(*) AS n FROM payments.payments p "
+        "                      WHERE p.order_id = o.id AND p.status = 'succeeded' AND NOT p.refund_due) paid "
+        " CROSS JOIN LATERAL (SELECT count(*) AS n FROM notifications.notifications t "
+        "                      WHERE t.order_id = o.id AND t.kind = 'order.confirmed') told "
+        " WHERE o.status = 'CONFIRMED' AND (paid.n <> 1 OR told.n <> 1)"),
         "a CONFIRMED order has one succeeded, unrefunded payment and one notification")
     expect(cluster.sql(
         "SELECT o.id, o.status, p.status FROM orders.orders o JOIN payments.payments p ON p.order_id = o.id "

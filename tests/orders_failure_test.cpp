@@ -32,13 +32,6 @@ std::int64_t held_under_key(const std::string& key) {
                         .at(0));
 }
 
-std::int64_t held_in_db(std::int64_t event_id) {
-  return std::stoll(pg().query("SELECT coalesce(sum(quantity), 0) FROM inventory.reservations WHERE event_id = " +
-                               std::to_string(event_id) + " AND status = 'HELD'")
-                        .at(0)
-                        .at(0));
-}
-
 TEST(OrdersFaults, InventoryDownIs503WithRetryAfterAndLeaksNothing) {
   const std::int64_t event = create_event(5);
   auto service = start_orders({{"FLASHTIX_INVENTORY_TIMEOUT_MS", "500"}});
@@ -98,7 +91,7 @@ TEST(OrdersFaults, AnOrderGivenUpOnHoldsNothingOnceInventoryCatchesUp) {
   std::this_thread::sleep_for(1s);
   blocker->exec("COMMIT");
   std::this_thread::sleep_for(2s);
-  EXPECT_EQ(held_in_db(event), 0) << "a buyer told 503 still holds tickets";
+  EXPECT_EQ(db_counts(event).held, 0) << "a buyer told 503 still holds tickets";
   EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
   EXPECT_EQ(db_order_count(event), 0);
   EXPECT_TRUE(ledger_balanced());
@@ -116,7 +109,7 @@ TEST(OrdersFaults, AnOrderThatMayHaveBeenRecordedKeepsItsHold) {
   const std::string order_id = string_field(unknown.json(), "order_id");
   EXPECT_EQ(unknown.header("Location"), "/orders/" + order_id);
   std::this_thread::sleep_for(1s);
-  EXPECT_EQ(held_in_db(event), 2);
+  EXPECT_EQ(db_counts(event).held, 2);
   EXPECT_EQ(db_order_count(event), 1);
   const HttpResponse replayed = order_post(orders(), order_body(event, 2), {{"Idempotency-Key", key}});
   ASSERT_TRUE(is_json(replayed, 200));
@@ -132,7 +125,7 @@ TEST(OrdersFaults, AnOrderFoundNotRecordedLaterGivesItsHoldBack) {
   auto service = start_orders({{"FLASHTIX_FAILPOINTS", "orders_insert_unknown,orders_reread_fail"}});
   const HttpResponse unknown = order_post(*service, order_body(event, 2));
   ASSERT_TRUE(is_problem(unknown, 500, "order_outcome_unknown")) << unknown.describe();
-  EXPECT_EQ(held_in_db(event), 2) << "the hold went back before anyone could tell the order did not exist";
+  EXPECT_EQ(db_counts(event).held, 2) << "the hold went back before anyone could tell the order did not exist";
   EXPECT_TRUE(eventually(20s, [&] { return api_counts(event) == EventCounts{5, 5, 0, 0}; }));
   EXPECT_EQ(db_order_count(event), 0);
   EXPECT_TRUE(ledger_balanced());

@@ -9,6 +9,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <functional>
 
 #include "core/failpoint.hpp"
 #include "core/log.hpp"
@@ -57,26 +58,36 @@ awaitable<bool> try_give_back(Orders* orders, const ReserveRequest& reserved) {
   co_return false;
 }
 
+// Runs `attempt` after `first_wait`, then after `pause`, twice that and so on (at most `longest`),
+// until it reports done or the next try would come at or after `give_up_at`. Whether it was done.
+awaitable<bool> retry_until(std::chrono::milliseconds first_wait, std::chrono::milliseconds pause,
+                            std::chrono::milliseconds longest, std::chrono::steady_clock::time_point give_up_at,
+                            std::function<awaitable<bool>()> attempt) {
+  const auto executor = co_await boost::asio::this_coro::executor;
+  boost::asio::steady_timer timer(executor);
+  std::chrono::milliseconds wait = first_wait;
+  while (std::chrono::steady_clock::now() + wait < give_up_at) {
+    if (wait.count() > 0) {
+      timer.expires_after(wait);
+      co_await timer.async_wait(boost::asio::use_awaitable);
+    }
+    const bool done = co_await attempt();
+    if (done) co_return true;
+    wait = pause;
+    pause = std::min(pause * 2, longest);
+  }
+  co_return false;
+}
+
 // Tries again with a growing pause (inventory or its database may be restarting) until it is taken or
 // the hold would have expired on its own anyway. The deadline the reserve carried keeps a reserve that
 // is still on its way from holding late meanwhile.
 awaitable<void> keep_giving_back(Orders* orders, ReserveRequest reserved) {
   using namespace std::chrono_literals;
-  const auto executor = co_await boost::asio::this_coro::executor;
-  boost::asio::steady_timer timer(executor);
   const auto expires = std::chrono::steady_clock::now() + std::chrono::seconds(reserved.hold_seconds);
-  std::chrono::milliseconds pause = 250ms;
-  for (;;) {
-    const bool taken = co_await try_give_back(orders, reserved);
-    if (taken) co_return;
-    if (std::chrono::steady_clock::now() + pause >= expires) {
-      core::log_warn("order ", reserved.key, ": its hold could not be given back; it expires on its own");
-      co_return;
-    }
-    timer.expires_after(pause);
-    co_await timer.async_wait(boost::asio::use_awaitable);
-    pause = std::min<std::chrono::milliseconds>(pause * 2, 10s);
-  }
+  std::function<awaitable<bool>()> attempt = [orders, reserved] { return try_give_back(orders, reserved); };
+  const bool taken = co_await retry_until(0ms, 250ms, 10s, expires, std::move(attempt));
+  if (!taken) core::log_warn("order ", reserved.key, ": its hold could not be given back; it expires on its own");
 }
 
 // Off the buyer's path.
@@ -91,34 +102,36 @@ awaitable<void> give_back(Orders* orders, ReserveRequest reserved) {
   if (!taken) co_await give_back_later(orders, std::move(reserved));
 }
 
+// Whether the database could tell if the order of `reserved` was recorded; if it was not, its hold goes
+// back.
+awaitable<bool> settle_if_known(Orders* orders, ReserveRequest reserved) {
+  try {
+    const std::optional<Order> recorded = co_await store::find_order(orders->db, reserved.key);
+    if (recorded) {
+      core::log_info("order ", reserved.key, ": it was recorded after all, so it keeps its hold");
+      co_return true;
+    }
+  } catch (const std::exception& e) {
+    core::log_warn("order ", reserved.key, ": still cannot tell whether it was recorded: ", e.what());
+    co_return false;
+  }
+  core::log_info("order ", reserved.key, ": it was not recorded, so its hold goes back");
+  co_await give_back(orders, std::move(reserved));
+  co_return true;
+}
+
 // An order whose insert may have committed keeps its hold until the database can tell: the order is read
 // again once any transaction of that insert must have ended, and its hold goes back only if no order was
 // recorded. If the database cannot tell within the hold time, the hold has expired by then anyway (as
 // after a crash of this process, which forgets what it was reconciling).
 awaitable<void> reconcile(Orders* orders, ReserveRequest reserved) {
   using namespace std::chrono_literals;
-  const auto executor = co_await boost::asio::this_coro::executor;
-  boost::asio::steady_timer timer(executor);
   const auto give_up_at = std::chrono::steady_clock::now() + std::chrono::seconds(reserved.hold_seconds);
-  std::chrono::milliseconds pause = orders->db->settled_after();
-  while (std::chrono::steady_clock::now() + pause < give_up_at) {
-    timer.expires_after(pause);
-    co_await timer.async_wait(boost::asio::use_awaitable);
-    try {
-      const std::optional<Order> recorded = co_await store::find_order(orders->db, reserved.key);
-      if (recorded) {
-        core::log_info("order ", reserved.key, ": it was recorded after all, so it keeps its hold");
-        co_return;
-      }
-      core::log_info("order ", reserved.key, ": it was not recorded, so its hold goes back");
-      co_await give_back(orders, std::move(reserved));
-      co_return;
-    } catch (const std::exception& e) {
-      core::log_warn("order ", reserved.key, ": still cannot tell whether it was recorded: ", e.what());
-    }
-    pause = std::min<std::chrono::milliseconds>(pause * 2, 60s);
-  }
-  core::log_warn("order ", reserved.key, ": could not tell whether it was recorded within its hold time");
+  const std::chrono::milliseconds settled = orders->db->settled_after();
+  std::function<awaitable<bool>()> attempt = [orders, reserved] { return settle_if_known(orders, reserved); };
+  const bool known = co_await retry_until(settled, std::min<std::chrono::milliseconds>(settled * 2, 60s), 60s,
+                                          give_up_at, std::move(attempt));
+  if (!known) core::log_warn("order ", reserved.key, ": could not tell whether it was recorded within its hold time");
 }
 
 // Inventory's refusals (sold out, no such event) as this service's problems.
