@@ -329,9 +329,11 @@ SAMPLE_SQL = (
     "WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND datname = current_database() "
     "GROUP BY 3, 4, 5, 6;\n"
 )
-# The newest hold and order so far (identities, never reset by the bench's TRUNCATE): how many were made
-# during the load. Statistics counters (n_tup_ins) would lag, since each backend reports them late.
-NEWEST_ROW = "coalesce((SELECT max({column}) FROM {table}), 0)"
+# The last identity value handed out for holds and for orders (the bench's TRUNCATE keeps the sequences
+# going): the difference over the load is how many were made. max(id) would read 0 in the freshly
+# truncated table at the start; statistics counters (n_tup_ins) would lag, since each backend reports
+# them late. A batch that rolled back counts too; the services seldom roll one back.
+NEWEST_ROW = "coalesce(pg_sequence_last_value(pg_get_serial_sequence('{table}', '{column}')), 0)"
 COUNTERS_SQL = (
     "SELECT 'C', '{tag}', d.xact_commit, d.xact_rollback, w.wal_records, w.wal_bytes, w.wal_write, w.wal_sync, "
     "w.wal_fpi, " + NEWEST_ROW.format(column="id", table="inventory.reservations") + ", "
