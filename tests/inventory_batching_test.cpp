@@ -295,6 +295,42 @@ TEST_F(InventoryBatching, ASoldOutEventRefusesWithoutWaitingForItsRow) {
   stop_cleanly(*remembering);
 }
 
+// The next transaction takes what every event's queue gathered while the last one ran, the events that
+// were in it too: a sale spread over many events commits as seldom as one hot event. (Holds made by one
+// transaction share its id, xmin.)
+TEST_F(InventoryBatching, WhatArrivesDuringATransactionGoesInTheNextOneTogether) {
+  auto desk = start_inventory({});
+  const std::int64_t first = create_event(10);
+  const std::int64_t second = create_event(10);
+  auto blocker = pg().session();
+  blocker->exec(lock_event_row(first));
+  HttpResponse waiting_for_the_row;
+  std::thread in_flight([&] {
+    waiting_for_the_row = http_request(desk->port(), "POST", "/inventory/reserve", reserve_body(first, 1));
+  });
+  std::this_thread::sleep_for(300ms);
+  // While that transaction waits for the row: one more reserve of the same event, one of another.
+  const std::vector<LoadRequest> requests{{"POST", "/inventory/reserve", reserve_body(first, 1)},
+                                          {"POST", "/inventory/reserve", reserve_body(second, 1)}};
+  std::vector<LoadResult> results;
+  std::thread during([&] { results = run_load(desk->port(), requests, 2); });
+  std::this_thread::sleep_for(300ms);
+  blocker->exec("COMMIT");
+  in_flight.join();
+  during.join();
+  EXPECT_TRUE(is_json(waiting_for_the_row, 200)) << waiting_for_the_row.describe();
+  ASSERT_EQ(results.size(), 2u);
+  for (const LoadResult& result : results) EXPECT_EQ(result.status, 200) << describe(result);
+
+  const auto holds = pg().admin_query("SELECT event_id, xmin::text FROM inventory.reservations WHERE event_id IN (" +
+                                      std::to_string(first) + ", " + std::to_string(second) + ") ORDER BY id");
+  ASSERT_EQ(holds.size(), 3u);
+  EXPECT_EQ(holds[0][0], std::to_string(first));
+  EXPECT_NE(holds[1][1], holds[0][1]) << "the hold made while the row was held shares its transaction";
+  EXPECT_EQ(holds[2][1], holds[1][1]) << "the two reserves that arrived meanwhile went in different transactions";
+  stop_cleanly(*desk);
+}
+
 // The event row carries its counts: half a million holds read as fast as three.
 TEST_F(InventoryBatching, AnEventWithManyHoldsReadsAsFastAsOneWithFew) {
   constexpr std::int64_t kHolds = 500'000;

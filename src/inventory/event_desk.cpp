@@ -1,11 +1,13 @@
-// The per-event queues: requests hop to their event's home thread, wait there for the event's next
-// transaction, and their answers hop back.
+// The per-event queues: requests hop to the desk's home thread, wait there for its next transaction,
+// and their answers hop back.
 #include "inventory/event_desk.hpp"
 
+#include <boost/asio/co_spawn.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <stdexcept>
 
+#include "core/log.hpp"
 #include "inventory/store.hpp"
 
 namespace flashtix::inventory {
@@ -16,21 +18,11 @@ using asio::awaitable;
 namespace {
 // An op of a batch that needs no position in the transaction: answered from memory, or an expiry.
 constexpr std::size_t kFromMemory = static_cast<std::size_t>(-1);
+// A transaction that lost a deadlock runs once more.
+constexpr int kMaxAttempts = 2;
 }  // namespace
 
-EventDesk::EventDesk(std::vector<Home> homes, DeskLimits limits) : limits_(limits) {
-  if (homes.empty()) throw std::invalid_argument("an event desk needs at least one home thread");
-  for (Home& home : homes) {
-    auto state = std::make_unique<HomeState>(HomeState{home, {}, nullptr});
-    core::pg::Pool* db = home.db;
-    // Each event has one batch in flight at most, so a transaction carries each event once.
-    state->transactions = std::make_shared<core::Batcher<store::EventWork, store::EventBatchResult>>(
-        home.executor, core::BatchLimits{limits.max_events_per_transaction, limits.max_events},
-        [db](std::vector<store::EventWork> work) { return store::run_event_batches(db, std::move(work)); },
-        "event transactions");
-    homes_.push_back(std::move(state));
-  }
-}
+EventDesk::EventDesk(Home home, DeskLimits limits) : home_(home), limits_(limits) {}
 
 awaitable<ReserveOutcome> EventDesk::reserve(ReserveCommand command) {
   const std::int64_t event_id = command.event_id;
@@ -54,27 +46,16 @@ awaitable<std::int64_t> EventDesk::expire_due(std::int64_t event_id) {
 awaitable<std::vector<EventDesk::ReserveAttempt>> EventDesk::reserve_many(std::vector<ReserveCommand> commands) {
   const auto executor = co_await asio::this_coro::executor;
   const auto start_by = std::chrono::steady_clock::now() + limits_.queue_wait;
-  struct Queued {
-    std::int64_t event_id;
-    Op op;
-    std::shared_ptr<core::Reply<Outcome>> reply;
-  };
+  std::vector<Waiting> queued;
+  for (ReserveCommand& command : commands) queued.push_back(Waiting{Op{std::move(command)}, std::make_shared<core::Reply<Outcome>>(executor)});
   std::vector<std::shared_ptr<core::Reply<Outcome>>> replies;
-  std::vector<std::vector<Queued>> by_home(homes_.size());
-  for (ReserveCommand& command : commands) {
-    auto reply = std::make_shared<core::Reply<Outcome>>(executor);
-    replies.push_back(reply);
-    const std::size_t home = home_index(command.event_id);
-    const std::int64_t event_id = command.event_id;
-    by_home[home].push_back(Queued{event_id, Op{std::move(command)}, std::move(reply)});
-  }
-  for (std::size_t i = 0; i < homes_.size(); ++i) {
-    if (by_home[i].empty()) continue;
-    HomeState* home = homes_[i].get();
-    asio::post(home->home.executor, [this, home, queued = std::move(by_home[i])]() mutable {
-      for (Queued& item : queued) accept(home, item.event_id, std::move(item.op), std::move(item.reply));
-    });
-  }
+  for (const Waiting& item : queued) replies.push_back(item.reply);
+  asio::post(home_.executor, [this, queued = std::move(queued)]() mutable {
+    for (Waiting& item : queued) {
+      const std::int64_t event_id = std::get<ReserveCommand>(item.op).event_id;
+      accept(event_id, std::move(item.op), std::move(item.reply));
+    }
+  });
   std::vector<ReserveAttempt> attempts;
   attempts.reserve(replies.size());
   for (auto& reply : replies) {
@@ -88,53 +69,63 @@ awaitable<std::vector<EventDesk::ReserveAttempt>> EventDesk::reserve_many(std::v
   co_return attempts;
 }
 
-std::size_t EventDesk::home_index(std::int64_t event_id) const {
-  return static_cast<std::size_t>(event_id) % homes_.size();
-}
-
 awaitable<EventDesk::Outcome> EventDesk::submit(std::int64_t event_id, Op op) {
   const auto executor = co_await asio::this_coro::executor;
   auto reply = std::make_shared<core::Reply<Outcome>>(executor);
-  HomeState* home = homes_[home_index(event_id)].get();
-  if (home->home.executor.running_in_this_thread()) {
-    accept(home, event_id, std::move(op), reply);
+  if (home_.executor.running_in_this_thread()) {
+    accept(event_id, std::move(op), reply);
   } else {
-    asio::post(home->home.executor, [this, home, event_id, op = std::move(op), reply]() mutable {
-      accept(home, event_id, std::move(op), std::move(reply));
+    asio::post(home_.executor, [this, event_id, op = std::move(op), reply]() mutable {
+      accept(event_id, std::move(op), std::move(reply));
     });
   }
   const auto start_by = std::chrono::steady_clock::now() + limits_.queue_wait;
   co_return co_await core::Reply<Outcome>::wait(std::move(reply), start_by);
 }
 
-void EventDesk::accept(HomeState* home, std::int64_t event_id, Op op, std::shared_ptr<core::Reply<Outcome>> reply) {
-  Line& line = line_of(home, event_id);
+void EventDesk::accept(std::int64_t event_id, Op op, std::shared_ptr<core::Reply<Outcome>> reply) {
+  Line* line = line_of(event_id);
+  if (line == nullptr) {
+    core::Reply<Outcome>::fail(reply, std::make_exception_ptr(core::Overloaded("too many events are waiting")));
+    return;
+  }
   if (const auto* command = std::get_if<ReserveCommand>(&op); command && !command->key_from_client) {
     // A fresh key names no hold yet: nothing to look up before refusing.
-    if (auto refusal = refusal_from_memory(line, *command)) {
+    if (auto refusal = refusal_from_memory(*line, *command)) {
       core::Reply<Outcome>::fulfil(reply, Outcome{ReserveOutcome{*refusal}});
       return;
     }
   }
-  line.queue->push(std::move(op), std::move(reply));
+  if (line->waiting.size() >= limits_.max_waiting) {
+    core::Reply<Outcome>::fail(reply, std::make_exception_ptr(core::Overloaded(
+                                          "event " + std::to_string(event_id) + ": too many requests are waiting")));
+    return;
+  }
+  line->waiting.push_back(Waiting{std::move(op), std::move(reply)});
+  if (!line->ready) {
+    line->ready = true;
+    ready_.push_back(line);
+  }
+  if (!running_) {
+    running_ = true;
+    asio::co_spawn(home_.executor, run_transactions(this), core::LogIfFailed{"event transactions"});
+  }
 }
 
-EventDesk::Line& EventDesk::line_of(HomeState* home, std::int64_t event_id) {
-  auto found = home->lines.find(event_id);
-  if (found != home->lines.end()) return *found->second;
-  if (home->lines.size() >= limits_.max_events) {
+EventDesk::Line* EventDesk::line_of(std::int64_t event_id) {
+  auto found = lines_.find(event_id);
+  if (found != lines_.end()) return found->second.get();
+  if (lines_.size() >= limits_.max_events) {
     // Forget the events nothing waits for; their memory of the stock is only a shortcut.
-    std::erase_if(home->lines, [](const auto& entry) { return entry.second->queue->idle(); });
+    std::erase_if(lines_, [](const auto& entry) {
+      const Line& line = *entry.second;
+      return line.waiting.empty() && !line.ready && !line.in_flight;
+    });
+    if (lines_.size() >= limits_.max_events) return nullptr;
   }
   auto line = std::make_unique<Line>();
   line->event_id = event_id;
-  line->home = home;
-  Line* raw = line.get();
-  line->queue = std::make_shared<Queue>(
-      home->home.executor, limits_.queue,
-      [this, raw](std::vector<Op> ops) { return run_batch(this, raw, std::move(ops)); },
-      "event " + std::to_string(event_id) + " batch");
-  return *home->lines.emplace(event_id, std::move(line)).first->second;
+  return lines_.emplace(event_id, std::move(line)).first->second.get();
 }
 
 std::optional<SoldOut> EventDesk::refusal_from_memory(const Line& line, const ReserveCommand& command) const {
@@ -143,68 +134,175 @@ std::optional<SoldOut> EventDesk::refusal_from_memory(const Line& line, const Re
   return SoldOut{*line.known_available};
 }
 
-awaitable<std::vector<EventDesk::Outcome>> EventDesk::run_batch(EventDesk* desk, Line* line, std::vector<Op> ops) {
-  std::vector<Outcome> outcomes(ops.size());
-  store::EventBatch batch;
-  // Where each op's answer comes from: its index among the transaction's settles or reserves.
-  std::vector<std::size_t> position(ops.size(), kFromMemory);
+struct EventDesk::LineBatch {
+  Line* line = nullptr;
+  std::vector<Waiting> requests;
+  std::vector<Outcome> outcomes;  // one per request: from memory now, from the transaction after it
+  // Where each request's answer comes from: its index among the work's settles or reserves.
+  std::vector<std::size_t> position;
   std::vector<std::size_t> expiries;
-  // Reserves refused from memory whose client key may name an earlier hold: looked up first, all at once.
+  // Reserves refused from memory whose client key may name an earlier hold: looked up before the transaction.
   std::vector<std::size_t> refused;
-  std::vector<std::string> refused_keys;
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (const auto* command = std::get_if<ReserveCommand>(&ops[i])) {
-      // Asked of memory again: the batch before this one may have learnt that the stock ran out.
-      if (auto refusal = desk->refusal_from_memory(*line, *command)) {
-        outcomes[i] = ReserveOutcome{*refusal};
-        if (command->key_from_client) {
-          refused.push_back(i);
-          refused_keys.push_back(command->key);
-        }
+  store::EventBatch work;
+
+  bool needs_database() const { return !work.reserves.empty() || !work.settles.empty() || work.expire_at_most > 0; }
+};
+
+EventDesk::LineBatch EventDesk::plan(Line* line, std::vector<Waiting> requests) const {
+  LineBatch batch;
+  batch.line = line;
+  batch.outcomes.resize(requests.size());
+  batch.position.assign(requests.size(), kFromMemory);
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const Op& op = requests[i].op;
+    if (const auto* command = std::get_if<ReserveCommand>(&op)) {
+      // Asked of memory again: the transaction before this one may have learnt that the stock ran out.
+      if (auto refusal = refusal_from_memory(*line, *command)) {
+        batch.outcomes[i] = ReserveOutcome{*refusal};
+        if (command->key_from_client) batch.refused.push_back(i);
         continue;
       }
-      position[i] = batch.reserves.size();
-      batch.reserves.push_back(*command);
-    } else if (const auto* settle = std::get_if<SettleRequest>(&ops[i])) {
-      position[i] = batch.settles.size();
-      batch.settles.push_back(*settle);
+      batch.position[i] = batch.work.reserves.size();
+      batch.work.reserves.push_back(*command);
+    } else if (const auto* settle = std::get_if<SettleRequest>(&op)) {
+      batch.position[i] = batch.work.settles.size();
+      batch.work.settles.push_back(*settle);
     } else {
-      batch.expire_at_most = desk->limits_.expire_batch;
-      expiries.push_back(i);
+      batch.work.expire_at_most = limits_.expire_batch;
+      batch.expiries.push_back(i);
     }
   }
-  if (!refused_keys.empty()) {
-    // A read, not a transaction: no lock and no commit for a refusal.
-    const auto earlier = co_await store::find_holds_by_keys(line->home->home.db, std::move(refused_keys));
-    for (const std::size_t i : refused) {
-      const ReserveCommand& command = std::get<ReserveCommand>(ops[i]);
-      if (const auto found = earlier.find(command.key); found != earlier.end()) {
-        outcomes[i] = answer_with(found->second, command, *line->known_available);
+  batch.requests = std::move(requests);
+  return batch;
+}
+
+awaitable<void> EventDesk::run_transactions(EventDesk* desk) {
+  // Also when a transaction throws: the next request that arrives starts the loop again.
+  struct Stopped {
+    EventDesk* desk;
+    ~Stopped() { desk->running_ = false; }
+  } stopped{desk};
+  while (!desk->ready_.empty()) {
+    std::vector<LineBatch> batches;
+    // Lines with requests left past max_batch: ready again after this round, so an event is in a
+    // transaction once.
+    std::vector<Line*> more;
+    while (!desk->ready_.empty() && batches.size() < desk->limits_.max_events_per_transaction) {
+      Line* line = desk->ready_.front();
+      desk->ready_.pop_front();
+      line->ready = false;
+      std::vector<Waiting> requests;
+      while (!line->waiting.empty() && requests.size() < desk->limits_.max_batch) {
+        Waiting next = std::move(line->waiting.front());
+        line->waiting.pop_front();
+        // A request whose caller stopped waiting (queue_wait) never runs.
+        if (next.reply->take()) requests.push_back(std::move(next));
+      }
+      if (!line->waiting.empty()) more.push_back(line);
+      if (requests.empty()) continue;
+      line->in_flight = true;
+      batches.push_back(desk->plan(line, std::move(requests)));
+    }
+    for (Line* line : more) {
+      line->ready = true;
+      desk->ready_.push_back(line);
+    }
+    if (!batches.empty()) co_await run_transaction(desk, std::move(batches));
+  }
+}
+
+awaitable<void> EventDesk::run_transaction(EventDesk* desk, std::vector<LineBatch> batches) {
+  std::exception_ptr failure;
+  bool one_by_one = false;
+  try {
+    std::vector<std::string> refused_keys;
+    for (const LineBatch& batch : batches) {
+      for (const std::size_t i : batch.refused) refused_keys.push_back(std::get<ReserveCommand>(batch.requests[i].op).key);
+    }
+    if (!refused_keys.empty()) {
+      // A read, not a transaction: no lock and no commit for a refusal.
+      const auto earlier = co_await store::find_holds_by_keys(desk->home_.db, std::move(refused_keys));
+      for (LineBatch& batch : batches) {
+        for (const std::size_t i : batch.refused) {
+          const ReserveCommand& command = std::get<ReserveCommand>(batch.requests[i].op);
+          if (const auto found = earlier.find(command.key); found != earlier.end()) {
+            batch.outcomes[i] = answer_with(found->second, command, *batch.line->known_available);
+          }
+        }
       }
     }
-  }
-  if (batch.reserves.empty() && batch.settles.empty() && batch.expire_at_most == 0) co_return outcomes;
-
-  store::EventWork work{line->event_id, std::move(batch)};
-  const auto start_by = std::chrono::steady_clock::now() + desk->limits_.queue_wait;
-  const store::EventBatchResult result =
-      co_await core::Batcher<store::EventWork, store::EventBatchResult>::submit(line->home->transactions, std::move(work),
-                                                                                start_by);
-  if (result.available_after) {
-    line->known_available = result.available_after;
-    line->known_at = std::chrono::steady_clock::now();
-  }
-  for (std::size_t i = 0; i < ops.size(); ++i) {
-    if (position[i] == kFromMemory) continue;
-    if (std::holds_alternative<ReserveCommand>(ops[i])) {
-      outcomes[i] = result.reserves[position[i]];
-    } else if (std::holds_alternative<SettleRequest>(ops[i])) {
-      outcomes[i] = result.settlement.answers[position[i]];
+    std::vector<store::EventWork> work;
+    std::vector<LineBatch*> working;
+    std::size_t requests = 0;
+    for (LineBatch& batch : batches) {
+      if (!batch.needs_database()) continue;
+      work.push_back(store::EventWork{batch.line->event_id, batch.work});
+      working.push_back(&batch);
+      requests += batch.requests.size();
     }
+    std::vector<store::EventBatchResult> results;
+    for (int attempt = 1; !work.empty(); ++attempt) {
+      bool again = false;
+      try {
+        results = co_await store::run_event_batches(desk->home_.db, work);
+        break;
+      } catch (const core::pg::Error& e) {
+        // A deadlock or serialization failure rolled the transaction back whole; it may run again.
+        again = attempt < kMaxAttempts && (e.sqlstate() == "40P01" || e.sqlstate() == "40001");
+        one_by_one = !again && requests > 1 && !core::pg::is_transient(e);
+        if (one_by_one) {
+          core::log_warn("a transaction of ", requests, " requests failed (", e.what(), "); retrying one by one");
+        }
+        if (!again) throw;
+      }
+    }
+    for (std::size_t w = 0; w < working.size(); ++w) {
+      LineBatch& batch = *working[w];
+      const store::EventBatchResult& result = results[w];
+      if (result.available_after) {
+        batch.line->known_available = result.available_after;
+        batch.line->known_at = std::chrono::steady_clock::now();
+      }
+      for (std::size_t i = 0; i < batch.requests.size(); ++i) {
+        if (batch.position[i] == kFromMemory) continue;
+        if (std::holds_alternative<ReserveCommand>(batch.requests[i].op)) {
+          batch.outcomes[i] = result.reserves[batch.position[i]];
+        } else if (std::holds_alternative<SettleRequest>(batch.requests[i].op)) {
+          batch.outcomes[i] = result.settlement.answers[batch.position[i]];
+        }
+      }
+      // Every expiry request of the batch was served by its one expiry.
+      for (const std::size_t i : batch.expiries) batch.outcomes[i] = result.settlement.expired_holds;
+    }
+  } catch (const std::exception&) {
+    failure = std::current_exception();
   }
-  // Every expiry request of the batch was served by its one expiry.
-  for (const std::size_t i : expiries) outcomes[i] = result.settlement.expired_holds;
-  co_return outcomes;
+  if (one_by_one) {
+    // The refused transaction was rolled back whole, so nothing of it took effect.
+    for (LineBatch& batch : batches) {
+      for (Waiting& request : batch.requests) {
+        // Each run below ends by marking the line idle; it is not until the last request has run.
+        batch.line->in_flight = true;
+        std::vector<Waiting> alone;
+        alone.push_back(std::move(request));
+        std::vector<LineBatch> single;
+        single.push_back(desk->plan(batch.line, std::move(alone)));
+        co_await run_transaction(desk, std::move(single));
+      }
+      batch.line->in_flight = false;
+    }
+    co_return;
+  }
+  for (LineBatch& batch : batches) {
+    for (std::size_t i = 0; i < batch.requests.size(); ++i) {
+      if (failure) {
+        core::Reply<Outcome>::fail(batch.requests[i].reply, failure);
+      } else {
+        core::Reply<Outcome>::fulfil(batch.requests[i].reply, std::move(batch.outcomes[i]));
+      }
+    }
+    batch.line->in_flight = false;
+  }
 }
 
 }  // namespace flashtix::inventory

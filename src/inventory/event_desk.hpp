@@ -1,9 +1,12 @@
-// Every change to an event's stock in this process goes through its desk: one queue per event, kept by
-// one event-loop thread (the event's home), so that the requests for an event that arrive while its
-// batch is in flight go together in the next one (core::Batcher); and the batches of a home's events
-// that are ready at once share one transaction, so that many quiet events cost no more commits than
-// one busy one. Across processes the event row lock still puts the batches one after the other;
-// correctness never depends on the batching.
+// Every change to an event's stock in this process goes through its desk: one queue per event, all kept
+// by one event-loop thread (the desk's home), which runs one transaction at a time. The next transaction
+// takes what every queue gathered meanwhile: the requests for an event that arrive while its batch is in
+// flight go together in the next one, with those of the other events, so that many quiet events cost no
+// more commits than one busy one. One home for all events, because the commits are what costs: a home
+// per thread would split each round of a sale spread over many events into as many transactions, and
+// two levels of queues (per event, then per transaction) would split it again, since the events of the
+// transaction just ended find the next one already started. Across processes the event row lock still
+// puts the batches one after the other; correctness never depends on the batching.
 //
 // Cheap refusals: the desk remembers the stock each batch of an event committed. A reserve asking for
 // more than that is refused at once, without a lock or a commit, for `sold_out_recheck` after that
@@ -15,6 +18,7 @@
 #include <boost/asio/io_context.hpp>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <exception>
 #include <memory>
 #include <optional>
@@ -33,18 +37,18 @@ namespace flashtix::inventory {
 
 class EventDesk {
  public:
-  // One home per event-loop thread; an event's home is picked by its id.
+  // The thread that keeps the queues and runs the transactions, and its pool.
   struct Home {
     boost::asio::io_context::executor_type executor;
     core::pg::Pool* db;
   };
-  EventDesk(std::vector<Home> homes, DeskLimits limits);
+  EventDesk(Home home, DeskLimits limits);
   EventDesk(const EventDesk&) = delete;
   EventDesk& operator=(const EventDesk&) = delete;
 
   // From any thread.
   boost::asio::awaitable<ReserveOutcome> reserve(ReserveCommand command);
-  // Many reserves at once: each joins its event's queue, all in one hop per home thread. One answer
+  // Many reserves at once: each joins its event's queue, all in one hop to the home thread. One answer
   // each, in order: the outcome, or the fault that failed it.
   using ReserveAttempt = std::variant<ReserveOutcome, std::exception_ptr>;
   boost::asio::awaitable<std::vector<ReserveAttempt>> reserve_many(std::vector<ReserveCommand> commands);
@@ -59,37 +63,43 @@ class EventDesk {
   struct ExpireDue {};
   using Op = std::variant<ReserveCommand, SettleRequest, ExpireDue>;
   using Outcome = std::variant<ReserveOutcome, HoldAfter, std::int64_t>;
-  using Queue = core::Batcher<Op, Outcome>;
+  struct Waiting {
+    Op op;
+    std::shared_ptr<core::Reply<Outcome>> reply;
+  };
 
-  // One event on its home thread.
-  struct HomeState;
+  // One event's queue, on the home thread.
   struct Line {
     std::int64_t event_id = 0;
-    HomeState* home = nullptr;
-    std::shared_ptr<Queue> queue;
+    std::deque<Waiting> waiting;  // in arrival order, at most limits.max_waiting
+    bool ready = false;           // listed in ready_
+    bool in_flight = false;       // a batch of it is in the running transaction
     // The available tickets this process's last batch of the event committed, and when.
     std::optional<std::int64_t> known_available;
     std::chrono::steady_clock::time_point known_at;
   };
-  struct HomeState {
-    Home home;
-    std::unordered_map<std::int64_t, std::unique_ptr<Line>> lines;  // touched on the home thread only
-    // The batches of this thread's events that are ready while a transaction is in flight go together
-    // in the next one.
-    std::shared_ptr<core::Batcher<store::EventWork, store::EventBatchResult>> transactions;
-  };
+  // One event's share of a transaction: its requests, what memory answered, what goes to the database.
+  struct LineBatch;
 
   boost::asio::awaitable<Outcome> submit(std::int64_t event_id, Op op);
-  // Which thread keeps an event's queue.
-  std::size_t home_index(std::int64_t event_id) const;
   // On the home thread: answers from memory what it can, queues the rest.
-  void accept(HomeState* home, std::int64_t event_id, Op op, std::shared_ptr<core::Reply<Outcome>> reply);
-  Line& line_of(HomeState* home, std::int64_t event_id);
+  void accept(std::int64_t event_id, Op op, std::shared_ptr<core::Reply<Outcome>> reply);
+  // Null when max_events lines are kept already and none is idle.
+  Line* line_of(std::int64_t event_id);
   std::optional<SoldOut> refusal_from_memory(const Line& line, const ReserveCommand& command) const;
-  static boost::asio::awaitable<std::vector<Outcome>> run_batch(EventDesk* desk, Line* line, std::vector<Op> ops);
+  LineBatch plan(Line* line, std::vector<Waiting> requests) const;
+  // On the home thread, while any line is ready: one transaction after the other.
+  static boost::asio::awaitable<void> run_transactions(EventDesk* desk);
+  // One transaction for these batches (a deadlock is tried once more); a batch the database refused is
+  // run again one request at a time, so that one bad request fails alone. Answers every request.
+  static boost::asio::awaitable<void> run_transaction(EventDesk* desk, std::vector<LineBatch> batches);
 
-  std::vector<std::unique_ptr<HomeState>> homes_;
+  Home home_;
   DeskLimits limits_;
+  // Touched on the home thread only.
+  std::unordered_map<std::int64_t, std::unique_ptr<Line>> lines_;
+  std::deque<Line*> ready_;  // the lines with waiting requests, oldest first, each once
+  bool running_ = false;     // the transaction loop runs
 };
 
 }  // namespace flashtix::inventory

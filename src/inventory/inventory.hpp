@@ -2,10 +2,10 @@
 #pragma once
 
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 
 #include "core/config.hpp"
-#include "core/batcher.hpp"
 #include "core/migrations.hpp"
 #include "core/pg.hpp"
 
@@ -13,14 +13,16 @@ namespace flashtix::inventory {
 
 // The bounds of the per-event batching (EventDesk).
 struct DeskLimits {
-  core::BatchLimits queue;  // per event: requests in one transaction, requests waiting
+  std::size_t max_batch = 512;       // requests of one event in one transaction at most
+  std::size_t max_waiting = 10'000;  // requests of one event waiting for a transaction at most
   // A request no transaction has taken by then is answered 503 overloaded, and never runs.
   std::chrono::milliseconds queue_wait{2000};
   // How long a refusal from the stock the last batch committed stands before the database is asked again.
   std::chrono::milliseconds sold_out_recheck{500};
   int expire_batch = 1000;           // holds one batch expires at most
-  std::size_t max_events = 100'000;  // events with a queue on one thread; idle ones are dropped past it
-  // Event batches in one transaction at most (each of at most queue.max_batch requests).
+  // Events with a queue at most: idle ones are dropped past it; with none idle, 503 overloaded.
+  std::size_t max_events = 100'000;
+  // Event batches in one transaction at most (each of at most max_batch requests).
   std::size_t max_events_per_transaction = 64;
 };
 

@@ -37,8 +37,8 @@ Settings settings_from(const core::Config& config) {
   settings.max_hold_seconds = config.get_int("max-hold-seconds", 1, 7 * 24 * 3600);
   settings.default_hold_seconds = config.get_int("default-hold-seconds", 1, settings.max_hold_seconds);
   settings.sweep_interval = std::chrono::milliseconds(config.get_int("sweep-interval-ms", 10, 60'000));
-  settings.desk.queue.max_batch = static_cast<std::size_t>(config.get_int("max-batch-size", 1, 10'000));
-  settings.desk.queue.max_waiting = static_cast<std::size_t>(config.get_int("max-waiting-per-event", 1, 1'000'000));
+  settings.desk.max_batch = static_cast<std::size_t>(config.get_int("max-batch-size", 1, 10'000));
+  settings.desk.max_waiting = static_cast<std::size_t>(config.get_int("max-waiting-per-event", 1, 1'000'000));
   settings.desk.queue_wait = std::chrono::milliseconds(config.get_int("queue-wait-ms", 10, 60'000));
   settings.desk.sold_out_recheck = std::chrono::milliseconds(config.get_int("sold-out-recheck-ms", 0, 60'000));
   return settings;
@@ -59,9 +59,9 @@ int main(int argc, char** argv) {
     const core::messaging::Tables tables("inventory");
     core::messaging::OutboxRelay relay(core::messaging::broker_settings_from(config), &tables,
                                        core::pool_options_from(config));
-    std::vector<inventory::EventDesk::Home> homes;
-    for (auto& worker : host.workers()) homes.push_back({worker->io.get_executor(), worker->db.get()});
-    inventory::EventDesk desk(std::move(homes), settings.desk);
+    // The desk on the last thread: the sweeper and the retention run on the first.
+    auto& desk_thread = *host.workers().back();
+    inventory::EventDesk desk({desk_thread.io.get_executor(), desk_thread.db.get()}, settings.desk);
     for (auto& worker : host.workers()) {
       auto state = std::make_shared<inventory::Inventory>(inventory::Inventory{worker->db.get(), &desk, settings});
       worker->router = inventory::make_router(state.get());
