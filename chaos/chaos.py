@@ -41,8 +41,11 @@ class Cluster:
         self.procs = {}  # (service, index) -> Popen
         self.paused = set()
 
+    # The run's credentials, from ./flashtix chaos; every other FLASHTIX_ variable of the caller is dropped.
+    CREDENTIALS = ("FLASHTIX_ADMIN_TOKEN_SHA256", "FLASHTIX_SERVICE_TOKEN_SHA256", "FLASHTIX_INVENTORY_TOKEN_FILE")
+
     def env_of(self, service, index):
-        env = {k: v for k, v in os.environ.items() if not k.startswith("FLASHTIX_")}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FLASHTIX_") or k in self.CREDENTIALS}
         env.update({
             "FLASHTIX_DATABASE_URL": self.args.database_url,
             "FLASHTIX_AMQP_URL": self.args.amqp_url,

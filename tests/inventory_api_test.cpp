@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "inventory_harness.hpp"
+#include "support/credentials.hpp"
 
 namespace flashtix::test {
 namespace {
@@ -744,6 +745,81 @@ TEST_F(InventoryApi, ZDatabaseOutageAnswers503AndTheServiceRecovers) {
   const HttpResponse held = reserve(event, 1);
   ASSERT_TRUE(is_json(held, 200));
   EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 9);
+}
+
+// ---- who may call what (README "Security") ----
+
+const Headers kNoCredential{{"Authorization", ""}};
+
+HttpResponse post_as(std::string_view target, const json::value& body, const Headers& credential) {
+  return http_request(inventory().port(), "POST", target, json::serialize(body), credential);
+}
+
+Headers as(std::string_view token) { return {{"Authorization", bearer(token)}}; }
+
+// Creating an event needs the admin token: none, an unknown one, a malformed header or the service
+// token are refused with a problem, and no event is made.
+TEST_F(InventoryApi, OnlyTheAdminCreatesEvents) {
+  const json::object body{{"name", unique_name()}, {"total_tickets", 5}};
+  const std::string before = db_snapshot();
+  const HttpResponse anonymous = post_as("/events", body, kNoCredential);
+  EXPECT_TRUE(is_problem(anonymous, 401, "unauthenticated"));
+  EXPECT_EQ(anonymous.header("WWW-Authenticate"), "Bearer");
+  EXPECT_TRUE(is_problem(post_as("/events", body, as("not-a-token")), 401, "unauthenticated"));
+  EXPECT_TRUE(is_problem(post_as("/events", body, {{"Authorization", "Basic " + test_tokens().admin}}), 401,
+                         "unauthenticated"));
+  // The admin token with one character changed is an unknown token.
+  std::string almost = test_tokens().admin;
+  almost.back() = almost.back() == '0' ? '1' : '0';
+  EXPECT_TRUE(is_problem(post_as("/events", body, as(almost)), 401, "unauthenticated"));
+  EXPECT_TRUE(is_problem(post_as("/events", body, as(test_tokens().service)), 403, "forbidden"));
+  EXPECT_EQ(db_snapshot(), before);
+
+  EXPECT_TRUE(is_json(post_as("/events", body, as(test_tokens().admin)), 201));
+  // The scheme is case-insensitive.
+  EXPECT_TRUE(is_json(post_as("/events", body, {{"Authorization", "bearer " + test_tokens().admin}}), 201));
+}
+
+// Anyone may hold tickets and read events (the original service's manual reserve works without a
+// credential), but only the service role (or admin) sells, releases, reads a hold by id or reserves in
+// batches: an anonymous caller can never sell a hold, nor release another buyer's by guessing its id.
+TEST_F(InventoryApi, AnyoneHoldsButOnlyTheServiceSellsOrReleases) {
+  const std::int64_t event = create_event(10);
+  const HttpResponse held = post_as("/inventory/reserve", json::object{{"event_id", event}, {"quantity", 1}}, kNoCredential);
+  ASSERT_TRUE(is_json(held, 200)) << held.describe();
+  const std::int64_t id = int_field(held.json(), "reservation_id");
+  const std::string key = string_field(held.json(), "reservation_key");
+  EXPECT_TRUE(is_json(http_request(inventory().port(), "GET", "/events/" + std::to_string(event), "", kNoCredential), 200));
+
+  const std::string before = db_snapshot();
+  const json::object by_id{{"reservation_id", id}};
+  const json::object by_key{{"reservation_key", key}};
+  const json::object batch{{"reserves", json::array{json::object{{"event_id", event}, {"quantity", 1}}}}};
+  for (const Headers& credential : {kNoCredential, as("not-a-token")}) {
+    EXPECT_TRUE(is_problem(post_as("/inventory/confirm", by_id, credential), 401, "unauthenticated"));
+    EXPECT_TRUE(is_problem(post_as("/inventory/confirm", by_key, credential), 401, "unauthenticated"));
+    EXPECT_TRUE(is_problem(post_as("/inventory/release", by_id, credential), 401, "unauthenticated"));
+    EXPECT_TRUE(is_problem(post_as("/inventory/release", by_key, credential), 401, "unauthenticated"));
+    EXPECT_TRUE(is_problem(post_as("/inventory/reserve-batch", batch, credential), 401, "unauthenticated"));
+    EXPECT_TRUE(is_problem(http_request(inventory().port(), "GET", "/inventory/reservations/" + std::to_string(id), "",
+                                        credential),
+                           401, "unauthenticated"));
+  }
+  EXPECT_EQ(db_snapshot(), before);
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 1, 0}));
+
+  EXPECT_TRUE(is_json(http_request(inventory().port(), "GET", "/inventory/reservations/" + std::to_string(id), "",
+                                   as(test_tokens().service)),
+                      200));
+  EXPECT_TRUE(is_json(post_as("/inventory/confirm", by_id, as(test_tokens().service)), 200));
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 0, 1}));
+  // admin may do all that the service role may.
+  const HttpResponse other = post_as("/inventory/reserve", json::object{{"event_id", event}, {"quantity", 2}}, kNoCredential);
+  ASSERT_TRUE(is_json(other, 200));
+  EXPECT_TRUE(is_json(post_as("/inventory/release", json::object{{"reservation_id", int_field(other.json(), "reservation_id")}},
+                              as(test_tokens().admin)),
+                      200));
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 0, 1}));
 }
 
 }  // namespace

@@ -1,8 +1,10 @@
 // Black-box tests of the order service over HTTP: every endpoint, idempotency, sold out, bad input.
+#include <fstream>
 #include <set>
 #include <thread>
 
 #include "orders_harness.hpp"
+#include "support/credentials.hpp"
 
 namespace flashtix::test {
 namespace {
@@ -52,6 +54,43 @@ TEST(OrdersApi, SeedRequestCreatesAPendingOrderHoldingTheTickets) {
   EXPECT_EQ(string_field(fetched.json(), "status"), "PENDING_PAYMENT");
   EXPECT_EQ(int_field(fetched.json(), "reservation_id"), int_field(body, "reservation_id"));
   EXPECT_TRUE(ledger_balanced());
+}
+
+// The original service's clients send no credential: the seed's request still sells.
+TEST(OrdersApi, TheSeedRequestNeedsNoCredential) {
+  const std::int64_t event = create_event(5);
+  const HttpResponse created = order_post(orders(), order_body(event, 2), {{"Authorization", ""}});
+  EXPECT_TRUE(is_json(created, 200)) << created.describe();
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 3, 2, 0}));
+}
+
+// Inventory sells only to the service role: without its token orders cannot work, and says so at start.
+TEST(OrdersApi, WithoutTheServiceTokenOrdersRefusesToStart) {
+  try {
+    auto service = start_orders({{"FLASHTIX_INVENTORY_TOKEN_FILE", ""}});
+    ADD_FAILURE() << "flashtix-orders started without a service token";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("exited with 2"), std::string::npos) << what;
+    EXPECT_NE(what.find("inventory-token-file"), std::string::npos) << what;
+  }
+}
+
+// A token inventory does not know: the order fails, and nothing is held or recorded.
+TEST(OrdersApi, AWrongServiceTokenSellsNothing) {
+  const std::string wrong_file = make_temp_dir("flashtix-wrong-token-") + "/service-token";
+  {
+    std::ofstream file(wrong_file);
+    file << test_tokens().admin.substr(1) << "x\n";
+  }
+  auto service = start_orders({{"FLASHTIX_INVENTORY_TOKEN_FILE", wrong_file}});
+  const std::int64_t event = create_event(5);
+  const HttpResponse refused = order_post(*service, order_body(event, 1));
+  EXPECT_GE(refused.status, 500) << refused.describe();
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
+  EXPECT_EQ(db_order_count(event), 0);
+  EXPECT_NE(service->log_tail().find("401"), std::string::npos) << service->log_tail();
+  EXPECT_EQ(service->stop(), 0);
 }
 
 TEST(OrdersApi, QuantityDefaultsToOneAndEmailIsKept) {

@@ -24,6 +24,9 @@ std::vector<ConfigOption> common_options(int default_port) {
       {"max-connections-per-client", "1000", "open connections from one client address at most"},
       {"drain-notice-ms", "0", "on SIGTERM, how long /ready answers 503 before new connections are refused"},
       {"drain-timeout-ms", "10000", "on SIGTERM, how long requests in flight may take to finish"},
+      // Digests, not tokens: a service's configuration holds nothing that lets anyone call it.
+      {"admin-token-sha256", "", "SHA-256 (hex) of the admin token; empty: no admin token is accepted"},
+      {"service-token-sha256", "", "SHA-256 (hex) of the service token; empty: no service token is accepted"},
   };
 }
 

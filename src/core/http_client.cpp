@@ -54,6 +54,7 @@ asio::awaitable<ClientResponse> HttpClient::attempt(http::verb method, std::stri
   request.set(http::field::host, host_ + ":" + port_);
   request.set(http::field::content_type, "application/json");
   request.set(kRequestTimeoutHeader, std::to_string(caller_waits.count()));
+  if (!options_.bearer_token.empty()) request.set(http::field::authorization, "Bearer " + options_.bearer_token);
   request.keep_alive(true);
   request.body() = body;
   request.prepare_payload();

@@ -36,6 +36,8 @@ struct ClientOptions {
   // Attempts for an idempotent call, with a short growing pause between them.
   int max_attempts = 3;
   std::chrono::milliseconds first_retry_pause{50};
+  // Sent as `Authorization: Bearer <token>` with every request when not empty.
+  std::string bearer_token;
 };
 
 // Owned by one event-loop thread, like the database pool.

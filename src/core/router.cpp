@@ -13,7 +13,7 @@ std::vector<std::string> split_path(const boost::urls::url_view& url) {
   return segments;
 }
 
-void Router::add(http::verb method, std::string pattern, Handler handler) {
+void Router::add(http::verb method, std::string pattern, Role role, Handler handler) {
   if (pattern.empty() || pattern.front() != '/') throw std::invalid_argument("route pattern must start with /");
   // Split by hand: "{id}" is not a valid URL path segment, so a URL parser would refuse the pattern.
   std::vector<std::string> segments;
@@ -23,7 +23,7 @@ void Router::add(http::verb method, std::string pattern, Handler handler) {
     if (end > start) segments.push_back(pattern.substr(start, end - start));
     start = end + 1;
   }
-  routes_.push_back(Route{method, std::move(segments), std::move(handler)});
+  routes_.push_back(Route{method, std::move(segments), role, std::move(handler)});
 }
 
 namespace {
@@ -51,6 +51,11 @@ Result<const Handler*> Router::match(Request& request) const {
       if (!allowed.empty()) allowed += ", ";
       allowed += std::string(http::to_string(route.method));
       continue;
+    }
+    if (route.role != Role::anyone) {
+      static const Credentials kNone;
+      auto caller = authorize(credentials_ != nullptr ? *credentials_ : kNone, request, route.role);
+      if (auto* problem = std::get_if<Problem>(&caller)) return std::move(*problem);
     }
     request.path_params.clear();
     for (std::size_t i = 0; i < path.size(); ++i) {

@@ -1,4 +1,4 @@
-// Route matching: captures, 404 versus 405, trailing slashes.
+// Route matching: captures, 404 versus 405, trailing slashes, routes that need a role.
 #include "core/router.hpp"
 
 #include <gtest/gtest.h>
@@ -70,6 +70,55 @@ TEST(Router, QueryParametersAreDecoded) {
 TEST(Router, RejectsPatternWithoutLeadingSlash) {
   Router router;
   EXPECT_THROW(router.get("events", ok), std::invalid_argument);
+}
+
+std::string code_of(const Result<const Handler*>& matched) {
+  const auto* problem = std::get_if<Problem>(&matched);
+  return problem ? problem->code : "matched";
+}
+
+TEST(Router, ARouteThatNeedsARoleChecksTheBearerToken) {
+  const Credentials credentials(sha256_hex("the-admin-token"), sha256_hex("the-service-token"));
+  Router router;
+  router.set_credentials(&credentials);
+  router.post("/events", Role::admin, ok);
+  router.post("/inventory/confirm", Role::service, ok);
+  router.get("/events", ok);
+  const auto call = [&](std::string_view target, std::string_view authorization) {
+    Request request = make_request(http::verb::post, target);
+    if (!authorization.empty()) request.message.set(http::field::authorization, authorization);
+    return code_of(router.match(request));
+  };
+  EXPECT_EQ(call("/events", ""), "unauthenticated");
+  EXPECT_EQ(call("/events", "Bearer wrong"), "unauthenticated");
+  EXPECT_EQ(call("/events", "Bearer "), "unauthenticated");
+  EXPECT_EQ(call("/events", "the-admin-token"), "unauthenticated");
+  EXPECT_EQ(call("/events", "Bearer the-service-token"), "forbidden");
+  EXPECT_EQ(call("/events", "Bearer the-admin-token"), "matched");
+  EXPECT_EQ(call("/events", "BEARER the-admin-token"), "matched");
+  EXPECT_EQ(call("/inventory/confirm", "Bearer the-service-token"), "matched");
+  EXPECT_EQ(call("/inventory/confirm", "Bearer the-admin-token"), "matched");
+  EXPECT_EQ(call("/inventory/confirm", "Bearer the-admin-tokeN"), "unauthenticated");
+  // An open route asks for nothing.
+  Request open = make_request(http::verb::get, "/events");
+  EXPECT_EQ(code_of(router.match(open)), "matched");
+}
+
+TEST(Router, WithoutCredentialsARouteThatNeedsARoleRefusesEveryone) {
+  Router router;
+  router.post("/events", Role::admin, ok);
+  Request request = make_request(http::verb::post, "/events");
+  request.message.set(http::field::authorization, "Bearer anything");
+  EXPECT_EQ(code_of(router.match(request)), "unauthenticated");
+}
+
+TEST(Credentials, DigestsMustBeSha256Hex) {
+  EXPECT_THROW(Credentials("abc", ""), std::invalid_argument);
+  EXPECT_THROW(Credentials("", std::string(64, 'g')), std::invalid_argument);
+  EXPECT_NO_THROW(Credentials(std::string(64, 'A'), ""));
+  // An empty digest accepts no token, not the empty one.
+  EXPECT_EQ(Credentials("", "").role_of(""), std::nullopt);
+  EXPECT_EQ(sha256_hex("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 }  // namespace

@@ -32,7 +32,8 @@ ServiceHost::ServiceHost(std::string name, const Config& config)
       listen_address_(config.get("listen-address")),
       port_(static_cast<unsigned short>(config.get_int("port", 1, 65535))),
       drain_notice_(config.get_int("drain-notice-ms", 0, 600'000)),
-      drain_timeout_(config.get_int("drain-timeout-ms", 0, 600'000)) {
+      drain_timeout_(config.get_int("drain-timeout-ms", 0, 600'000)),
+      credentials_(credentials_from(config)) {
   limits_.max_body_bytes = static_cast<std::size_t>(config.get_int("max-body-bytes", 1024, 16 * 1024 * 1024));
   limits_.max_connections = static_cast<int>(config.get_int("max-connections", 16, 1000000));
   limits_.max_connections_per_client =
@@ -140,6 +141,7 @@ int ServiceHost::run() {
   }
   log_info(name_, " listening on ", listen_address_, ":", port_, " with ", workers_.size(), " threads");
 
+  for (auto& worker : workers_) worker->router.set_credentials(&credentials_);
   asio::co_spawn(main_worker.io, accept_loop(&acceptor, &workers_, limits_, &server_state_),
                  LogIfFailed{"acceptor"});
 

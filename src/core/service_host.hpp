@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "core/auth.hpp"
 #include "core/config.hpp"
 #include "core/http_server.hpp"
 #include "core/log.hpp"
@@ -32,7 +33,8 @@ struct Worker {
 
 class ServiceHost {
  public:
-  // Reads the common options (threads, pool size, limits) from `config`.
+  // Reads the common options (threads, pool size, limits, token digests) from `config`; throws
+  // std::invalid_argument for a malformed digest.
   ServiceHost(std::string name, const Config& config);
 
   std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
@@ -50,6 +52,7 @@ class ServiceHost {
   ServerLimits limits_;
   std::chrono::milliseconds drain_notice_;
   std::chrono::milliseconds drain_timeout_;
+  Credentials credentials_;  // the tokens every route that needs a role accepts
   std::vector<std::unique_ptr<Worker>> workers_;
   ServerState server_state_;
 };

@@ -1,20 +1,24 @@
-// UUID v4 from a per-thread generator seeded by the operating system.
+// UUID v4 from the operating system's CSPRNG: an order id is also its hold's key, so it must not be
+// predictable from the ids before it.
 #include "core/uuid.hpp"
 
+#include <array>
 #include <cctype>
 #include <cstdint>
-#include <random>
+
+#include "core/secure_random.hpp"
 
 namespace flashtix::core {
 
 std::string random_uuid() {
-  thread_local std::mt19937_64 generator{[] {
-    std::random_device device;
-    std::seed_seq seed{device(), device(), device(), device(), device(), device(), device(), device()};
-    return std::mt19937_64(seed);
-  }()};
-  std::uint64_t high = generator();
-  std::uint64_t low = generator();
+  std::array<std::uint8_t, 16> bytes;
+  fill_random(bytes);
+  std::uint64_t high = 0;
+  std::uint64_t low = 0;
+  for (int i = 0; i < 8; ++i) {
+    high = (high << 8) | bytes[i];
+    low = (low << 8) | bytes[8 + i];
+  }
   high = (high & 0xFFFFFFFFFFFF0FFFull) | 0x0000000000004000ull;  // version 4
   low = (low & 0x3FFFFFFFFFFFFFFFull) | 0x8000000000000000ull;    // RFC 4122 variant
   static constexpr char kHex[] = "0123456789abcdef";

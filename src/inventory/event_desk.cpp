@@ -47,7 +47,8 @@ awaitable<std::vector<EventDesk::ReserveAttempt>> EventDesk::reserve_many(std::v
   const auto executor = co_await asio::this_coro::executor;
   const auto start_by = std::chrono::steady_clock::now() + limits_.queue_wait;
   std::vector<Waiting> queued;
-  for (ReserveCommand& command : commands) queued.push_back(Waiting{Op{std::move(command)}, std::make_shared<core::Reply<Outcome>>(executor)});
+  for (ReserveCommand& command : commands)
+    queued.push_back(Waiting{Op{std::move(command)}, std::make_shared<core::Reply<Outcome>>(executor)});
   std::vector<std::shared_ptr<core::Reply<Outcome>>> replies;
   for (const Waiting& item : queued) replies.push_back(item.reply);
   asio::post(home_.executor, [this, queued = std::move(queued)]() mutable {
@@ -97,8 +98,8 @@ void EventDesk::accept(std::int64_t event_id, Op op, std::shared_ptr<core::Reply
     }
   }
   if (line->waiting.size() >= limits_.max_waiting) {
-    core::Reply<Outcome>::fail(reply, std::make_exception_ptr(core::Overloaded(
-                                          "event " + std::to_string(event_id) + ": too many requests are waiting")));
+    core::Reply<Outcome>::fail(reply, std::make_exception_ptr(core::Overloaded("event " + std::to_string(event_id) +
+                                                                               ": too many requests are waiting")));
     return;
   }
   line->waiting.push_back(Waiting{std::move(op), std::move(reply)});
@@ -217,7 +218,8 @@ awaitable<void> EventDesk::run_transaction(EventDesk* desk, std::vector<LineBatc
   try {
     std::vector<std::string> refused_keys;
     for (const LineBatch& batch : batches) {
-      for (const std::size_t i : batch.refused) refused_keys.push_back(std::get<ReserveCommand>(batch.requests[i].op).key);
+      for (const std::size_t i : batch.refused)
+        refused_keys.push_back(std::get<ReserveCommand>(batch.requests[i].op).key);
     }
     if (!refused_keys.empty()) {
       // A read, not a transaction: no lock and no commit for a refusal.

@@ -245,14 +245,17 @@ core::Router make_router(Inventory* inventory) {
   core::Router router;
   core::add_health_route(router);
   core::add_database_ready_route(router, inventory->db);
-  router.post("/events", core::bind<create_event>(inventory));
+  using core::Role;
+  router.post("/events", Role::admin, core::bind<create_event>(inventory));
   router.get("/events", core::bind<list_events>(inventory));
   router.get("/events/{id}", core::bind<get_event>(inventory));
+  // Anyone may hold tickets (the original service's manual reserve); only the order service sells them
+  // or gives them back, so a hold cannot be sold without an order, nor released by guessing its id.
   router.post("/inventory/reserve", core::bind<reserve>(inventory));
-  router.post("/inventory/reserve-batch", core::bind<reserve_batch>(inventory));
-  router.post("/inventory/release", core::bind<release>(inventory));
-  router.post("/inventory/confirm", core::bind<confirm>(inventory));
-  router.get("/inventory/reservations/{id}", core::bind<get_reservation>(inventory));
+  router.post("/inventory/reserve-batch", Role::service, core::bind<reserve_batch>(inventory));
+  router.post("/inventory/release", Role::service, core::bind<release>(inventory));
+  router.post("/inventory/confirm", Role::service, core::bind<confirm>(inventory));
+  router.get("/inventory/reservations/{id}", Role::service, core::bind<get_reservation>(inventory));
   return router;
 }
 

@@ -3,6 +3,7 @@
 #include <boost/asio/co_spawn.hpp>
 #include <iostream>
 
+#include "core/auth.hpp"
 #include "core/log.hpp"
 #include "core/migrations.hpp"
 #include "core/service_host.hpp"
@@ -20,6 +21,8 @@ std::vector<core::ConfigOption> options() {
   auto list = core::common_options(8002);
   list.push_back({"inventory-url", "http://127.0.0.1:8001", "base URL of the inventory service"});
   list.push_back({"inventory-timeout-ms", "3000", "deadline of one call to inventory"});
+  list.push_back({"inventory-token-file", "",
+                  "file holding the service token sent to inventory (./flashtix up: .flashtix/secrets/service-token)"});
   list.push_back({"max-quantity", "10", "tickets one order may buy"});
   list.push_back({"hold-seconds", "600", "how long an order's tickets are held for payment"});
   list.push_back({"sweep-interval-ms", "500", "how often unpaid orders past their hold time are expired"});
@@ -35,6 +38,11 @@ Settings settings_from(const core::Config& config) {
   Settings settings;
   settings.inventory_url = config.get("inventory-url");
   settings.inventory_timeout = std::chrono::milliseconds(config.get_int("inventory-timeout-ms", 10, 60'000));
+  // Inventory sells and releases holds only for the service role; without its token no order can be made.
+  if (config.get("inventory-token-file").empty()) {
+    throw std::invalid_argument("--inventory-token-file (FLASHTIX_INVENTORY_TOKEN_FILE) is required: the service token for inventory");
+  }
+  settings.inventory_token = core::read_token_file(config.get("inventory-token-file"));
   settings.max_quantity = config.get_int("max-quantity", 1, 1000);
   settings.hold_seconds = config.get_int("hold-seconds", 1, 7 * 24 * 3600);
   settings.sweep_interval = std::chrono::milliseconds(config.get_int("sweep-interval-ms", 10, 60'000));
@@ -85,6 +93,7 @@ int main(int argc, char** argv) {
                                           settings.queue_wait);
     core::ClientOptions client_options;
     client_options.timeout = settings.inventory_timeout;
+    client_options.bearer_token = settings.inventory_token;
     std::vector<std::shared_ptr<orders::ThreadState>> states;
     for (auto& worker : host.workers()) {
       auto state = std::make_shared<orders::ThreadState>();

@@ -20,6 +20,7 @@ struct Settings {
   std::int64_t max_quantity = 10;
   std::int64_t hold_seconds = 600;  // how long an order's tickets are held while payment runs
   std::chrono::milliseconds inventory_timeout{3000};
+  std::string inventory_token;  // the service token, sent with every call to inventory
   std::chrono::milliseconds sweep_interval{500};
   core::BatchLimits checkout_writes;  // writes in one transaction, writes waiting
   core::BatchLimits key_lookups;      // Idempotency-Keys in one read, lookups waiting

@@ -2,6 +2,8 @@
 // bytes, and Asio coroutines on one io_context for concurrent load.
 #include "support/http_client.hpp"
 
+#include "support/credentials.hpp"
+
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -49,7 +51,16 @@ http::request<http::string_body> make_request(unsigned short port, std::string_v
   request.version(11);
   request.set(http::field::host, "127.0.0.1:" + std::to_string(port));
   request.set(http::field::user_agent, "flashtix-tests");
-  for (const auto& [name, value] : headers) request.set(name, value);
+  bool authorization_named = false;
+  for (const auto& [name, value] : headers) {
+    if (boost::beast::iequals(name, "Authorization")) {
+      authorization_named = true;
+      if (value.empty()) continue;  // the caller asks for no credential
+    }
+    request.set(name, value);
+  }
+  // The harness's admin token unless the test says otherwise (support/credentials.hpp).
+  if (!authorization_named) request.set(http::field::authorization, bearer(test_tokens().admin));
   if (!body.empty() && request.find(http::field::content_type) == request.end()) {
     request.set(http::field::content_type, "application/json");
   }

@@ -1,6 +1,8 @@
 // Spawning, health-waiting and stopping a service binary under test.
 #include "support/service_process.hpp"
 
+#include "support/credentials.hpp"
+
 #include <signal.h>
 #include <unistd.h>
 
@@ -33,6 +35,7 @@ ServiceProcess::ServiceProcess(std::string binary, EnvVars env, std::vector<std:
   port_ = free_tcp_port();
   // The defaults come first so that the caller's variables replace them.
   EnvVars merged{{"FLASHTIX_PORT", std::to_string(port_)}, {"FLASHTIX_LISTEN_ADDRESS", "127.0.0.1"}};
+  for (auto& entry : credential_env()) merged.push_back(std::move(entry));
   for (auto& [name, value] : env_) {
     if (name == "FLASHTIX_PORT") port_ = static_cast<unsigned short>(std::stoi(value));
     const auto same =
