@@ -2,6 +2,7 @@
 // and with the faults the event path must absorb (duplicates, a consumer dying before its ack, a webhook
 // target that is down for a while).
 #include "flow_harness.hpp"
+#include "support/credentials.hpp"
 
 namespace flashtix::test {
 namespace {
@@ -41,6 +42,24 @@ TEST(Flow, APaidOrderIsConfirmedSoldPaidOnceAndTheBuyerIsTold) {
   EXPECT_EQ(hooks.at(0).at("type").as_string(), "order.confirmed");
   EXPECT_EQ(hooks.at(0).at("data").at("status").as_string(), "CONFIRMED");
   EXPECT_TRUE(ledger_balanced());
+}
+
+// Payments (an order and its amount) and notifications (a buyer's e-mail) are read by admin alone.
+TEST(Flow, OnlyTheAdminReadsPaymentsAndNotifications) {
+  const std::string some_id = "/00000000-0000-4000-8000-000000000000";
+  for (const auto& [service, path] : {std::pair{&payments(), std::string("/payments")},
+                                      std::pair{&notifications(), std::string("/notifications")}}) {
+    for (const std::string& target : {path, path + some_id}) {
+      const auto call = [&](const std::string& authorization) {
+        return http_request(service->port(), "GET", target, "", {{"Authorization", authorization}});
+      };
+      EXPECT_TRUE(is_problem(call(""), 401, "unauthenticated")) << target;
+      EXPECT_TRUE(is_problem(call(bearer("not-a-token")), 401, "unauthenticated")) << target;
+      EXPECT_TRUE(is_problem(call(bearer(test_tokens().service)), 403, "forbidden")) << target;
+      EXPECT_NE(call(bearer(test_tokens().admin)).status, 401) << target;
+    }
+    EXPECT_TRUE(is_json(http_request(service->port(), "GET", path, "", {{"Authorization", bearer(test_tokens().admin)}}), 200));
+  }
 }
 
 TEST(Flow, ADeclinedPaymentCancelsTheOrderAndGivesTheTicketsBack) {

@@ -93,6 +93,65 @@ TEST(OrdersApi, AWrongServiceTokenSellsNothing) {
   EXPECT_EQ(service->stop(), 0);
 }
 
+HttpResponse order_call(std::string_view method, const std::string& target, const std::string& authorization) {
+  return http_request(orders().port(), method, target, "", {{"Authorization", authorization}});
+}
+
+// POST /orders answers an order_secret: with it (Authorization: Bearer) the buyer reads and cancels that
+// order and no other; without it, with another order's secret or with the service token: 401, nothing
+// changed. admin opens every order.
+TEST(OrdersApi, AnOrdersSecretOpensThatOrderAlone) {
+  const std::int64_t event = create_event(10);
+  const HttpResponse mine = order_post(orders(), order_body(event, 2), {{"Authorization", ""}});
+  const HttpResponse theirs = order_post(orders(), order_body(event, 1), {{"Authorization", ""}});
+  ASSERT_TRUE(is_json(mine, 200));
+  ASSERT_TRUE(is_json(theirs, 200));
+  const std::string my_secret = string_field(mine.json(), "order_secret");
+  const std::string their_secret = string_field(theirs.json(), "order_secret");
+  EXPECT_EQ(my_secret.size(), 64u);
+  EXPECT_NE(my_secret, their_secret);
+  const std::string my_order = "/orders/" + string_field(mine.json(), "order_id");
+
+  const HttpResponse read = order_call("GET", my_order, bearer(my_secret));
+  ASSERT_TRUE(is_json(read, 200));
+  EXPECT_EQ(string_field(read.json(), "status"), "PENDING_PAYMENT");
+  EXPECT_FALSE(read.json().as_object().contains("order_secret"));
+  EXPECT_EQ(read.body.find(sha256_hex(my_secret)), std::string::npos) << "the stored digest is never answered";
+
+  for (const std::string& wrong : {std::string(), bearer(their_secret), bearer(test_tokens().service), bearer("x")}) {
+    EXPECT_TRUE(is_problem(order_call("GET", my_order, wrong), 401, "unauthenticated")) << wrong;
+    EXPECT_TRUE(is_problem(order_call("POST", my_order + "/cancel", wrong), 401, "unauthenticated")) << wrong;
+  }
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 7, 3, 0}));
+  EXPECT_TRUE(is_json(order_call("GET", my_order, bearer(test_tokens().admin)), 200));
+
+  const HttpResponse cancelled = order_call("POST", my_order + "/cancel", bearer(my_secret));
+  ASSERT_TRUE(is_json(cancelled, 200)) << cancelled.describe();
+  EXPECT_EQ(string_field(cancelled.json(), "status"), "CANCELLED");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 1, 0}));
+}
+
+// A replay of an Idempotency-Key answers the same secret, so a buyer whose answer was lost still has it.
+TEST(OrdersApi, AReplayAnswersTheSameSecret) {
+  const std::int64_t event = create_event(5);
+  const Headers keyed{{"Idempotency-Key", "secret-" + std::to_string(event)}, {"Authorization", ""}};
+  const HttpResponse first = order_post(orders(), order_body(event, 1), keyed);
+  const HttpResponse again = order_post(orders(), order_body(event, 1), keyed);
+  ASSERT_TRUE(is_json(first, 200));
+  ASSERT_TRUE(is_json(again, 200));
+  EXPECT_EQ(string_field(again.json(), "order_secret"), string_field(first.json(), "order_secret"));
+  EXPECT_TRUE(is_json(order_call("GET", "/orders/" + string_field(first.json(), "order_id"),
+                                 bearer(string_field(again.json(), "order_secret"))),
+                      200));
+}
+
+// The list shows every order with its buyer's e-mail: admin only.
+TEST(OrdersApi, OnlyTheAdminListsOrders) {
+  EXPECT_TRUE(is_problem(order_call("GET", "/orders", ""), 401, "unauthenticated"));
+  EXPECT_TRUE(is_problem(order_call("GET", "/orders", bearer(test_tokens().service)), 403, "forbidden"));
+  EXPECT_TRUE(is_json(order_call("GET", "/orders?limit=1", bearer(test_tokens().admin)), 200));
+}
+
 TEST(OrdersApi, QuantityDefaultsToOneAndEmailIsKept) {
   const std::int64_t event = create_event(5);
   const HttpResponse created =

@@ -48,11 +48,6 @@ bool same(const std::optional<Digest>& expected, const Digest& presented) {
   return expected && CRYPTO_memcmp(expected->data(), presented.data(), presented.size()) == 0;
 }
 
-Problem unauthenticated(std::string detail) {
-  return Problem{http::status::unauthorized,      "unauthenticated", "Unauthenticated", std::move(detail), {},
-                 {{"WWW-Authenticate", "Bearer"}}};
-}
-
 }  // namespace
 
 std::string_view role_name(Role role) {
@@ -95,19 +90,29 @@ Credentials credentials_from(const Config& config) {
   return Credentials(config.get("admin-token-sha256"), config.get("service-token-sha256"));
 }
 
-Result<Role> authorize(const Credentials& credentials, const Request& request, Role needed) {
+Problem unauthenticated(std::string detail) {
+  return Problem{http::status::unauthorized, "unauthenticated", "Unauthenticated", std::move(detail), {},
+                 {{"WWW-Authenticate", "Bearer"}}};
+}
+
+std::optional<std::string_view> bearer_token(const Request& request) {
   const std::string_view header = request.header(http::field::authorization);
+  constexpr std::string_view kScheme = "Bearer ";
+  // The scheme is case-insensitive (RFC 9110); the token is not.
+  const bool bearer = header.size() > kScheme.size() &&
+                      std::equal(kScheme.begin(), kScheme.end(), header.begin(), [](char a, char b) {
+                        return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+                      });
+  if (!bearer) return std::nullopt;
+  return header.substr(kScheme.size());
+}
+
+Result<Role> authorize(const Credentials& credentials, const Request& request, Role needed) {
   Role caller = Role::anyone;
-  if (!header.empty()) {
-    constexpr std::string_view kScheme = "Bearer ";
-    // The scheme is case-insensitive (RFC 9110); the token is not.
-    const bool bearer =
-        header.size() > kScheme.size() &&
-        std::equal(kScheme.begin(), kScheme.end(), header.begin(), [](char a, char b) {
-          return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
-        });
-    if (!bearer) return unauthenticated("the Authorization header must be 'Bearer <token>'");
-    const auto role = credentials.role_of(header.substr(kScheme.size()));
+  if (!request.header(http::field::authorization).empty()) {
+    const auto token = bearer_token(request);
+    if (!token) return unauthenticated("the Authorization header must be 'Bearer <token>'");
+    const auto role = credentials.role_of(*token);
     if (!role) return unauthenticated("the token is not valid");
     caller = *role;
   }
@@ -123,6 +128,16 @@ Result<Role> authorize(const Credentials& credentials, const Request& request, R
                      std::string(role_name(caller)) + " role",
                  {},
                  {}};
+}
+
+bool token_matches(std::string_view token, std::string_view sha256_hex) {
+  std::optional<Digest> stored;
+  try {
+    stored = digest_from_hex(sha256_hex, "a stored digest");
+  } catch (const std::invalid_argument&) {
+    return false;
+  }
+  return same(stored, sha256(token));
 }
 
 std::string read_token_file(const std::string& path) {

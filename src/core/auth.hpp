@@ -14,13 +14,6 @@
 
 namespace flashtix::core {
 
-// Each role may do all that the ones before it may.
-enum class Role {
-  anyone,   // the public buyer: no credential
-  service,  // one FlashTix service calling another (orders -> inventory)
-  admin,    // the seller's operators
-};
-
 std::string_view role_name(Role role);
 
 // The lower-case hex SHA-256 of `text`.
@@ -47,9 +40,18 @@ class Credentials {
 // admin-token-sha256 and service-token-sha256, common to every service.
 Credentials credentials_from(const Config& config);
 
+// The token of an `Authorization: Bearer <token>` header (the scheme in any case); nothing without one.
+std::optional<std::string_view> bearer_token(const Request& request);
+
 // The role of the caller, or 401 unauthenticated when a credential is needed and the request has none
 // or an unknown one, or 403 forbidden when it proves a lesser role than `needed`.
 Result<Role> authorize(const Credentials& credentials, const Request& request, Role needed);
+
+// 401 unauthenticated with WWW-Authenticate: Bearer.
+Problem unauthenticated(std::string detail);
+
+// True when `token` hashes to `sha256_hex` (a stored digest), compared in constant time.
+bool token_matches(std::string_view token, std::string_view sha256_hex);
 
 // The token of a file such as .flashtix/secrets/service-token: its first line, without the newline.
 // Throws std::invalid_argument when the file cannot be read or holds no token.

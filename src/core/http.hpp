@@ -23,10 +23,20 @@ namespace json = boost::json;
 // Work the caller will no longer wait for must not take effect late (inventory refuses a hold past it).
 inline constexpr std::string_view kRequestTimeoutHeader = "X-Request-Timeout-Ms";
 
+// Who may call what (core/auth.hpp): each role may do all that the ones before it may.
+enum class Role {
+  anyone,   // the public buyer: no credential
+  service,  // one FlashTix service calling another (orders -> inventory)
+  admin,    // the seller's operators
+};
+
 struct Request {
   http::request<http::string_body> message;
   boost::urls::url target;  // parsed origin-form target, owning its text
   std::vector<std::pair<std::string, std::string>> path_params;
+  // Set by the router: the role the request's bearer token proves (anyone without one, or with a token
+  // that is not an API token, such as an order's secret, which the handler checks itself).
+  Role caller = Role::anyone;
 
   // A `{name}` segment of the route that matched; empty when absent.
   std::string_view path_param(std::string_view name) const;

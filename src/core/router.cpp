@@ -52,10 +52,16 @@ Result<const Handler*> Router::match(Request& request) const {
       allowed += std::string(http::to_string(route.method));
       continue;
     }
+    static const Credentials kNone;
+    const Credentials& credentials = credentials_ != nullptr ? *credentials_ : kNone;
+    request.caller = Role::anyone;
     if (route.role != Role::anyone) {
-      static const Credentials kNone;
-      auto caller = authorize(credentials_ != nullptr ? *credentials_ : kNone, request, route.role);
+      auto caller = authorize(credentials, request, route.role);
       if (auto* problem = std::get_if<Problem>(&caller)) return std::move(*problem);
+      request.caller = std::get<Role>(caller);
+    } else if (const auto token = bearer_token(request)) {
+      // An open route takes any token; one that proves a role says so to the handler.
+      request.caller = credentials.role_of(*token).value_or(Role::anyone);
     }
     request.path_params.clear();
     for (std::size_t i = 0; i < path.size(); ++i) {

@@ -11,8 +11,10 @@
 #include <csignal>
 #include <functional>
 
+#include "core/auth.hpp"
 #include "core/failpoint.hpp"
 #include "core/log.hpp"
+#include "core/secure_random.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
 #include "orders/inventory_client.hpp"
@@ -208,6 +210,8 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
     std::raise(SIGKILL);
   }
 
+  // The buyer's key to this order (reading, cancelling); only its digest is stored with the order.
+  const std::string secret = core::random_hex(32);
   Order order{order_id,
               command.event_id,
               command.quantity,
@@ -217,8 +221,11 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
               hold.expires_at_ms,
               core::unix_ms_now(),
               {},
-              {}};
-  const std::string body = json::serialize(to_json(order));
+              {},
+              core::sha256_hex(secret)};
+  json::object answer = to_json(order);
+  answer["order_secret"] = secret;
+  const std::string body = json::serialize(answer);
   json::object created{{"order_id", order.id},
                        {"event_id", order.event_id},
                        {"quantity", order.quantity},
@@ -273,8 +280,8 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
     Response response = problem_response(
         Problem{status::internal_server_error, "order_outcome_unknown", "Order outcome unknown",
                 "the order may have been recorded; its tickets stay held until that is known. Read it at its "
-                "Location, or retry with the same Idempotency-Key",
-                {{"order_id", order_id}}, {}});
+                "Location (with its order_secret), or retry with the same Idempotency-Key",
+                {{"order_id", order_id}, {"order_secret", secret}}, {}});
     response.headers.emplace_back("Location", "/orders/" + order_id);
     co_return response;
   }

@@ -43,6 +43,9 @@ struct Order {
   std::int64_t created_at_ms = 0;
   std::optional<std::string> payment_id;
   std::optional<std::string> status_reason;
+  // The SHA-256 (hex) of the order's secret, which lets its buyer read and cancel it; empty for orders
+  // made before orders had secrets. Never part of an answer.
+  std::string secret_sha256;
 };
 
 struct CreateOrder {

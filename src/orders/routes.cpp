@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/auth.hpp"
 #include "core/json_fields.hpp"
 #include "core/service_host.hpp"
 #include "core/uuid.hpp"
@@ -49,11 +50,27 @@ core::Result<std::string> path_order_id(const Request& request) {
   return canonical;
 }
 
+// An order opens to admin and to its buyer, who sends the order_secret its POST /orders answered as
+// `Authorization: Bearer <order_secret>`. Anyone else, the service role included, gets 401.
+std::optional<Problem> refused_without_secret(const Request& request) {
+  if (request.caller == core::Role::admin || core::bearer_token(request)) return std::nullopt;
+  return core::unauthenticated("send the order's secret (order_secret) as Authorization: Bearer <order_secret>");
+}
+
+std::optional<Problem> refused_to(const Request& request, const Order& order) {
+  if (request.caller == core::Role::admin) return std::nullopt;
+  const auto token = core::bearer_token(request);
+  if (token && core::token_matches(*token, order.secret_sha256)) return std::nullopt;
+  return core::unauthenticated("the token is not this order's secret");
+}
+
 awaitable<Response> get_order(Orders* orders, Request request) {
   auto id = path_order_id(request);
   if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);
+  if (auto refused = refused_without_secret(request)) co_return problem_response(*refused);
   auto order = co_await store::find_order(orders->db, std::get<std::string>(id));
   if (!order) co_return problem_response(order_not_found());
+  if (auto refused = refused_to(request, *order)) co_return problem_response(*refused);
   co_return json_response(status::ok, to_json(*order));
 }
 
@@ -90,8 +107,10 @@ awaitable<Response> cancel_order(Orders* orders, Request request) {
   auto id = path_order_id(request);
   if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);
   const std::string order_id = std::get<std::string>(id);
+  if (auto refused = refused_without_secret(request)) co_return problem_response(*refused);
   auto order = co_await store::find_order(orders->db, order_id);
   if (!order) co_return problem_response(order_not_found());
+  if (auto refused = refused_to(request, *order)) co_return problem_response(*refused);
   if (order->status == kCancelled) co_return json_response(status::ok, to_json(*order));
   if (order->status != kPendingPayment) co_return not_cancellable(*order);
 
@@ -135,7 +154,8 @@ core::Router make_router(Orders* orders) {
   core::add_health_route(router);
   router.get("/ready", core::bind<ready>(orders));
   router.post("/orders", core::bind<create_order>(orders));
-  router.get("/orders", core::bind<list_orders>(orders));
+  // Every order with its buyer's e-mail: admin only.
+  router.get("/orders", core::Role::admin, core::bind<list_orders>(orders));
   router.get("/orders/{id}", core::bind<get_order>(orders));
   router.post("/orders/{id}/cancel", core::bind<cancel_order>(orders));
   return router;

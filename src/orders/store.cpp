@@ -28,6 +28,7 @@ Order order_from(const Result& rows, int row) {
   order.reservation_id = rows.integer(row, "reservation_id");
   order.expires_at_ms = rows.integer(row, "expires_at_ms");
   order.created_at_ms = rows.integer(row, "created_at_ms");
+  if (!rows.is_null(row, "secret_sha256")) order.secret_sha256 = std::string(rows.text(row, "secret_sha256"));
   if (!rows.is_null(row, "payment_id")) order.payment_id = std::string(rows.text(row, "payment_id"));
   if (!rows.is_null(row, "status_reason")) order.status_reason = std::string(rows.text(row, "status_reason"));
   return order;
@@ -38,7 +39,7 @@ struct OrderColumns {
   std::vector<std::string> ids;
   std::vector<std::int64_t> event_ids, quantities, reservation_ids, expires_at_ms, created_at_ms;
   std::vector<Param> customer_emails, keys, fingerprints;
-  std::vector<std::string> response_bodies, created_payloads;
+  std::vector<std::string> response_bodies, created_payloads, secrets;
 
   void add(const CheckoutWrites::InsertOrder& insert) {
     const Order& order = insert.order;
@@ -53,18 +54,19 @@ struct OrderColumns {
     fingerprints.push_back(insert.key ? Param(insert.key->fingerprint) : std::nullopt);
     response_bodies.push_back(insert.response_body);
     created_payloads.push_back(insert.created_payload);
+    secrets.push_back(order.secret_sha256);
   }
   core::pg::Params params() const {
     return core::pg::params(text_array(ids), int_array(event_ids), int_array(quantities), text_array(customer_emails),
                             int_array(reservation_ids), int_array(expires_at_ms), int_array(created_at_ms),
                             text_array(keys), text_array(fingerprints), text_array(response_bodies),
-                            text_array(created_payloads));
+                            text_array(created_payloads), text_array(secrets));
   }
 };
 
 #define FLASHTIX_ORDER_COLUMNS                                            \
   "id, event_id, quantity, customer_email, status, reservation_id, seq, " \
-  "payment_id, status_reason, "                                           \
+  "payment_id, status_reason, secret_sha256, "                            \
   "(extract(epoch FROM expires_at) * 1000)::bigint AS expires_at_ms, "    \
   "(extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms "
 
@@ -88,9 +90,9 @@ constexpr Query kInsertOrders{
     "insert_orders",
     "WITH input AS ("
     "    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::integer[], $4::text[], $5::bigint[], $6::bigint[], "
-    "                         $7::bigint[], $8::text[], $9::text[], $10::text[], $11::jsonb[]) "
+    "                         $7::bigint[], $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[]) "
     "        AS i(id, event_id, quantity, customer_email, reservation_id, expires_at_ms, created_at_ms, key, "
-    "             fingerprint, response_body, created_payload)), "
+    "             fingerprint, response_body, created_payload, secret_sha256)), "
     "answered AS ("
     "    INSERT INTO orders.idempotency_keys "
     "        (key, request_fingerprint, order_id, state, response_status, response_body) "
@@ -102,9 +104,10 @@ constexpr Query kInsertOrders{
     "    SELECT * FROM input i WHERE i.key IS NULL OR i.id IN (SELECT order_id FROM answered)), "
     "inserted AS ("
     "    INSERT INTO orders.orders "
-    "        (id, event_id, quantity, customer_email, status, reservation_id, expires_at, created_at) "
+    "        (id, event_id, quantity, customer_email, status, reservation_id, expires_at, created_at, "
+    "         secret_sha256) "
     "    SELECT r.id, r.event_id, r.quantity, r.customer_email, 'PENDING_PAYMENT', r.reservation_id, "
-    "           to_timestamp(r.expires_at_ms / 1000.0), to_timestamp(r.created_at_ms / 1000.0) "
+    "           to_timestamp(r.expires_at_ms / 1000.0), to_timestamp(r.created_at_ms / 1000.0), r.secret_sha256 "
     "      FROM recorded r "
     "    RETURNING id), "
     "announced AS ("

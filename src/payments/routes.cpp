@@ -68,8 +68,9 @@ core::Router make_router(Payments* payments) {
   core::Router router;
   core::add_health_route(router);
   router.get("/ready", core::bind<ready>(payments));
-  router.get("/payments", core::bind<list_payments>(payments));
-  router.get("/payments/{id}", core::bind<get_payment>(payments));
+  // A payment names its order and amount: admin only.
+  router.get("/payments", core::Role::admin, core::bind<list_payments>(payments));
+  router.get("/payments/{id}", core::Role::admin, core::bind<get_payment>(payments));
   return router;
 }
 
