@@ -104,7 +104,9 @@ WebhookTarget parse_webhook_url(std::string_view url) {
   if (!port) throw std::invalid_argument(quoted + " needs a port from 1 to 65535");
 
   WebhookTarget target;
-  target.url = std::string(url);
+  // For logs: the query may carry the receiver's credential (?token=...), so it is left out.
+  target.url = "http://" + std::string(u.encoded_host_and_port()) + std::string(u.encoded_path()) +
+               (u.has_query() ? "?..." : "");
   target.host = u.host_address();
   target.port = std::to_string(*port);
   target.authority = std::string(u.encoded_host_and_port());

@@ -76,7 +76,7 @@ core::json::object webhook_body(const core::messaging::Message& message, std::st
 
 // Where notifications are POSTed, split from FLASHTIX_WEBHOOK_URL.
 struct WebhookTarget {
-  std::string url;        // as configured, for logs
+  std::string url;        // for logs: as configured, but a query shown as "?..." (it may hold a credential)
   std::string host;       // to resolve: a name or an address (an IPv6 one without brackets)
   std::string port;       // "80" when the URL names none
   std::string authority;  // the Host header: host[:port] as written

@@ -184,6 +184,8 @@ TEST(ParseWebhookUrl, SplitsHostPortAndTarget) {
   EXPECT_EQ(target.target, "/hooks/flashtix");
 
   const WebhookTarget with_query = parse_webhook_url("http://hooks.example/in?token=a%20b&x=1");
+  // What the logs show keeps the receiver's credential out.
+  EXPECT_EQ(with_query.url, "http://hooks.example/in?...");
   EXPECT_EQ(with_query.host, "hooks.example");
   EXPECT_EQ(with_query.port, "80");
   EXPECT_EQ(with_query.authority, "hooks.example");
