@@ -7,6 +7,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "core/secure_random.hpp"
+
 namespace flashtix::core {
 
 namespace {
@@ -62,15 +64,7 @@ std::string_view role_name(Role role) {
   return "unknown";
 }
 
-std::string sha256_hex(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex;
-  for (const std::uint8_t byte : sha256(text)) {
-    hex += kHex[byte >> 4];
-    hex += kHex[byte & 0xF];
-  }
-  return hex;
-}
+std::string sha256_hex(std::string_view text) { return hex_encode(sha256(text)); }
 
 Credentials::Credentials(std::string_view admin_sha256, std::string_view service_sha256)
     : admin_(digest_from_hex(admin_sha256, "admin-token-sha256")),

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <system_error>
+#include <vector>
 
 namespace flashtix::core {
 
@@ -50,13 +51,16 @@ void fill_random(std::span<std::uint8_t> out) {
 }
 
 std::string random_hex(std::size_t bytes) {
+  std::vector<std::uint8_t> raw(bytes);
+  fill_random(raw);
+  return hex_encode(raw);
+}
+
+std::string hex_encode(std::span<const std::uint8_t> bytes) {
   static constexpr char kHex[] = "0123456789abcdef";
-  std::string raw(bytes, '\0');
-  fill_random({reinterpret_cast<std::uint8_t*>(raw.data()), raw.size()});
   std::string text;
-  text.reserve(2 * bytes);
-  for (const char c : raw) {
-    const auto byte = static_cast<std::uint8_t>(c);
+  text.reserve(2 * bytes.size());
+  for (const std::uint8_t byte : bytes) {
     text += kHex[byte >> 4];
     text += kHex[byte & 0xF];
   }

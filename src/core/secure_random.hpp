@@ -15,4 +15,7 @@ void fill_random(std::span<std::uint8_t> out);
 // `bytes` random bytes as lower-case hex (twice as many characters).
 std::string random_hex(std::size_t bytes);
 
+// Lower-case hex, two digits per byte.
+std::string hex_encode(std::span<const std::uint8_t> bytes);
+
 }  // namespace flashtix::core
