@@ -52,6 +52,9 @@ class Cluster:
             "FLASHTIX_LISTEN_ADDRESS": "127.0.0.1",
             "FLASHTIX_PORT": str(self.ports[service][index]),
             "FLASHTIX_LOG_LEVEL": "info",
+            # Every buyer of the run is on 127.0.0.1: one address must not be throttled as one client.
+            "FLASHTIX_RATE_LIMIT_PER_SECOND": "1000000000",
+            "FLASHTIX_RATE_LIMIT_BURST": "1000000000",
         })
         if service == "orders":
             # Each orders instance has its own inventory instance, so pausing one leaves a path open.

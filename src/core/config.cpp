@@ -27,6 +27,9 @@ std::vector<ConfigOption> common_options(int default_port) {
       // Digests, not tokens: a service's configuration holds nothing that lets anyone call it.
       {"admin-token-sha256", "", "SHA-256 (hex) of the admin token; empty: no admin token is accepted"},
       {"service-token-sha256", "", "SHA-256 (hex) of the service token; empty: no service token is accepted"},
+      {"rate-limit-per-second", "20", "calls without a role token per client address and second; 0: no limit"},
+      {"rate-limit-burst", "100", "calls without a role token one client address may send at once"},
+      {"trusted-proxies", "", "comma-separated IP addresses of reverse proxies whose X-Forwarded-For names the client"},
   };
 }
 

@@ -37,6 +37,10 @@ struct Request {
   // Set by the router: the role the request's bearer token proves (anyone without one, or with a token
   // that is not an API token, such as an order's secret, which the handler checks itself).
   Role caller = Role::anyone;
+  // The connection's peer (an IP address); the rate limit may read the client's through trusted proxies.
+  std::string client_address;
+  // Set by the router for a call that counts against a rate limit: the headers its answer carries.
+  std::vector<std::pair<std::string, std::string>> rate_limit_headers;
 
   // A `{name}` segment of the route that matched; empty when absent.
   std::string_view path_param(std::string_view name) const;

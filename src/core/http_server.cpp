@@ -120,14 +120,17 @@ asio::awaitable<Response> dispatch(const Router* router, Request request) {
   if (const auto* problem = std::get_if<Problem>(&matched)) co_return problem_response(*problem);
   const Handler& handler = *std::get<const Handler*>(matched);
   const std::string what = std::string(request.message.method_string()) + " " + std::string(request.target.path());
+  std::vector<std::pair<std::string, std::string>> rate_limit_headers = std::move(request.rate_limit_headers);
   std::exception_ptr failure;
+  Response response;
   try {
-    Response response = co_await handler(std::move(request));
-    co_return response;
+    response = co_await handler(std::move(request));
   } catch (const std::exception&) {
     failure = std::current_exception();
   }
-  co_return problem_response(failure_problem(failure, what));
+  if (failure) response = problem_response(failure_problem(failure, what));
+  for (auto& header : rate_limit_headers) response.headers.push_back(std::move(header));
+  co_return response;
 }
 
 namespace {
@@ -222,6 +225,7 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, const Route
     const Counted request_counted{&state->requests_in_flight};
     Request request;
     request.message = parser.release();
+    request.client_address = client.client;
     const unsigned version = request.message.version();
     const bool asked_keep_alive = request.message.keep_alive();
     Response response;

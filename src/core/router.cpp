@@ -23,7 +23,12 @@ void Router::add(http::verb method, std::string pattern, Role role, Handler hand
     if (end > start) segments.push_back(pattern.substr(start, end - start));
     start = end + 1;
   }
-  routes_.push_back(Route{method, std::move(segments), role, std::move(handler)});
+  routes_.push_back(Route{method, std::move(segments), role, std::move(handler), true});
+}
+
+void Router::probe(std::string pattern, Handler handler) {
+  add(http::verb::get, std::move(pattern), Role::anyone, std::move(handler));
+  routes_.back().rate_limited = false;
 }
 
 namespace {
@@ -62,6 +67,12 @@ Result<const Handler*> Router::match(Request& request) const {
     } else if (const auto token = bearer_token(request)) {
       // An open route takes any token; one that proves a role says so to the handler.
       request.caller = credentials.role_of(*token).value_or(Role::anyone);
+    }
+    if (request.caller == Role::anyone && route.rate_limited && rate_limiter_ != nullptr &&
+        rate_limiter_->settings().enabled()) {
+      const RateLimitVerdict verdict = rate_limiter_->take(rate_limiter_->client_of(request));
+      if (!verdict.allowed) return rate_limiter_->refusal(verdict);
+      request.rate_limit_headers = rate_limiter_->headers(verdict);
     }
     request.path_params.clear();
     for (std::size_t i = 0; i < path.size(); ++i) {

@@ -6,6 +6,7 @@
 
 #include "core/auth.hpp"
 #include "core/http.hpp"
+#include "core/rate_limit.hpp"
 
 namespace flashtix::core {
 
@@ -16,14 +17,19 @@ class Router {
   void post(std::string pattern, Handler handler) { add(http::verb::post, std::move(pattern), Role::anyone, std::move(handler)); }
   void get(std::string pattern, Role role, Handler handler) { add(http::verb::get, std::move(pattern), role, std::move(handler)); }
   void post(std::string pattern, Role role, Handler handler) { add(http::verb::post, std::move(pattern), role, std::move(handler)); }
+  // GET open to anyone and never rate limited: what load balancers and monitors poll (/health, /ready).
+  void probe(std::string pattern, Handler handler);
   void add(http::verb method, std::string pattern, Role role, Handler handler);
 
   // The tokens the routes that need a role accept; without, those routes answer 401 to everyone.
   void set_credentials(const Credentials* credentials) { credentials_ = credentials; }
+  // The limit on calls that prove no role (probes aside); without one, nothing is limited.
+  void set_rate_limiter(RateLimiter* limiter) { rate_limiter_ = limiter; }
 
   // Finds the handler for a request and fills its path parameters: unknown path -> 404 not_found,
   // known path with another method -> 405 method_not_allowed with an Allow header, a route that needs a
-  // role the caller does not prove -> 401 unauthenticated or 403 forbidden.
+  // role the caller does not prove -> 401 unauthenticated or 403 forbidden, an anonymous caller past its
+  // rate limit -> 429 rate_limited.
   Result<const Handler*> match(Request& request) const;
 
  private:
@@ -32,9 +38,11 @@ class Router {
     std::vector<std::string> segments;
     Role role;
     Handler handler;
+    bool rate_limited = true;
   };
   std::vector<Route> routes_;
   const Credentials* credentials_ = nullptr;
+  RateLimiter* rate_limiter_ = nullptr;
 };
 
 // Binds a handler coroutine `handler(State*, Request)` to one thread's service state. The lambda only

@@ -33,7 +33,8 @@ ServiceHost::ServiceHost(std::string name, const Config& config)
       port_(static_cast<unsigned short>(config.get_int("port", 1, 65535))),
       drain_notice_(config.get_int("drain-notice-ms", 0, 600'000)),
       drain_timeout_(config.get_int("drain-timeout-ms", 0, 600'000)),
-      credentials_(credentials_from(config)) {
+      credentials_(credentials_from(config)),
+      rate_limiter_(rate_limit_settings_from(config)) {
   limits_.max_body_bytes = static_cast<std::size_t>(config.get_int("max-body-bytes", 1024, 16 * 1024 * 1024));
   limits_.max_connections = static_cast<int>(config.get_int("max-connections", 16, 1000000));
   limits_.max_connections_per_client =
@@ -141,7 +142,10 @@ int ServiceHost::run() {
   }
   log_info(name_, " listening on ", listen_address_, ":", port_, " with ", workers_.size(), " threads");
 
-  for (auto& worker : workers_) worker->router.set_credentials(&credentials_);
+  for (auto& worker : workers_) {
+    worker->router.set_credentials(&credentials_);
+    worker->router.set_rate_limiter(&rate_limiter_);
+  }
   asio::co_spawn(main_worker.io, accept_loop(&acceptor, &workers_, limits_, &server_state_),
                  LogIfFailed{"acceptor"});
 
@@ -213,10 +217,10 @@ Response ready_response(std::initializer_list<Dependency> dependencies) {
   return json_response(http::status::ok, {{"status", "ready"}});
 }
 
-void add_health_route(Router& router) { router.get("/health", health); }
+void add_health_route(Router& router) { router.probe("/health", health); }
 
 void add_database_ready_route(Router& router, pg::Pool* pool) {
-  router.get("/ready", [pool](Request request) { return ready(pool, std::move(request)); });
+  router.probe("/ready", [pool](Request request) { return ready(pool, std::move(request)); });
 }
 
 }  // namespace flashtix::core

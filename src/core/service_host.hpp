@@ -53,6 +53,7 @@ class ServiceHost {
   std::chrono::milliseconds drain_notice_;
   std::chrono::milliseconds drain_timeout_;
   Credentials credentials_;  // the tokens every route that needs a role accepts
+  RateLimiter rate_limiter_;  // shared by every thread's router
   std::vector<std::unique_ptr<Worker>> workers_;
   ServerState server_state_;
 };

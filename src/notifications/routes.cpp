@@ -72,7 +72,7 @@ awaitable<Response> ready(Notifications* notifications, Request request) {
 core::Router make_router(Notifications* notifications) {
   core::Router router;
   core::add_health_route(router);
-  router.get("/ready", core::bind<ready>(notifications));
+  router.probe("/ready", core::bind<ready>(notifications));
   // A notification carries its buyer's e-mail: admin only.
   router.get("/notifications", core::Role::admin, core::bind<list_notifications>(notifications));
   router.get("/notifications/{id}", core::Role::admin, core::bind<get_notification>(notifications));

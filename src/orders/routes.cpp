@@ -152,7 +152,7 @@ awaitable<Response> ready(Orders* orders, Request request) {
 core::Router make_router(Orders* orders) {
   core::Router router;
   core::add_health_route(router);
-  router.get("/ready", core::bind<ready>(orders));
+  router.probe("/ready", core::bind<ready>(orders));
   router.post("/orders", core::bind<create_order>(orders));
   // Every order with its buyer's e-mail: admin only.
   router.get("/orders", core::Role::admin, core::bind<list_orders>(orders));

@@ -67,7 +67,7 @@ awaitable<Response> ready(Payments* payments, Request request) {
 core::Router make_router(Payments* payments) {
   core::Router router;
   core::add_health_route(router);
-  router.get("/ready", core::bind<ready>(payments));
+  router.probe("/ready", core::bind<ready>(payments));
   // A payment names its order and amount: admin only.
   router.get("/payments", core::Role::admin, core::bind<list_payments>(payments));
   router.get("/payments/{id}", core::Role::admin, core::bind<get_payment>(payments));

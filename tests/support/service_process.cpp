@@ -34,7 +34,12 @@ ServiceProcess::ServiceProcess(std::string binary, EnvVars env, std::vector<std:
   }
   port_ = free_tcp_port();
   // The defaults come first so that the caller's variables replace them.
-  EnvVars merged{{"FLASHTIX_PORT", std::to_string(port_)}, {"FLASHTIX_LISTEN_ADDRESS", "127.0.0.1"}};
+  // Every test's crowd comes from 127.0.0.1: the rate limit is set out of its way, except where a test
+  // of the limit sets it.
+  EnvVars merged{{"FLASHTIX_PORT", std::to_string(port_)},
+                 {"FLASHTIX_LISTEN_ADDRESS", "127.0.0.1"},
+                 {"FLASHTIX_RATE_LIMIT_PER_SECOND", "1000000000"},
+                 {"FLASHTIX_RATE_LIMIT_BURST", "1000000000"}};
   for (auto& entry : credential_env()) merged.push_back(std::move(entry));
   for (auto& [name, value] : env_) {
     if (name == "FLASHTIX_PORT") port_ = static_cast<unsigned short>(std::stoi(value));

@@ -1,0 +1,77 @@
+// Rate limits on anonymous calls, per client address: a token bucket each, shared by every thread of the
+// process. Callers that prove a role (the service and admin tokens) are not limited here.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/config.hpp"
+#include "core/http.hpp"
+
+namespace flashtix::core {
+
+// Client addresses with a bucket at most; past it, buckets that are full again (idle clients) are
+// forgotten, and if none is, a new address is refused until some are.
+inline constexpr std::size_t kMaxRateLimitedClients = 100'000;
+// The name of the one policy, in the RateLimit and RateLimit-Policy headers.
+inline constexpr std::string_view kAnonymousPolicy = "anonymous";
+
+struct RateLimitSettings {
+  double requests_per_second = 20;  // refill rate; 0 turns the limit off
+  double burst = 100;               // bucket size: requests an idle client may send at once
+  // Addresses of reverse proxies whose X-Forwarded-For names the client (exact IP addresses).
+  std::vector<std::string> trusted_proxies;
+  bool enabled() const { return requests_per_second > 0; }
+};
+
+// rate-limit-per-second, rate-limit-burst and trusted-proxies, common to every service. Throws
+// std::invalid_argument for a value out of range or a proxy that is not an IP address.
+RateLimitSettings rate_limit_settings_from(const Config& config);
+
+struct RateLimitVerdict {
+  bool allowed = true;
+  std::int64_t remaining = 0;               // whole requests left in the bucket after this one
+  std::chrono::milliseconds retry_after{};  // refused: until one request fits again
+  std::chrono::milliseconds full_after{};   // until the bucket is full again
+};
+
+class RateLimiter {
+ public:
+  using Clock = std::chrono::steady_clock;
+  explicit RateLimiter(RateLimitSettings settings);
+
+  // Takes one request of `client` from its bucket. Any thread.
+  RateLimitVerdict take(const std::string& client, Clock::time_point now = Clock::now());
+
+  // The address a request counts against: the connection's peer, or, when that peer is a trusted proxy,
+  // the last address of X-Forwarded-For that is not one.
+  std::string client_of(const Request& request) const;
+
+  // The IETF RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-ratelimit-headers) of a verdict,
+  // with Retry-After on a refusal.
+  std::vector<std::pair<std::string, std::string>> headers(const RateLimitVerdict& verdict) const;
+  // 429 rate_limited with those headers.
+  Problem refusal(const RateLimitVerdict& verdict) const;
+
+  const RateLimitSettings& settings() const { return settings_; }
+
+ private:
+  struct Bucket {
+    double tokens;
+    Clock::time_point updated;
+  };
+  // Drops the buckets that have refilled completely by `now`; called with mutex_ held.
+  void forget_idle(Clock::time_point now);
+
+  RateLimitSettings settings_;
+  std::mutex mutex_;
+  std::unordered_map<std::string, Bucket> buckets_;
+};
+
+}  // namespace flashtix::core
