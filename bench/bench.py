@@ -17,7 +17,7 @@ import time
 RESULT_PREFIX = "FLASHTIX_WRK_RESULT "
 
 # Listed in the order they run, and in the order the table shows them.
-SCENARIOS = ["ceiling", "hot-orders", "hot-reserve", "sellout", "spread"]
+SCENARIOS = ["ceiling", "hot-orders", "hot-reserve", "sellout", "spread", "buyer-limit"]
 
 
 # ---------------------------------------------------------------------------------------------------

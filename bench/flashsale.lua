@@ -8,6 +8,7 @@
 --   requests=N                   stop sending after this many requests in all (0: no budget)
 --   first_event=N events=N       event ids first_event .. first_event+events-1, one picked at random
 --   quantity=N                   tickets per request
+--   buyers=0|1                   1: every order names a buyer of its own (customer_email)
 --   nonce=S                      makes idempotency keys unique across runs
 --   done_dir=DIR                 each thread writes DIR/<id> once it has stopped and every answer is in
 --
@@ -57,6 +58,7 @@ function init(args)
   first_event = tonumber(options.first_event or "1")
   event_count = tonumber(options.events or "1")
   quantity = tonumber(options.quantity or "1")
+  buyers = options.buyers == "1"
   nonce = options.nonce or tostring(os.time())
   done_dir = options.done_dir
 
@@ -142,7 +144,11 @@ function request()
   local body
   if mode == "orders" then
     headers["Idempotency-Key"] = key
-    body = string.format('{"event_id":%d,"quantity":%d}', event_id, quantity)
+    if buyers then
+      body = string.format('{"event_id":%d,"quantity":%d,"customer_email":"%s@bench.example"}', event_id, quantity, key)
+    else
+      body = string.format('{"event_id":%d,"quantity":%d}', event_id, quantity)
+    end
   else
     body = string.format('{"event_id":%d,"quantity":%d,"reservation_key":"%s"}', event_id, quantity, key)
   end

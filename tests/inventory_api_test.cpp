@@ -822,5 +822,135 @@ TEST_F(InventoryApi, AnyoneHoldsButOnlyTheServiceSellsOrReleases) {
   EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 0, 1}));
 }
 
+// The maker of an anonymous hold gets its secret, once, and may give the hold back with it; nobody else
+// may, with another hold's secret or none, and the secret sells nothing.
+TEST_F(InventoryApi, AHoldsMakerReleasesItWithItsSecretAndNobodyElseCan) {
+  const std::int64_t event = create_event(10);
+  const json::object mine_body{{"event_id", event}, {"quantity", 2}, {"reservation_key", "maker-" + unique_name()}};
+  const HttpResponse mine = post_as("/inventory/reserve", mine_body, kNoCredential);
+  const HttpResponse theirs = post_as("/inventory/reserve", json::object{{"event_id", event}}, kNoCredential);
+  ASSERT_TRUE(is_json(mine, 200));
+  ASSERT_TRUE(is_json(theirs, 200));
+  const std::string secret = string_field(mine.json(), "hold_secret");
+  EXPECT_EQ(secret.size(), 64u);
+  EXPECT_NE(secret, string_field(theirs.json(), "hold_secret"));
+  const std::int64_t id = int_field(mine.json(), "reservation_id");
+  // A replay does not answer the secret again, and no read shows it or its digest.
+  const HttpResponse replay = post_as("/inventory/reserve", mine_body, kNoCredential);
+  ASSERT_TRUE(is_json(replay, 200));
+  EXPECT_FALSE(replay.json().as_object().contains("hold_secret"));
+  const HttpResponse read = get(reservation_path(id));
+  EXPECT_EQ(read.body.find(sha256_hex(secret)), std::string::npos);
+  EXPECT_FALSE(read.json().as_object().contains("hold_secret"));
+
+  const std::string before = db_snapshot();
+  const json::object by_id{{"reservation_id", id}};
+  for (const Headers& wrong : {kNoCredential, as(string_field(theirs.json(), "hold_secret")), as("x")}) {
+    EXPECT_TRUE(is_problem(post_as("/inventory/release", by_id, wrong), 401, "unauthenticated"));
+  }
+  // The secret releases, it does not sell; nor does it give back a reserve ahead of time by key.
+  EXPECT_TRUE(is_problem(post_as("/inventory/confirm", by_id, as(secret)), 401, "unauthenticated"));
+  EXPECT_TRUE(is_problem(post_as("/inventory/release",
+                                 json::object{{"reservation_key", "not-yet-" + unique_name()}, {"event_id", event},
+                                              {"quantity", 1}},
+                                 as(secret)),
+                         401, "unauthenticated"));
+  EXPECT_EQ(db_snapshot(), before);
+
+  const HttpResponse released = post_as("/inventory/release", by_id, as(secret));
+  ASSERT_TRUE(is_json(released, 200));
+  EXPECT_EQ(string_field(released.json(), "status"), "RELEASED");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 1, 0}));
+  // By key too, and again (unchanged).
+  EXPECT_TRUE(is_json(post_as("/inventory/release", json::object{{"reservation_key", mine_body.at("reservation_key")}},
+                              as(secret)),
+                      200));
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 1, 0}));
+}
+
+// ---- per-buyer limits ----
+
+std::int64_t create_limited_event(std::int64_t total_tickets, std::int64_t max_per_buyer) {
+  const HttpResponse created = post("/events", json::object{{"name", unique_name()},
+                                                            {"total_tickets", total_tickets},
+                                                            {"max_tickets_per_buyer", max_per_buyer}});
+  if (created.status != 201) throw std::runtime_error("creating a limited event: " + created.describe());
+  return int_field(created.json(), "id");
+}
+
+HttpResponse reserve_for(std::int64_t event_id, std::int64_t quantity, std::string_view buyer,
+                         std::optional<std::int64_t> hold_seconds = std::nullopt) {
+  json::object body{{"event_id", event_id}, {"quantity", quantity}, {"buyer", buyer}};
+  if (hold_seconds) body["hold_seconds"] = *hold_seconds;
+  return post("/inventory/reserve", body);
+}
+
+TEST_F(InventoryApi, AnEventMayLimitTicketsPerBuyer) {
+  const std::int64_t open = create_event(10);
+  EXPECT_TRUE(is_null_field(get(event_path(open)).json(), "max_tickets_per_buyer"));
+  const std::int64_t event = create_limited_event(10, 4);
+  EXPECT_EQ(int_field(get(event_path(event)).json(), "max_tickets_per_buyer"), 4);
+  for (const json::value& bad : {json::value(0), json::value(-1), json::value("4"), json::value(1.5)}) {
+    const std::string before = db_snapshot();
+    EXPECT_TRUE(is_problem(post("/events", json::object{{"name", unique_name()}, {"total_tickets", 5},
+                                                        {"max_tickets_per_buyer", bad}}),
+                           400, "invalid_request"))
+        << bad;
+    EXPECT_EQ(db_snapshot(), before);
+  }
+}
+
+TEST_F(InventoryApi, ABuyerHoldsAndBuysUpToTheLimitWhateverTheSpellingOfTheAddress) {
+  const std::int64_t event = create_limited_event(100, 4);
+  const HttpResponse first = reserve_for(event, 3, "Ada@Example.com");
+  ASSERT_TRUE(is_json(first, 200));
+  // Nothing of the address is answered or stored in inventory: only its digest, for counting.
+  EXPECT_EQ(first.body.find("xample"), std::string::npos) << first.body;
+  const Rows stored = pg().admin_query("SELECT buyer_digest FROM inventory.reservations WHERE id = " +
+                                       std::to_string(int_field(first.json(), "reservation_id")));
+  ASSERT_EQ(stored.size(), 1u);
+  EXPECT_EQ(stored[0][0], sha256_hex("ada@example.com"));
+
+  const std::string before = db_snapshot();
+  const HttpResponse over = reserve_for(event, 2, " ada@EXAMPLE.com ");
+  ASSERT_TRUE(is_problem(over, 409, "buyer_limit_reached"));
+  EXPECT_EQ(int_field(over.json(), "max_tickets_per_buyer"), 4);
+  EXPECT_EQ(int_field(over.json(), "buyer_tickets"), 3);
+  EXPECT_EQ(db_snapshot(), before);
+  // Another buyer is not counted against her, and a smaller request of hers still fits.
+  EXPECT_TRUE(is_json(reserve_for(event, 4, "bob@example.com"), 200));
+  ASSERT_TRUE(is_json(reserve_for(event, 1, "ada@example.com"), 200));
+  EXPECT_TRUE(is_problem(reserve_for(event, 1, "ada@example.com"), 409, "buyer_limit_reached"));
+
+  // A sold hold still counts; a released one and one past its time no more.
+  EXPECT_TRUE(is_json(confirm_by_id(int_field(first.json(), "reservation_id")), 200));
+  EXPECT_TRUE(is_problem(reserve_for(event, 1, "ada@example.com"), 409, "buyer_limit_reached"));
+  const std::int64_t carol = create_limited_event(100, 2);
+  const HttpResponse short_hold = reserve_for(carol, 2, "carol@example.com", 1);
+  ASSERT_TRUE(is_json(short_hold, 200));
+  EXPECT_TRUE(is_problem(reserve_for(carol, 1, "carol@example.com"), 409, "buyer_limit_reached"));
+  EXPECT_TRUE(eventually(5s, [&] { return reserve_for(carol, 2, "carol@example.com").status == 200; }));
+  const HttpResponse dave = reserve_for(carol, 2, "dave@example.com");
+  ASSERT_TRUE(is_json(dave, 200));
+  EXPECT_TRUE(is_json(release_by_id(int_field(dave.json(), "reservation_id")), 200));
+  EXPECT_TRUE(is_json(reserve_for(carol, 2, "dave@example.com"), 200));
+}
+
+TEST_F(InventoryApi, ALimitedEventNeedsTheBuyerAndABuyerMustBeAnAddress) {
+  const std::int64_t event = create_limited_event(10, 2);
+  const std::string before = db_snapshot();
+  const HttpResponse anonymous = reserve(event, 1);
+  ASSERT_TRUE(is_problem(anonymous, 400, "buyer_required"));
+  EXPECT_EQ(int_field(anonymous.json(), "max_tickets_per_buyer"), 2);
+  for (const char* bad : {"", "ada", "ada@", "a@b@c", "ada @example.com"}) {
+    EXPECT_TRUE(is_problem(reserve_for(event, 1, bad), 400, "invalid_request")) << bad;
+  }
+  EXPECT_EQ(db_snapshot(), before);
+  // An event without a limit takes a buyer and does not count it.
+  const std::int64_t open = create_event(10);
+  EXPECT_TRUE(is_json(reserve_for(open, 5, "ada@example.com"), 200));
+  EXPECT_TRUE(is_json(reserve_for(open, 5, "ada@example.com"), 200));
+}
+
 }  // namespace
 }  // namespace flashtix::test

@@ -423,6 +423,45 @@ TEST_F(InventoryBadInput, OneClientCannotTakeEveryConnection) {
   EXPECT_EQ(capped->stop(), 0);
 }
 
+// Anonymous calls from one address share a token bucket: past it, 429 with when to come back, and the
+// refused call changes nothing. Callers with a role token and the probes are not counted.
+TEST_F(InventoryBadInput, OneAnonymousClientIsRateLimited) {
+  auto limited = std::make_unique<ServiceProcess>(
+      "flashtix-inventory", EnvVars{{"FLASHTIX_DATABASE_URL", pg().database_url()},
+                                    {"FLASHTIX_RATE_LIMIT_PER_SECOND", "1"},
+                                    {"FLASHTIX_RATE_LIMIT_BURST", "3"}});
+  const std::int64_t event = create_event(100);
+  const Headers anonymous{{"Authorization", ""}};
+  const std::string body = R"({"event_id": )" + std::to_string(event) + "}";
+  HttpConnection connection(limited->port());
+  for (int i = 0; i < 3; ++i) {
+    const HttpResponse held = connection.request("POST", "/inventory/reserve", body, anonymous);
+    ASSERT_TRUE(is_json(held, 200)) << i;
+    EXPECT_EQ(held.header("RateLimit"), "\"anonymous\";r=" + std::to_string(2 - i) + ";t=" + std::to_string(i + 1));
+    EXPECT_EQ(held.header("RateLimit-Policy"), "\"anonymous\";q=3;w=3");
+  }
+  const std::string before = db_snapshot();
+  const HttpResponse refused = connection.request("POST", "/inventory/reserve", body, anonymous);
+  ASSERT_TRUE(is_problem(refused, 429, "rate_limited"));
+  EXPECT_EQ(refused.header("Retry-After"), "1");
+  EXPECT_EQ(refused.header("RateLimit"), "\"anonymous\";r=0;t=1");
+  EXPECT_EQ(db_snapshot(), before) << "a refused call changed the database";
+  // A new connection is the same client.
+  EXPECT_TRUE(is_problem(http_request(limited->port(), "GET", "/events/" + std::to_string(event), "", anonymous), 429,
+                         "rate_limited"));
+  // The probes and the callers that prove a role go on.
+  EXPECT_EQ(http_request(limited->port(), "GET", "/health", "", anonymous).status, 200);
+  EXPECT_EQ(http_request(limited->port(), "GET", "/ready", "", anonymous).status, 200);
+  const HttpResponse admin = http_request(limited->port(), "GET", "/events/" + std::to_string(event));
+  EXPECT_TRUE(is_json(admin, 200));
+  EXPECT_FALSE(admin.has_header("RateLimit"));
+  // A second later the bucket has one request again.
+  EXPECT_TRUE(eventually(3s, [&] {
+    return http_request(limited->port(), "GET", "/events/" + std::to_string(event), "", anonymous).status == 200;
+  }));
+  EXPECT_EQ(limited->stop(), 0);
+}
+
 // The service raises its open-files limit to what --max-connections needs, and refuses to start,
 // saying why, when the hard limit is too low for it.
 TEST_F(InventoryBadInput, TheOpenFilesLimitIsRaisedOrTheServiceRefusesToStart) {
@@ -481,6 +520,41 @@ TEST_F(InventoryBadInput, HugeHeadersAre431OrClosedNeverAHang) {
 // ---- bytes that are not HTTP ----
 
 constexpr char kNulInHeader[] = "GET /health HTTP/1.1\r\nX-Nul: a\0b\r\n\r\n";
+
+// HTTP/1.1 pipelining: requests written back to back before any answer is read are each answered, in order.
+TEST_F(InventoryBadInput, PipelinedRequestsAreEachAnsweredInOrder) {
+  const std::string reserve_body = R"({"event_id": )" + event_text_ + R"(, "reservation_key": "pipelined-1"})";
+  const std::string requests =
+      "GET /health HTTP/1.1\r\nHost: x\r\n\r\n"
+      "GET /events/999999999 HTTP/1.1\r\nHost: x\r\n\r\n"
+      "POST /inventory/reserve HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: " +
+      std::to_string(reserve_body.size()) + "\r\n\r\n" + reserve_body +
+      "GET /events/" + event_text_ + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+  RawConnection connection(inventory_port());
+  ASSERT_TRUE(connection.send(requests));
+  const RawConnection::ReadResult received = connection.read_until_closed(20s);
+  ASSERT_TRUE(received.closed) << "the server did not close after the last request; got " << shown(received.data);
+
+  std::vector<HttpResponse> answers;
+  std::string_view rest = received.data;
+  while (!rest.empty()) {
+    const auto answer = parse_http_response(rest);
+    ASSERT_TRUE(answer) << "not an HTTP response: " << shown(rest);
+    // Each answer ends where its body ends: the next starts at the following status line.
+    const std::size_t next = rest.find("HTTP/1.1 ", 1);
+    answers.push_back(*answer);
+    rest = next == std::string_view::npos ? std::string_view{} : rest.substr(next);
+  }
+  ASSERT_EQ(answers.size(), 4u) << shown(received.data);
+  EXPECT_TRUE(is_json(answers[0], 200));
+  EXPECT_TRUE(is_problem(answers[1], 404, "event_not_found"));
+  EXPECT_TRUE(is_json(answers[2], 200));
+  EXPECT_EQ(string_field(answers[2].json(), "reservation_key"), "pipelined-1");
+  ASSERT_TRUE(is_json(answers[3], 200));
+  EXPECT_EQ(int_field(answers[3].json(), "id"), event_);
+  // The event read after the reserve in the same pipeline already shows its ticket held.
+  EXPECT_GE(int_field(answers[3].json(), "held_tickets"), 1);
+}
 
 TEST_F(InventoryBadInput, GarbageBytesAre400OrClosed) {
   std::mt19937 random(7);

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <iostream>
 #include <memory>
+#include <random>
 #include <set>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 
 #include "inventory_harness.hpp"
 #include "inventory_storm.hpp"
+#include "support/credentials.hpp"
 
 namespace flashtix::test {
 namespace {
@@ -108,6 +110,63 @@ TEST_F(InventoryBatching, TwoInstancesSellOneEventExactly) {
   EXPECT_EQ(ids.size(), 500u) << "a reservation id was handed out twice";
   EXPECT_EQ(api_counts(event), (EventCounts{500, 0, 500, 0}));
   EXPECT_EQ(db_counts(event), (EventCounts{500, 0, 500, 0}));
+  stop_cleanly(*second);
+}
+
+// Buyers who send everything at once, to two instances, in batches of every size: none ends up with more
+// than the event's limit, and what each was told it holds is what the database holds for it.
+TEST_F(InventoryBatching, APerBuyerLimitHoldsWhenOneBuyerStormsTwoInstances) {
+  constexpr std::int64_t kLimit = 5;
+  auto second = start_inventory({});
+  const HttpResponse created = post("/events", json::object{{"name", unique_name()},
+                                                            {"total_tickets", 1000},
+                                                            {"max_tickets_per_buyer", kLimit}});
+  ASSERT_EQ(created.status, 201) << created.describe();
+  const std::int64_t event = int_field(created.json(), "id");
+  // Three buyers, each under several spellings of one address, mixed quantities, in a seeded order.
+  const std::vector<std::vector<std::string>> spellings{
+      {"ada@example.com", "ADA@example.com", " Ada@Example.COM"}, {"bob@example.com", "Bob@EXAMPLE.com"},
+      {"cy@example.com"}};
+  std::mt19937 random(test_seed());
+  std::vector<LoadRequest> first_requests, second_requests;
+  std::vector<std::size_t> first_buyers, second_buyers;
+  for (int i = 0; i < 600; ++i) {
+    const std::size_t buyer = random() % spellings.size();
+    const std::string& address = spellings[buyer][random() % spellings[buyer].size()];
+    const std::int64_t quantity = 1 + static_cast<std::int64_t>(random() % 3);
+    const std::string body = json::serialize(json::object{{"event_id", event}, {"quantity", quantity}, {"buyer", address}});
+    (i % 2 == 0 ? first_requests : second_requests).push_back(LoadRequest{"POST", "/inventory/reserve", body});
+    (i % 2 == 0 ? first_buyers : second_buyers).push_back(buyer);
+  }
+  std::vector<LoadResult> first_results, second_results;
+  std::thread other([&] { second_results = run_load(second->port(), second_requests, 40); });
+  first_results = run_load(inventory_port(), first_requests, 40);
+  other.join();
+
+  std::vector<std::int64_t> told(spellings.size(), 0);
+  const auto tally = [&](const std::vector<LoadResult>& results, const std::vector<std::size_t>& buyers) {
+    for (std::size_t i = 0; i < results.size(); ++i) {
+      const json::value body = parse_or_null(results[i].body);
+      if (results[i].status == 200) {
+        told[buyers[i]] += int_field(body, "quantity");
+      } else if (results[i].status != 409 || code_of(body) != "buyer_limit_reached") {
+        ADD_FAILURE() << "unexpected answer: " << describe(results[i]);
+      }
+    }
+  };
+  tally(first_results, first_buyers);
+  tally(second_results, second_buyers);
+  for (std::size_t buyer = 0; buyer < spellings.size(); ++buyer) {
+    SCOPED_TRACE(spellings[buyer][0]);
+    EXPECT_LE(told[buyer], kLimit);
+    // With 1-ticket requests among hundreds, every buyer reaches the limit exactly.
+    EXPECT_EQ(told[buyer], kLimit);
+    const Rows held = pg().admin_query(
+        "SELECT coalesce(sum(quantity), 0) FROM inventory.reservations WHERE event_id = " + std::to_string(event) +
+        " AND status = 'HELD' AND buyer_digest = '" + sha256_hex(spellings[buyer][0]) + "'");
+    EXPECT_EQ(std::stoll(held[0][0]), told[buyer]);
+  }
+  EXPECT_EQ(api_counts(event), (EventCounts{1000, 1000 - 3 * kLimit, 3 * kLimit, 0}));
   stop_cleanly(*second);
 }
 

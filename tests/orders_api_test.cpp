@@ -372,5 +372,51 @@ TEST(OrdersApi, RowsPastTheirRetentionArePruned) {
   EXPECT_EQ(service->stop(), 0);
 }
 
+// One buyer (one address, however spelt) placing many orders at the same instant never holds or buys more
+// of an event than its limit; an order without the buyer's address is refused for such an event.
+TEST(OrdersApi, ABuyerNeverPassesTheEventsLimitEvenAllAtOnce) {
+  constexpr std::int64_t kLimit = 4;
+  const HttpResponse created = post("/events", json::object{{"name", unique_name()},
+                                                            {"total_tickets", 100},
+                                                            {"max_tickets_per_buyer", kLimit}});
+  ASSERT_EQ(created.status, 201) << created.describe();
+  const std::int64_t event = int_field(created.json(), "id");
+
+  const std::string before = db_snapshot();
+  const HttpResponse nameless = order_post(orders(), order_body(event, 1), {{"Authorization", ""}});
+  ASSERT_TRUE(is_problem(nameless, 400, "buyer_required"));
+  EXPECT_EQ(int_field(nameless.json(), "max_tickets_per_buyer"), kLimit);
+  EXPECT_EQ(db_snapshot(), before);
+  EXPECT_EQ(db_order_count(event), 0);
+
+  const std::vector<std::string> spellings{"eve@example.com", "EVE@example.com", "Eve@Example.Com "};
+  std::vector<HttpResponse> answers(40);
+  std::vector<std::thread> threads;
+  for (std::size_t i = 0; i < answers.size(); ++i) {
+    json::object body = order_body(event, 1 + static_cast<std::int64_t>(i % 2));
+    body["customer_email"] = spellings[i % spellings.size()];
+    threads.emplace_back([&answers, i, body] { answers[i] = order_post(orders(), body, {{"Authorization", ""}}); });
+  }
+  for (auto& thread : threads) thread.join();
+  std::int64_t ordered = 0;
+  for (const HttpResponse& answer : answers) {
+    if (answer.status == 200) {
+      ordered += int_field(answer.json(), "quantity");
+    } else {
+      EXPECT_TRUE(is_problem(answer, 409, "buyer_limit_reached")) << answer.describe();
+    }
+  }
+  EXPECT_LE(ordered, kLimit);
+  EXPECT_GE(ordered, kLimit - 1);  // she got what fitted, in whichever order the requests arrived
+  EXPECT_EQ(api_counts(event).held, ordered);
+  const Rows in_orders = pg().admin_query("SELECT coalesce(sum(quantity), 0) FROM orders.orders WHERE event_id = " +
+                                          std::to_string(event) + " AND status = 'PENDING_PAYMENT'");
+  EXPECT_EQ(std::stoll(in_orders[0][0]), ordered);
+  // Another buyer is not held back by her.
+  json::object other = order_body(event, 2);
+  other["customer_email"] = "frank@example.com";
+  EXPECT_TRUE(is_json(order_post(orders(), other, {{"Authorization", ""}}), 200));
+}
+
 }  // namespace
 }  // namespace flashtix::test

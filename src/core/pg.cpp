@@ -296,8 +296,12 @@ asio::awaitable<std::vector<Result>> Connection::pipeline(std::vector<Statement>
     if (status == PGRES_FATAL_ERROR) {
       if (!first_error) {
         const char* state = PQresultErrorField(raw, PG_DIAG_SQLSTATE);
-        std::string message = PQresultErrorMessage(raw);
-        while (!message.empty() && message.back() == '\n') message.pop_back();
+        // The primary message and the constraint's name only: the DETAIL of a failed row quotes its
+        // values (a buyer's e-mail, say), and this message is logged.
+        const char* primary = PQresultErrorField(raw, PG_DIAG_MESSAGE_PRIMARY);
+        const char* constraint = PQresultErrorField(raw, PG_DIAG_CONSTRAINT_NAME);
+        std::string message = primary ? primary : "unknown error";
+        if (constraint) message += std::string(" (constraint ") + constraint + ")";
         first_error.emplace(state ? state : "", message);
       }
     } else if (status != PGRES_PIPELINE_ABORTED) {

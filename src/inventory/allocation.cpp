@@ -56,13 +56,23 @@ ReserveOutcome answer_with(const Reservation& hold, const ReserveCommand& reques
 }
 
 Allocation allocate(std::int64_t event_id, std::int64_t available, const std::vector<ReserveCommand>& requests,
-                    const std::unordered_map<std::string, Reservation>& existing,
+                    const std::unordered_map<std::string, Reservation>& existing, const BuyerLimit& buyers,
                     std::chrono::steady_clock::time_point now) {
   assert(available >= 0);
   Allocation allocation;
   allocation.decisions.reserve(requests.size());
   // Keys taken by a request of this batch, and which one.
   std::unordered_map<std::string_view, std::size_t> taken_by;
+  // What each buyer holds at each request's turn: the stored holds, then this batch's.
+  std::unordered_map<std::string_view, std::int64_t> buyer_tickets;
+  const auto tickets_of = [&](const std::string& buyer) -> std::int64_t& {
+    auto [entry, added] = buyer_tickets.try_emplace(buyer, 0);
+    if (added) {
+      const auto stored = buyers.tickets.find(buyer);
+      entry->second = stored == buyers.tickets.end() ? 0 : stored->second;
+    }
+    return entry->second;
+  };
   for (std::size_t i = 0; i < requests.size(); ++i) {
     const ReserveCommand& request = requests[i];
     Decision decision{Verdict::sold_out, 0, std::nullopt, std::nullopt};
@@ -78,11 +88,18 @@ Allocation allocate(std::int64_t event_id, std::int64_t available, const std::ve
       decision.earlier = earlier->second;
     } else if (request.commit_by && *request.commit_by <= now) {
       decision.verdict = Verdict::too_late;
+    } else if (buyers.max_tickets_per_buyer && !request.buyer_digest) {
+      decision.verdict = Verdict::buyer_required;
+    } else if (buyers.max_tickets_per_buyer &&
+               tickets_of(*request.buyer_digest) + request.quantity > *buyers.max_tickets_per_buyer) {
+      decision.verdict = Verdict::buyer_limit;
+      decision.buyer_tickets = tickets_of(*request.buyer_digest);
     } else if (request.event_id == event_id && request.quantity <= available) {
       decision.verdict = Verdict::take;
       available -= request.quantity;
       allocation.taken_tickets += request.quantity;
       taken_by.emplace(request.key, i);
+      if (buyers.max_tickets_per_buyer) tickets_of(*request.buyer_digest) += request.quantity;
     } else {
       decision.available = available;
     }

@@ -60,12 +60,20 @@ enum class Verdict {
   key_reused,  // the key's hold exists for another event or quantity
   sold_out,    // fewer than `quantity` tickets were left at its turn (`available`)
   too_late,    // a new hold its caller no longer waits for (past its commit_by): nothing is taken
+  buyer_required,  // the event limits tickets per buyer and the request names none
+  buyer_limit,     // the buyer's tickets and these together would pass the event's limit (`buyer_tickets`)
 };
 struct Decision {
   Verdict verdict;
   std::int64_t available = 0;           // sold_out: what was left at its turn
   std::optional<Reservation> existing;  // replay, key_reused: the hold found in the database
   std::optional<std::size_t> earlier;   // replay, key_reused: the request of this batch that takes the key
+  std::int64_t buyer_tickets = 0;       // buyer_limit: what the buyer held or had bought at its turn
+};
+// An event's per-buyer limit, and what each buyer of the batch holds or bought of it under the lock.
+struct BuyerLimit {
+  std::optional<std::int64_t> max_tickets_per_buyer;
+  std::unordered_map<std::string, std::int64_t> tickets;  // by buyer digest; absent: none
 };
 struct Allocation {
   std::vector<Decision> decisions;  // one per request, in order
@@ -78,9 +86,10 @@ struct Allocation {
 ReserveOutcome answer_with(const Reservation& hold, const ReserveCommand& request, std::int64_t remaining);
 
 // `available` is the event's stock under the lock, after this batch's settlements; `existing` the holds
-// already stored under the requests' keys; `now` the time the lock was had.
+// already stored under the requests' keys; `buyers` the event's per-buyer limit and what its buyers hold;
+// `now` the time the lock was had.
 Allocation allocate(std::int64_t event_id, std::int64_t available, const std::vector<ReserveCommand>& requests,
-                    const std::unordered_map<std::string, Reservation>& existing,
+                    const std::unordered_map<std::string, Reservation>& existing, const BuyerLimit& buyers,
                     std::chrono::steady_clock::time_point now);
 
 }  // namespace flashtix::inventory

@@ -10,12 +10,12 @@ constexpr std::int64_t kEvent = 7;
 const auto kNow = std::chrono::steady_clock::now();
 
 ReserveCommand wants(std::string key, std::int64_t quantity, std::int64_t event_id = kEvent) {
-  return ReserveCommand{event_id, quantity, std::move(key), 600, false, std::nullopt};
+  return ReserveCommand{event_id, quantity, std::move(key), 600, false, std::nullopt, std::nullopt, std::nullopt};
 }
 
 Reservation stored(std::int64_t id, std::string key, std::int64_t quantity, std::string_view status = kHeld,
                    std::int64_t event_id = kEvent) {
-  return Reservation{id, std::move(key), event_id, quantity, std::string(status), 0, 0};
+  return Reservation{id, std::move(key), event_id, quantity, std::string(status), 0, 0, {}};
 }
 
 std::vector<Verdict> verdicts(const Allocation& allocation) {
@@ -25,7 +25,7 @@ std::vector<Verdict> verdicts(const Allocation& allocation) {
 }
 
 TEST(Allocate, GrantsInArrivalOrderUntilTheStockRunsOut) {
-  const Allocation allocation = allocate(kEvent, 3, {wants("a", 1), wants("b", 1), wants("c", 1), wants("d", 1)}, {}, kNow);
+  const Allocation allocation = allocate(kEvent, 3, {wants("a", 1), wants("b", 1), wants("c", 1), wants("d", 1)}, {}, {}, kNow);
   EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take, Verdict::take, Verdict::take, Verdict::sold_out}));
   EXPECT_EQ(allocation.decisions[3].available, 0);
   EXPECT_EQ(allocation.taken_tickets, 3);
@@ -34,7 +34,7 @@ TEST(Allocate, GrantsInArrivalOrderUntilTheStockRunsOut) {
 
 TEST(Allocate, EachRequestIsAllOrNothingAndASmallerOneMayStillFit) {
   // 5 left: 3 fits, 4 does not (2 left at its turn) and takes nothing, 2 then fits exactly.
-  const Allocation allocation = allocate(kEvent, 5, {wants("a", 3), wants("b", 4), wants("c", 2), wants("d", 1)}, {}, kNow);
+  const Allocation allocation = allocate(kEvent, 5, {wants("a", 3), wants("b", 4), wants("c", 2), wants("d", 1)}, {}, {}, kNow);
   EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take, Verdict::sold_out, Verdict::take, Verdict::sold_out}));
   EXPECT_EQ(allocation.decisions[1].available, 2);
   EXPECT_EQ(allocation.decisions[3].available, 0);
@@ -45,16 +45,16 @@ TEST(Allocate, EachRequestIsAllOrNothingAndASmallerOneMayStillFit) {
 TEST(Allocate, ExactStockIsSoldAndNothingMore) {
   std::vector<ReserveCommand> requests;
   for (int i = 0; i < 10; ++i) requests.push_back(wants("k" + std::to_string(i), 10));
-  const Allocation allocation = allocate(kEvent, 100, requests, {}, kNow);
+  const Allocation allocation = allocate(kEvent, 100, requests, {}, {}, kNow);
   for (const Decision& decision : allocation.decisions) EXPECT_EQ(decision.verdict, Verdict::take);
   EXPECT_EQ(allocation.available_after, 0);
-  const Allocation none = allocate(kEvent, 0, {wants("x", 1)}, {}, kNow);
+  const Allocation none = allocate(kEvent, 0, {wants("x", 1)}, {}, {}, kNow);
   EXPECT_EQ(verdicts(none), (std::vector{Verdict::sold_out}));
   EXPECT_EQ(none.taken_tickets, 0);
 }
 
 TEST(Allocate, ADuplicateKeyInOneBatchGetsTheFirstHoldNotASecond) {
-  const Allocation allocation = allocate(kEvent, 10, {wants("k", 2), wants("k", 2), wants("k", 3)}, {}, kNow);
+  const Allocation allocation = allocate(kEvent, 10, {wants("k", 2), wants("k", 2), wants("k", 3)}, {}, {}, kNow);
   EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take, Verdict::replay, Verdict::key_reused}));
   EXPECT_EQ(allocation.decisions[1].earlier, 0u);
   EXPECT_EQ(allocation.decisions[2].earlier, 0u);
@@ -63,7 +63,7 @@ TEST(Allocate, ADuplicateKeyInOneBatchGetsTheFirstHoldNotASecond) {
 
 TEST(Allocate, ADuplicateOfARefusedRequestIsAskedAgainAtItsOwnTurn) {
   // The first "k" is refused and takes nothing, so its key stays free for the later, smaller "k".
-  const Allocation allocation = allocate(kEvent, 1, {wants("k", 2), wants("k", 1)}, {}, kNow);
+  const Allocation allocation = allocate(kEvent, 1, {wants("k", 2), wants("k", 1)}, {}, {}, kNow);
   EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::sold_out, Verdict::take}));
 }
 
@@ -76,7 +76,7 @@ TEST(Allocate, AKeyAlreadyStoredIsAnsweredWithItsHold) {
   };
   const Allocation allocation =
       allocate(kEvent, 0, {wants("same", 2), wants("other-quantity", 2), wants("other-event", 2), wants("released", 2)},
-               existing, kNow);
+               existing, {}, kNow);
   EXPECT_EQ(verdicts(allocation),
             (std::vector{Verdict::replay, Verdict::key_reused, Verdict::key_reused, Verdict::replay}));
   EXPECT_EQ(allocation.decisions[0].existing->id, 1);
@@ -96,12 +96,48 @@ TEST(Allocate, ANewHoldItsCallerNoLongerWaitsForTakesNothing) {
   replayed.commit_by = kNow - milliseconds(1);
   const std::unordered_map<std::string, Reservation> existing{{"replayed", stored(9, "replayed", 2)}};
   const Allocation allocation =
-      allocate(kEvent, 2, {gave_up, at_the_second, waiting, wants("no-deadline", 1), replayed}, existing, kNow);
+      allocate(kEvent, 2, {gave_up, at_the_second, waiting, wants("no-deadline", 1), replayed}, existing, {}, kNow);
   // Its tickets go to the requests after it; a hold made before is answered, as it takes nothing.
   EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::too_late, Verdict::too_late, Verdict::take, Verdict::take,
                                                Verdict::replay}));
   EXPECT_EQ(allocation.taken_tickets, 2);
   EXPECT_EQ(allocation.available_after, 0);
+}
+
+ReserveCommand buyer_wants(std::string key, std::int64_t quantity, std::string buyer) {
+  ReserveCommand command = wants(std::move(key), quantity);
+  command.buyer_digest = std::move(buyer);
+  return command;
+}
+
+TEST(Allocate, ABuyerGetsUpToTheLimitAcrossStoredHoldsAndTheBatch) {
+  // ada holds 1 already; limit 4. Each request is all or nothing against what she holds at its turn.
+  const BuyerLimit buyers{4, {{"ada", 1}}};
+  const Allocation allocation = allocate(
+      kEvent, 100,
+      {buyer_wants("a1", 2, "ada"), buyer_wants("b1", 3, "bob"), buyer_wants("a2", 2, "ada"), buyer_wants("a3", 1, "ada"),
+       buyer_wants("b2", 2, "bob"), buyer_wants("a1", 2, "ada")},
+      {}, buyers, kNow);
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take, Verdict::take, Verdict::buyer_limit, Verdict::take,
+                                               Verdict::buyer_limit, Verdict::replay}));
+  EXPECT_EQ(allocation.decisions[2].buyer_tickets, 3);
+  EXPECT_EQ(allocation.decisions[4].buyer_tickets, 3);
+  EXPECT_EQ(allocation.taken_tickets, 6);
+}
+
+TEST(Allocate, AnEventWithALimitNeedsABuyerAndOneWithoutIgnoresIt) {
+  const Allocation limited = allocate(kEvent, 10, {wants("anonymous", 1), buyer_wants("named", 1, "ada")}, {},
+                                      BuyerLimit{2, {}}, kNow);
+  EXPECT_EQ(verdicts(limited), (std::vector{Verdict::buyer_required, Verdict::take}));
+  const Allocation open = allocate(kEvent, 10, {buyer_wants("x", 5, "ada"), buyer_wants("y", 5, "ada")}, {}, {}, kNow);
+  EXPECT_EQ(verdicts(open), (std::vector{Verdict::take, Verdict::take}));
+}
+
+TEST(Allocate, ABuyerRefusedForStockIsNotChargedForIt) {
+  const Allocation allocation =
+      allocate(kEvent, 1, {buyer_wants("big", 2, "ada"), buyer_wants("small", 1, "ada"), buyer_wants("more", 1, "ada")},
+               {}, BuyerLimit{2, {}}, kNow);
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::sold_out, Verdict::take, Verdict::sold_out}));
 }
 
 LockedHold locked(std::int64_t id, std::int64_t quantity, std::string_view status = kHeld, bool live = true) {

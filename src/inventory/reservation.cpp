@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "core/buyer.hpp"
 #include "core/json_fields.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
@@ -25,6 +26,7 @@ Result<CreateEvent> parse_create_event(std::string_view body, const Settings& se
   CreateEvent command;
   command.name = fields.required_string("name", 1, kMaxEventNameLength);
   command.total_tickets = fields.required_int("total_tickets", 0, settings.max_total_tickets);
+  command.max_tickets_per_buyer = fields.optional_int("max_tickets_per_buyer", 1, settings.max_total_tickets);
   if (fields.problem()) return *fields.problem();
   return command;
 }
@@ -68,6 +70,14 @@ Result<ReserveCommand> reserve_from(const json::object& object, const Settings& 
   auto key = fields.optional_string("reservation_key", 1, kMaxKeyLength);
   command.hold_seconds =
       fields.optional_int("hold_seconds", 1, settings.max_hold_seconds).value_or(settings.default_hold_seconds);
+  if (auto buyer = fields.optional_string("buyer", 1, core::kMaxEmailLength)) {
+    // Only the digest is kept: inventory never stores a buyer's address.
+    if (const auto email = core::normalized_email(*buyer)) {
+      command.buyer_digest = core::buyer_digest(*email);
+    } else {
+      fields.fail("'buyer' must be the buyer's e-mail address");
+    }
+  }
   if (fields.problem()) return *fields.problem();
   command.key_from_client = key.has_value();
   command.key = key ? std::move(*key) : core::random_uuid();
@@ -123,6 +133,7 @@ json::object to_json(const Event& event) {
       {"available_tickets", event.available_tickets},
       {"held_tickets", event.held_tickets},
       {"sold_tickets", event.sold_tickets},
+      {"max_tickets_per_buyer", event.max_tickets_per_buyer ? json::value(*event.max_tickets_per_buyer) : json::value(nullptr)},
       {"created_at", core::rfc3339_from_unix_ms(event.created_at_ms)},
   };
 }

@@ -34,6 +34,8 @@ struct Event {
   std::int64_t held_tickets = 0;
   std::int64_t sold_tickets = 0;
   std::int64_t created_at_ms = 0;
+  // Tickets one buyer may hold and buy of this event at most; nothing: no limit.
+  std::optional<std::int64_t> max_tickets_per_buyer;
 };
 
 struct Reservation {
@@ -44,11 +46,15 @@ struct Reservation {
   std::string status;
   std::int64_t expires_at_ms = 0;
   std::int64_t created_at_ms = 0;
+  // The SHA-256 (hex) of the secret that lets the hold's maker release it; empty for holds of the order
+  // service, which releases them with its role. Never part of an answer.
+  std::string secret_sha256;
 };
 
 struct CreateEvent {
   std::string name;
   std::int64_t total_tickets = 0;
+  std::optional<std::int64_t> max_tickets_per_buyer;
 };
 
 struct ReserveCommand {
@@ -61,6 +67,10 @@ struct ReserveCommand {
   // When the caller stops waiting (kRequestTimeoutHeader): no new hold is made for it after that, so a
   // buyer told the request failed holds nothing.
   std::optional<std::chrono::steady_clock::time_point> commit_by;
+  // Who holds, for events with a per-buyer limit: core::buyer_digest of the buyer's e-mail address.
+  std::optional<std::string> buyer_digest;
+  // The digest of the secret a new hold answers its maker (POST /inventory/reserve).
+  std::optional<std::string> secret_sha256;
 };
 
 // A hold named by id or by its client key (exactly one).
@@ -93,7 +103,17 @@ struct KeyReused {  // the key belongs to a hold for another event or quantity
 };
 // The caller stopped waiting before the event's stock could be had: nothing was held.
 struct TooLate {};
-using ReserveOutcome = std::variant<Reserved, SoldOut, EventNotFound, KeyReused, TooLate>;
+// The event limits tickets per buyer and the request names no buyer.
+struct BuyerRequired {
+  std::int64_t max_tickets_per_buyer;
+};
+// The buyer's live and sold holds of the event and this request together would pass its limit.
+struct BuyerLimitReached {
+  std::int64_t max_tickets_per_buyer;
+  std::int64_t buyer_tickets;  // held or bought already
+};
+using ReserveOutcome =
+    std::variant<Reserved, SoldOut, EventNotFound, KeyReused, TooLate, BuyerRequired, BuyerLimitReached>;
 
 // Release and confirm report the hold as it stands afterwards; `changed` tells whether this call made
 // the transition.

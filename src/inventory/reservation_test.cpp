@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 
+#include "core/buyer.hpp"
 #include "core/uuid.hpp"
 
 namespace flashtix::inventory {
@@ -65,11 +66,31 @@ TEST(ParseCreateEvent, NameAndStockBounds) {
 }
 
 TEST(ToJson, ReservationShape) {
-  Reservation reservation{5, "k", 1, 2, std::string(kHeld), 0, 0};
+  Reservation reservation{5, "k", 1, 2, std::string(kHeld), 0, 0, "not answered"};
   const auto object = to_json(reservation);
   EXPECT_EQ(object.at("reservation_id").as_int64(), 5);
   EXPECT_EQ(object.at("status").as_string(), "HELD");
   EXPECT_EQ(object.at("expires_at").as_string(), "1970-01-01T00:00:00.000Z");
+  // The digest of the hold's secret is never part of an answer.
+  EXPECT_FALSE(object.contains("secret_sha256"));
+  EXPECT_EQ(core::json::serialize(object).find("not answered"), std::string::npos);
+}
+
+TEST(ParseReserve, TheBuyerIsKeptOnlyAsTheDigestOfItsAddress) {
+  const auto parsed = parse_reserve(R"({"event_id": 1, "buyer": " Ada@Example.com"})", kSettings);
+  ASSERT_TRUE(std::holds_alternative<ReserveCommand>(parsed));
+  EXPECT_EQ(std::get<ReserveCommand>(parsed).buyer_digest, core::buyer_digest("ada@example.com"));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_reserve(R"({"event_id": 1, "buyer": "ada"})", kSettings)));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_reserve(R"({"event_id": 1, "buyer": 5})", kSettings)));
+  EXPECT_FALSE(std::get<ReserveCommand>(parse_reserve(R"({"event_id": 1})", kSettings)).buyer_digest);
+}
+
+TEST(ParseCreateEvent, APerBuyerLimitIsPositive) {
+  const auto limited = parse_create_event(R"({"name": "A", "total_tickets": 5, "max_tickets_per_buyer": 2})", kSettings);
+  ASSERT_TRUE(std::holds_alternative<CreateEvent>(limited));
+  EXPECT_EQ(std::get<CreateEvent>(limited).max_tickets_per_buyer, 2);
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(
+      parse_create_event(R"({"name": "A", "total_tickets": 5, "max_tickets_per_buyer": 0})", kSettings)));
 }
 
 }  // namespace

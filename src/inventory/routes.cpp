@@ -3,8 +3,10 @@
 
 #include <limits>
 
+#include "core/auth.hpp"
 #include "core/http_server.hpp"
 #include "core/json_fields.hpp"
+#include "core/secure_random.hpp"
 #include "core/service_host.hpp"
 #include "inventory/event_desk.hpp"
 #include "inventory/reservation.hpp"
@@ -125,6 +127,21 @@ struct ReserveAnswer {
                        " the request gave; nothing was held",
                    {}, {{"Retry-After", "1"}}});
   }
+  void operator()(const BuyerRequired& required) {
+    refuse(Problem{status::bad_request, "buyer_required", "Buyer required",
+                   "event " + std::to_string(command.event_id) + " sells at most " +
+                       std::to_string(required.max_tickets_per_buyer) +
+                       " tickets per buyer: name the buyer with 'buyer' (an e-mail address)",
+                   {{"max_tickets_per_buyer", required.max_tickets_per_buyer}}, {}});
+  }
+  void operator()(const BuyerLimitReached& reached) {
+    refuse(Problem{status::conflict, "buyer_limit_reached", "Buyer limit reached",
+                   "this buyer holds or bought " + std::to_string(reached.buyer_tickets) + " tickets of event " +
+                       std::to_string(command.event_id) + "; " + std::to_string(command.quantity) +
+                       " more would pass its limit of " + std::to_string(reached.max_tickets_per_buyer),
+                   {{"max_tickets_per_buyer", reached.max_tickets_per_buyer}, {"buyer_tickets", reached.buyer_tickets}},
+                   {}});
+  }
   void refuse(const Problem& refusal) {
     body = core::problem_json(refusal);
     code = refusal.status;
@@ -146,8 +163,13 @@ awaitable<Response> reserve(Inventory* inventory, Request request) {
   if (auto* problem = std::get_if<Problem>(&deadline)) co_return problem_response(*problem);
   ReserveCommand command = std::get<ReserveCommand>(std::move(parsed));
   command.commit_by = std::get<CallerDeadline>(deadline);
+  // The maker's key to release this hold; only its digest is stored.
+  const std::string secret = core::random_hex(32);
+  command.secret_sha256 = core::sha256_hex(secret);
   const ReserveOutcome outcome = co_await inventory->desk->reserve(command);
-  const ReserveAnswer answer = answer_to(command, outcome);
+  ReserveAnswer answer = answer_to(command, outcome);
+  // A replay answers the hold without it: the secret was answered once, to the request that made it.
+  if (!answer.problem && !answer.replayed) answer.body["hold_secret"] = secret;
   Response response = json_response(answer.code, answer.body);
   if (answer.problem) response.content_type = "application/problem+json";
   response.headers = answer.headers;
@@ -192,10 +214,29 @@ awaitable<std::optional<HoldAfter>> settle_hold(Inventory* inventory, HoldRef re
   co_return co_await inventory->desk->settle(hold->event_id, settle);
 }
 
+// The service role releases any hold; anyone else only a hold whose secret (hold_secret, answered by the
+// reserve that made it) is sent as `Authorization: Bearer <hold_secret>`. Nothing when the caller may.
+awaitable<std::optional<Problem>> refused_release(Inventory* inventory, const Request& request, const ReleaseCommand& command) {
+  if (request.caller >= core::Role::service) co_return std::nullopt;
+  const auto token = core::bearer_token(request);
+  if (!token) {
+    co_return core::unauthenticated("releasing a hold needs the service role or the hold's secret (hold_secret) as "
+                                    "Authorization: Bearer <hold_secret>");
+  }
+  if (command.event_id) co_return core::unauthenticated("only the service role releases a hold ahead of its reserve");
+  const std::optional<Reservation> hold = co_await store::find_hold(inventory->db, command.hold);
+  // An unknown hold and a wrong secret look the same, so that a secret cannot be used to probe for holds.
+  if (!hold || hold->secret_sha256.empty() || !core::token_matches(*token, hold->secret_sha256)) {
+    co_return core::unauthenticated("the token is not this hold's secret");
+  }
+  co_return std::nullopt;
+}
+
 awaitable<Response> release(Inventory* inventory, Request request) {
   auto parsed = parse_release(request.body(), inventory->settings);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
   const ReleaseCommand command = std::get<ReleaseCommand>(std::move(parsed));
+  if (auto refused = co_await refused_release(inventory, request, command)) co_return problem_response(*refused);
   auto after = co_await settle_hold(inventory, command.hold, SettleKind::release);
   if (!after && command.event_id) {
     // Given up on before its reserve committed: the tombstone makes that reserve hold nothing. If the
@@ -249,11 +290,12 @@ core::Router make_router(Inventory* inventory) {
   router.post("/events", Role::admin, core::bind<create_event>(inventory));
   router.get("/events", core::bind<list_events>(inventory));
   router.get("/events/{id}", core::bind<get_event>(inventory));
-  // Anyone may hold tickets (the original service's manual reserve); only the order service sells them
-  // or gives them back, so a hold cannot be sold without an order, nor released by guessing its id.
+  // Anyone may hold tickets (the original service's manual reserve); only the order service sells them,
+  // so a hold cannot be sold without an order. A hold goes back by the service role, or by its maker with
+  // the secret its reserve answered: never by guessing its id.
   router.post("/inventory/reserve", core::bind<reserve>(inventory));
   router.post("/inventory/reserve-batch", Role::service, core::bind<reserve_batch>(inventory));
-  router.post("/inventory/release", Role::service, core::bind<release>(inventory));
+  router.post("/inventory/release", core::bind<release>(inventory));
   router.post("/inventory/confirm", Role::service, core::bind<confirm>(inventory));
   router.get("/inventory/reservations/{id}", Role::service, core::bind<get_reservation>(inventory));
   return router;

@@ -29,7 +29,10 @@ Event event_from(const Result& rows, int row) {
                available,
                total - available - sold,
                sold,
-               rows.integer(row, "created_at_ms")};
+               rows.integer(row, "created_at_ms"),
+               rows.is_null(row, "max_tickets_per_buyer")
+                   ? std::nullopt
+                   : std::optional<std::int64_t>(rows.integer(row, "max_tickets_per_buyer"))};
 }
 
 Reservation reservation_from(const Result& rows, int row) {
@@ -39,21 +42,23 @@ Reservation reservation_from(const Result& rows, int row) {
                      rows.integer(row, "quantity"),
                      std::string(rows.text(row, "status")),
                      rows.integer(row, "expires_at_ms"),
-                     rows.integer(row, "created_at_ms")};
+                     rows.integer(row, "created_at_ms"),
+                     rows.is_null(row, "secret_sha256") ? std::string() : std::string(rows.text(row, "secret_sha256"))};
 }
 
-#define FLASHTIX_EVENT_COLUMNS                                           \
-  "e.id, e.name, e.total_tickets, e.available_tickets, e.sold_tickets, " \
+#define FLASHTIX_EVENT_COLUMNS                                                                   \
+  "e.id, e.name, e.total_tickets, e.available_tickets, e.sold_tickets, e.max_tickets_per_buyer, " \
   "(extract(epoch FROM e.created_at) * 1000)::bigint AS created_at_ms "
 
 #define FLASHTIX_RESERVATION_COLUMNS                                                             \
-  "r.id, r.reservation_key, r.event_id, r.quantity, r.status, "                                  \
+  "r.id, r.reservation_key, r.event_id, r.quantity, r.status, r.secret_sha256, "                 \
   "(extract(epoch FROM r.expires_at) * 1000)::bigint AS expires_at_ms, "                         \
   "(extract(epoch FROM r.created_at) * 1000)::bigint AS created_at_ms "
 
 constexpr Query kInsertEvent{"insert_event",
-                             "INSERT INTO inventory.events AS e (name, total_tickets, available_tickets) "
-                             "VALUES ($1, $2, $2) RETURNING " FLASHTIX_EVENT_COLUMNS};
+                             "INSERT INTO inventory.events AS e "
+                             "    (name, total_tickets, available_tickets, max_tickets_per_buyer) "
+                             "VALUES ($1, $2, $2, $3) RETURNING " FLASHTIX_EVENT_COLUMNS};
 
 constexpr Query kSelectEvent{"select_event", "SELECT " FLASHTIX_EVENT_COLUMNS "FROM inventory.events e WHERE e.id = $1"};
 
@@ -95,8 +100,19 @@ constexpr Query kLockDueHolds{"lock_due_holds",
 // UPDATE, the lock the UPDATE of the counts takes anyway: it still puts batches one after the other, but
 // lets a hold written outside a batch (a release's tombstone) check its event's key meanwhile.
 constexpr Query kLockEvents{"lock_events",
-                            "SELECT id, available_tickets FROM inventory.events "
+                            "SELECT id, available_tickets, max_tickets_per_buyer FROM inventory.events "
                             "WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE"};
+
+// After the lock: what each buyer of the batch holds (live) or bought of an event that limits it. Every
+// hold of such an event is made under its row lock, so no batch can add to these sums meanwhile. Holds
+// past their time count no more, swept or not. Pairs arrive unique.
+constexpr Query kBuyerTickets{"buyer_tickets",
+                              "SELECT r.event_id, r.buyer_digest, sum(r.quantity)::bigint AS tickets "
+                              "  FROM unnest($1::bigint[], $2::text[]) AS b(event_id, buyer_digest) "
+                              "  JOIN inventory.reservations r "
+                              "    ON r.event_id = b.event_id AND r.buyer_digest = b.buyer_digest "
+                              " WHERE r.status = 'CONFIRMED' OR (r.status = 'HELD' AND r.expires_at > now()) "
+                              " GROUP BY r.event_id, r.buyer_digest"};
 
 // After the lock, so a hold another batch of this event committed under one of these keys is seen.
 constexpr Query kHoldsByKeys{"holds_by_keys", "SELECT " FLASHTIX_RESERVATION_COLUMNS
@@ -113,14 +129,18 @@ constexpr Query kSettleHolds{"settle_holds",
 // The new holds, inserted in key order (two transactions sharing keys then wait on each other in one
 // order), and each changed event row updated once by what was inserted for it: a key another event's
 // batch took meanwhile inserts nothing and takes nothing. $6 tickets come back (released, expired),
-// $7 are sold (confirmed). One row per changed event, then one per new hold.
+// $7 are sold (confirmed); $8 names each hold's buyer (NULL unless its event limits buyers), $9 the
+// digest of its secret (NULL for the order service's holds). One row per changed event, then one per
+// new hold.
 constexpr Query kTakeStock{
     "take_stock",
     "WITH hold AS ("
-    "    INSERT INTO inventory.reservations (reservation_key, event_id, quantity, status, expires_at) "
-    "    SELECT n.key, n.event_id, n.quantity, 'HELD', now() + make_interval(secs => n.hold_seconds) "
-    "      FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::double precision[]) "
-    "           AS n(key, event_id, quantity, hold_seconds) "
+    "    INSERT INTO inventory.reservations "
+    "        (reservation_key, event_id, quantity, status, expires_at, buyer_digest, secret_sha256) "
+    "    SELECT n.key, n.event_id, n.quantity, 'HELD', now() + make_interval(secs => n.hold_seconds), n.buyer, "
+    "           n.secret "
+    "      FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::double precision[], $8::text[], $9::text[]) "
+    "           AS n(key, event_id, quantity, hold_seconds, buyer, secret) "
     "     ORDER BY n.key "
     "    ON CONFLICT (reservation_key) DO NOTHING "
     "    RETURNING *), "
@@ -135,6 +155,7 @@ constexpr Query kTakeStock{
     "    RETURNING e.id, e.available_tickets) "
     "SELECT c.id AS changed_event, c.available_tickets AS available_after, NULL::bigint AS id, "
     "       NULL::text AS reservation_key, NULL::bigint AS event_id, NULL::integer AS quantity, NULL::text AS status, "
+    "       NULL::text AS secret_sha256, "
     "       NULL::bigint AS expires_at_ms, NULL::bigint AS created_at_ms "
     "  FROM changed c "
     "UNION ALL "
@@ -170,13 +191,15 @@ struct EventPart {
   std::vector<LockedHold> holds;  // those its settles name
   std::vector<DueHold> due;
   std::optional<std::int64_t> available;  // under the lock; nothing when the event does not exist
+  BuyerLimit buyers;
   Allocation allocation;
 };
 
 }  // namespace
 
 awaitable<Event> create_event(Pool* db, CreateEvent command) {
-  Result rows = co_await db->exec(kInsertEvent, params(command.name, command.total_tickets));
+  Result rows =
+      co_await db->exec(kInsertEvent, params(command.name, command.total_tickets, command.max_tickets_per_buyer));
   co_return event_from(rows, 0);
 }
 
@@ -227,12 +250,23 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
   std::vector<std::int64_t> event_ids;
   std::vector<std::int64_t> settle_ids;
   std::vector<std::string> keys;
+  // The (event, buyer) pairs of the reserves that name a buyer, each once.
+  std::vector<std::int64_t> buyer_events;
+  std::vector<std::string> buyer_digests;
+  std::unordered_set<std::string> buyer_pairs;
   for (std::size_t i = 0; i < work.size(); ++i) {
     parts[i].event_id = work[i].event_id;
     parts[i].batch = &work[i].batch;
     event_ids.push_back(work[i].event_id);
     for (const SettleRequest& request : work[i].batch.settles) settle_ids.push_back(request.reservation_id);
-    for (const ReserveCommand& request : work[i].batch.reserves) keys.push_back(request.key);
+    for (const ReserveCommand& request : work[i].batch.reserves) {
+      keys.push_back(request.key);
+      if (request.buyer_digest &&
+          buyer_pairs.insert(std::to_string(work[i].event_id) + ":" + *request.buyer_digest).second) {
+        buyer_events.push_back(work[i].event_id);
+        buyer_digests.push_back(*request.buyer_digest);
+      }
+    }
   }
 
   core::pg::Lease connection = co_await db->acquire();
@@ -245,6 +279,7 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     if (item.batch.expire_at_most > 0) lock.push_back({&kLockDueHolds, params(item.event_id, item.batch.expire_at_most)});
   }
   if (!keys.empty()) lock.push_back({&kHoldsByKeys, params(text_array(keys))});
+  if (!buyer_events.empty()) lock.push_back({&kBuyerTickets, params(int_array(buyer_events), text_array(buyer_digests))});
   const std::vector<Result> read = co_await connection->pipeline(std::move(lock));
   const auto locked_at = std::chrono::steady_clock::now();
 
@@ -253,7 +288,11 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
   std::size_t next = 1;
   {
     const Result& rows = read[next++];
-    for (int i = 0; i < rows.rows(); ++i) part_of.at(rows.integer(i, "id"))->available = rows.integer(i, "available_tickets");
+    for (int i = 0; i < rows.rows(); ++i) {
+      EventPart* part = part_of.at(rows.integer(i, "id"));
+      part->available = rows.integer(i, "available_tickets");
+      if (!rows.is_null(i, "max_tickets_per_buyer")) part->buyers.max_tickets_per_buyer = rows.integer(i, "max_tickets_per_buyer");
+    }
   }
   if (!settle_ids.empty()) {
     const Result& rows = read[next++];
@@ -270,12 +309,20 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
   }
   HoldsByKey existing;
   if (!keys.empty()) existing = holds_by_key(read[next++]);
+  if (!buyer_events.empty()) {
+    const Result& rows = read[next++];
+    for (int i = 0; i < rows.rows(); ++i) {
+      part_of.at(rows.integer(i, "event_id"))->buyers.tickets[std::string(rows.text(i, "buyer_digest"))] =
+          rows.integer(i, "tickets");
+    }
+  }
 
   // Each event on its own: its settlements, then its reserves against its stock.
   std::vector<EventBatchResult> results(parts.size());
   std::vector<std::int64_t> changed_ids, changed_events, restocked, sold;
   std::vector<std::string> changed_statuses, new_keys;
   std::vector<std::int64_t> new_events, new_quantities, new_hold_seconds;
+  std::vector<core::pg::Param> new_buyers, new_secrets;
   for (std::size_t p = 0; p < parts.size(); ++p) {
     EventPart& part = parts[p];
     const EventBatch& batch = *part.batch;
@@ -287,7 +334,7 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     results[p].settlement = settle(batch.settles, part.holds, part.due);
     const Settlement& settlement = results[p].settlement;
     part.allocation = allocate(part.event_id, *part.available + settlement.restocked_tickets, batch.reserves, existing,
-                               locked_at);
+                               part.buyers, locked_at);
     for (const StatusChange& change : settlement.changes) {
       changed_ids.push_back(change.reservation_id);
       changed_statuses.emplace_back(change.status);
@@ -300,6 +347,9 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
       new_events.push_back(part.event_id);
       new_quantities.push_back(batch.reserves[i].quantity);
       new_hold_seconds.push_back(batch.reserves[i].hold_seconds);
+      // The buyer is kept only where it is counted: no index entry for the holds of an open event.
+      new_buyers.push_back(part.buyers.max_tickets_per_buyer ? batch.reserves[i].buyer_digest : std::nullopt);
+      new_secrets.push_back(batch.reserves[i].secret_sha256);
     }
     if (takes || settlement.restocked_tickets > 0 || settlement.sold_tickets > 0) {
       changed_events.push_back(part.event_id);
@@ -320,7 +370,7 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     }
     write.push_back({&kTakeStock, params(text_array(new_keys), int_array(new_events), int_array(new_quantities),
                                          int_array(new_hold_seconds), int_array(changed_events), int_array(restocked),
-                                         int_array(sold))});
+                                         int_array(sold), text_array(new_buyers), text_array(new_secrets))});
     write.push_back({&core::pg::kCommit, {}});
     const std::vector<Result> written = co_await connection->pipeline(std::move(write));
     const Result& taken = written[changed_ids.empty() ? 0 : 1];
@@ -368,6 +418,14 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
       }
       if (decision.verdict == Verdict::too_late) {
         results[p].reserves.emplace_back(TooLate{});
+        continue;
+      }
+      if (decision.verdict == Verdict::buyer_required) {
+        results[p].reserves.emplace_back(BuyerRequired{*part.buyers.max_tickets_per_buyer});
+        continue;
+      }
+      if (decision.verdict == Verdict::buyer_limit) {
+        results[p].reserves.emplace_back(BuyerLimitReached{*part.buyers.max_tickets_per_buyer, decision.buyer_tickets});
         continue;
       }
       const auto stored = existing.find(request.key);

@@ -12,6 +12,7 @@
 #include <functional>
 
 #include "core/auth.hpp"
+#include "core/buyer.hpp"
 #include "core/failpoint.hpp"
 #include "core/log.hpp"
 #include "core/secure_random.hpp"
@@ -136,8 +137,24 @@ awaitable<void> reconcile(Orders* orders, ReserveRequest reserved) {
   if (!known) core::log_warn("order ", reserved.key, ": could not tell whether it was recorded within its hold time");
 }
 
-// Inventory's refusals (sold out, no such event) as this service's problems.
+// Inventory's refusals (sold out, no such event, the per-buyer limit) as this service's problems.
 Problem refusal(const ReserveOutcome& outcome, const CreateOrder& command) {
+  if (const auto* required = std::get_if<BuyerRequired>(&outcome)) {
+    return Problem{status::bad_request, "buyer_required", "Buyer required",
+                   "event " + std::to_string(command.event_id) + " sells at most " +
+                       std::to_string(required->max_tickets_per_buyer) +
+                       " tickets per buyer: give the buyer's 'customer_email'",
+                   {{"max_tickets_per_buyer", required->max_tickets_per_buyer}}, {}};
+  }
+  if (const auto* reached = std::get_if<BuyerLimitReached>(&outcome)) {
+    return Problem{status::conflict, "buyer_limit_reached", "Buyer limit reached",
+                   "this buyer holds or bought " + std::to_string(reached->buyer_tickets) + " tickets of event " +
+                       std::to_string(command.event_id) + "; " + std::to_string(command.quantity) +
+                       " more would pass its limit of " + std::to_string(reached->max_tickets_per_buyer),
+                   {{"max_tickets_per_buyer", reached->max_tickets_per_buyer},
+                    {"buyer_tickets", reached->buyer_tickets}},
+                   {}};
+  }
   if (const auto* sold_out = std::get_if<SoldOut>(&outcome)) {
     return Problem{status::conflict, "sold_out", "Sold out",
                    "only " + std::to_string(sold_out->available_tickets) + " tickets are available, " +
@@ -179,7 +196,8 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
                                 std::string order_id) {
   ReserveOutcome reserved;
   std::optional<std::string> unreachable;
-  const ReserveRequest request{order_id, command.event_id, command.quantity, orders->settings.hold_seconds};
+  const ReserveRequest request{order_id, command.event_id, command.quantity, orders->settings.hold_seconds,
+                               command.customer_email ? core::normalized_email(*command.customer_email) : std::nullopt};
   try {
     reserved = co_await orders->reserves->reserve(request);
   } catch (const core::PeerUnavailable& e) {

@@ -50,6 +50,21 @@ ReserveOutcome reserve_outcome(http::status status, const json::value& body) {
     return SoldOut{available->as_int64()};
   }
   if (status == http::status::not_found && code() == "event_not_found") return EventNotFound{};
+  const auto integer = [&](std::string_view name) -> std::optional<std::int64_t> {
+    const json::value* member = object ? object->if_contains(name) : nullptr;
+    return member && member->is_int64() ? std::optional(member->as_int64()) : std::nullopt;
+  };
+  if (status == http::status::bad_request && code() == "buyer_required") {
+    const auto limit = integer("max_tickets_per_buyer");
+    if (!limit) return ReserveFailed{"buyer required " + text()};
+    return BuyerRequired{*limit};
+  }
+  if (status == http::status::conflict && code() == "buyer_limit_reached") {
+    const auto limit = integer("max_tickets_per_buyer");
+    const auto held = integer("buyer_tickets");
+    if (!limit || !held) return ReserveFailed{"buyer limit " + text()};
+    return BuyerLimitReached{*limit, *held};
+  }
   if (status == http::status::service_unavailable) return InventoryBusy{code()};
   return ReserveFailed{"reserve answered " + text()};
 }
@@ -60,10 +75,12 @@ awaitable<std::vector<ReserveOutcome>> InventoryClient::reserve_many(std::vector
   json::array items;
   items.reserve(requests.size());
   for (const ReserveRequest& request : requests) {
-    items.push_back(json::object{{"event_id", request.event_id},
-                                 {"quantity", request.quantity},
-                                 {"reservation_key", request.key},
-                                 {"hold_seconds", request.hold_seconds}});
+    json::object item{{"event_id", request.event_id},
+                      {"quantity", request.quantity},
+                      {"reservation_key", request.key},
+                      {"hold_seconds", request.hold_seconds}};
+    if (request.buyer) item["buyer"] = *request.buyer;
+    items.push_back(std::move(item));
   }
   std::string body = json::serialize(json::object{{"reservations", std::move(items)}});
   // Idempotent by the keys, so a retry after a lost answer finds the same holds.

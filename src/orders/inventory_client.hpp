@@ -6,6 +6,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <variant>
 #include <vector>
@@ -24,6 +25,15 @@ struct SoldOut {
   std::int64_t available_tickets;
 };
 struct EventNotFound {};
+// The event limits tickets per buyer: the order must name its buyer (customer_email).
+struct BuyerRequired {
+  std::int64_t max_tickets_per_buyer;
+};
+// The buyer's live and bought tickets of the event and this order together would pass the limit.
+struct BuyerLimitReached {
+  std::int64_t max_tickets_per_buyer;
+  std::int64_t buyer_tickets;
+};
 // Inventory answered 503 for this reserve (overloaded, or its database busy): nothing was held.
 struct InventoryBusy {
   std::string why;
@@ -32,13 +42,16 @@ struct InventoryBusy {
 struct ReserveFailed {
   std::string why;
 };
-using ReserveOutcome = std::variant<Hold, SoldOut, EventNotFound, InventoryBusy, ReserveFailed>;
+using ReserveOutcome =
+    std::variant<Hold, SoldOut, EventNotFound, BuyerRequired, BuyerLimitReached, InventoryBusy, ReserveFailed>;
 
 struct ReserveRequest {
   std::string key;  // the order id: the same key never holds twice
   std::int64_t event_id;
   std::int64_t quantity;
   std::int64_t hold_seconds;
+  // The buyer's e-mail address, which inventory counts against the event's per-buyer limit, if any.
+  std::optional<std::string> buyer;
 };
 
 // Released now, or had given its tickets back already (released, expired, voided).

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <limits>
 
+#include "core/buyer.hpp"
 #include "core/json_fields.hpp"
 #include "core/time.hpp"
 
@@ -30,9 +31,9 @@ core::Result<CreateOrder> parse_create_order(std::string_view body, const Settin
   CreateOrder command;
   command.event_id = fields.required_int("event_id", 1, std::numeric_limits<std::int64_t>::max());
   command.quantity = fields.optional_int("quantity", 1, settings.max_quantity).value_or(1);
-  command.customer_email = fields.optional_string("customer_email", 3, kMaxEmailLength);
-  if (command.customer_email && command.customer_email->find('@') == std::string::npos) {
-    fields.fail("'customer_email' must be an e-mail address");
+  command.customer_email = fields.optional_string("customer_email", 3, core::kMaxEmailLength);
+  if (command.customer_email && !core::normalized_email(*command.customer_email)) {
+    fields.fail("'customer_email' must be one e-mail address");
   }
   if (auto token = fields.optional_string("payment_token", 1, kMaxPaymentTokenLength)) {
     const bool plain = std::all_of(token->begin(), token->end(), [](char c) {

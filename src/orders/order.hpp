@@ -19,7 +19,6 @@ inline constexpr std::string_view kCancelled = "CANCELLED";
 inline constexpr std::string_view kExpired = "EXPIRED";
 
 inline constexpr std::size_t kMaxIdempotencyKeyLength = 255;
-inline constexpr std::size_t kMaxEmailLength = 254;
 inline constexpr std::size_t kMaxPaymentTokenLength = 64;
 inline constexpr std::string_view kDefaultPaymentToken = "tok_ok";
 
