@@ -12,6 +12,7 @@
 
 #include "inventory_harness.hpp"
 #include "support/credentials.hpp"
+#include "support/metrics.hpp"
 
 namespace flashtix::test {
 namespace {
@@ -866,6 +867,57 @@ TEST_F(InventoryApi, AHoldsMakerReleasesItWithItsSecretAndNobodyElseCan) {
                               as(secret)),
                       200));
   EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 1, 0}));
+}
+
+// ---- metrics ----
+
+// What `flashtix-inventory --version` prints after the program's name.
+std::string build_version_of_binary() {
+  const std::string dir = make_temp_dir("flashtix-version-");
+  SpawnOptions options;
+  options.argv = {service_bin_dir() + "/flashtix-inventory", "--version"};
+  options.drop_env_prefixes = {"FLASHTIX_"};
+  options.log_path = dir + "/version.txt";
+  EXPECT_EQ(run_to_completion(options, 10s), 0);
+  std::string printed = file_tail(options.log_path);
+  remove_tree(dir);
+  EXPECT_EQ(printed.rfind("flashtix-inventory ", 0), 0u) << printed;
+  printed = printed.substr(printed.find(' ') + 1);
+  while (!printed.empty() && printed.back() == '\n') printed.pop_back();
+  EXPECT_NE(printed.find('+'), std::string::npos) << "a version is <project>+<commit>: " << printed;
+  return printed;
+}
+
+// /metrics is the Prometheus text format, and its counters follow what a sale does.
+TEST_F(InventoryApi, MetricsParseAndMoveWithTheSale) {
+  const std::int64_t event = create_event(3);
+  const Samples before = scrape_metrics(inventory_port());
+  const std::string reserve_route = R"({method="POST",route="/inventory/reserve",status="2xx"})";
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < 3; ++i) {
+    const HttpResponse held = reserve(event, 1);
+    ASSERT_TRUE(is_json(held, 200));
+    ids.push_back(int_field(held.json(), "reservation_id"));
+  }
+  ASSERT_TRUE(is_problem(reserve(event, 1), 409, "sold_out"));
+  ASSERT_TRUE(is_json(confirm_by_id(ids[0]), 200));
+  ASSERT_TRUE(is_json(release_by_id(ids[1]), 200));
+  const Samples after = scrape_metrics(inventory_port());
+
+  const auto moved = [&](const std::string& key) { return sample(after, key) - sample(before, key); };
+  EXPECT_EQ(moved(R"(flashtix_holds_total{transition="made"})"), 3);
+  EXPECT_EQ(moved(R"(flashtix_holds_total{transition="sold"})"), 1);
+  EXPECT_EQ(moved(R"(flashtix_holds_total{transition="released"})"), 1);
+  EXPECT_EQ(moved(R"(flashtix_reserves_refused_total{reason="sold_out"})"), 1);
+  EXPECT_EQ(moved("flashtix_http_requests_total" + reserve_route), 3);
+  EXPECT_EQ(moved(R"(flashtix_http_requests_total{method="POST",route="/inventory/reserve",status="4xx"})"), 1);
+  EXPECT_EQ(moved(R"(flashtix_http_request_duration_seconds_count{method="POST",route="/inventory/reserve"})"), 4);
+  EXPECT_GE(moved(R"(flashtix_inventory_transaction_requests_count{})"), 1);
+  EXPECT_EQ(sample(after, "flashtix_build_info{service=\"inventory\",version=\"" + build_version_of_binary() + "\"}"), 1);
+  EXPECT_GT(sample(after, "process_start_time_seconds{}"), 1.7e9);
+  EXPECT_GE(sample(after, "flashtix_db_connections_open{}"), 1);
+  // The probes are open and never rate limited, like /health.
+  EXPECT_EQ(http_request(inventory_port(), "GET", "/metrics", "", {{"Authorization", ""}}).status, 200);
 }
 
 // ---- per-buyer limits ----

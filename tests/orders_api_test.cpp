@@ -5,6 +5,7 @@
 
 #include "orders_harness.hpp"
 #include "support/credentials.hpp"
+#include "support/metrics.hpp"
 
 namespace flashtix::test {
 namespace {
@@ -150,6 +151,20 @@ TEST(OrdersApi, OnlyTheAdminListsOrders) {
   EXPECT_TRUE(is_problem(order_call("GET", "/orders", ""), 401, "unauthenticated"));
   EXPECT_TRUE(is_problem(order_call("GET", "/orders", bearer(test_tokens().service)), 403, "forbidden"));
   EXPECT_TRUE(is_json(order_call("GET", "/orders?limit=1", bearer(test_tokens().admin)), 200));
+}
+
+// The order service's /metrics: its routes, and the batches an order goes through.
+TEST(OrdersApi, MetricsCountOrdersAndTheirBatches) {
+  const std::int64_t event = create_event(5);
+  const Samples before = scrape_metrics(orders().port());
+  ASSERT_TRUE(is_json(order_post(orders(), order_body(event, 1), {{"Idempotency-Key", "metrics-" + std::to_string(event)}}), 200));
+  const Samples after = scrape_metrics(orders().port());
+  const auto moved = [&](const std::string& key) { return sample(after, key) - sample(before, key); };
+  EXPECT_EQ(moved(R"(flashtix_http_requests_total{method="POST",route="/orders",status="2xx"})"), 1);
+  EXPECT_EQ(moved(R"(flashtix_batch_size_sum{queue="checkout writes"})"), 1);
+  EXPECT_EQ(moved(R"(flashtix_batch_size_sum{queue="reserves to inventory"})"), 1);
+  EXPECT_EQ(moved(R"(flashtix_batch_size_sum{queue="Idempotency-Key lookups"})"), 1);
+  EXPECT_EQ(sample(after, R"(flashtix_batch_overloaded_total{queue="checkout writes"})"), 0);
 }
 
 TEST(OrdersApi, QuantityDefaultsToOneAndEmailIsKept) {

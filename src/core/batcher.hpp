@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/pg.hpp"
 
 namespace flashtix::core {
@@ -133,7 +134,14 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Outcome>> {
   using RunBatch = std::function<asio::awaitable<std::vector<Outcome>>(std::vector<Item>)>;
 
   Batcher(asio::io_context::executor_type home, BatchLimits limits, RunBatch run_batch, std::string name)
-      : home_(std::move(home)), limits_(limits), run_batch_(std::move(run_batch)), name_(std::move(name)) {}
+      : home_(std::move(home)),
+        limits_(limits),
+        run_batch_(std::move(run_batch)),
+        name_(std::move(name)),
+        batch_sizes_(&metrics::histogram("flashtix_batch_size", "Requests one batch carried, by queue",
+                                         {{"queue", name_}}, metrics::size_buckets())),
+        overloaded_(&metrics::counter("flashtix_batch_overloaded_total",
+                                      "Requests refused because the queue was full, by queue", {{"queue", name_}})) {}
 
   // From any thread: queues `item` on the home thread and waits for its outcome; Overloaded when the
   // queue is full or no batch took the item by `start_by`.
@@ -153,6 +161,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Outcome>> {
   // On the home thread. Past `max_waiting` the reply fails with Overloaded at once.
   void push(Item item, std::shared_ptr<Reply<Outcome>> reply) {
     if (waiting_.size() >= limits_.max_waiting) {
+      overloaded_->Increment();
       Reply<Outcome>::fail(reply, std::make_exception_ptr(Overloaded(name_ + ": too many requests are waiting")));
       return;
     }
@@ -188,6 +197,7 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Outcome>> {
   static asio::awaitable<void> run(std::shared_ptr<Batcher> self, std::vector<Entry> batch) {
     std::exception_ptr failure;
     bool one_by_one = false;
+    self->batch_sizes_->Observe(static_cast<double>(batch.size()));
     for (int attempt = 1;; ++attempt) {
       std::vector<Item> items;
       items.reserve(batch.size());
@@ -228,6 +238,8 @@ class Batcher : public std::enable_shared_from_this<Batcher<Item, Outcome>> {
   BatchLimits limits_;
   RunBatch run_batch_;
   std::string name_;
+  prometheus::Histogram* batch_sizes_;
+  prometheus::Counter* overloaded_;
   std::deque<Entry> waiting_;
   int in_flight_ = 0;  // drains running, each one batch at a time while anything waits
 };

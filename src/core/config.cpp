@@ -1,6 +1,8 @@
 // Configuration parsing: defaults, then FLASHTIX_* environment, then flags.
 #include "core/config.hpp"
 
+#include "core/version.hpp"
+
 #include <cctype>
 #include <charconv>
 #include <cstdlib>
@@ -30,6 +32,7 @@ std::vector<ConfigOption> common_options(int default_port) {
       {"rate-limit-per-second", "20", "calls without a role token per client address and second; 0: no limit"},
       {"rate-limit-burst", "100", "calls without a role token one client address may send at once"},
       {"trusted-proxies", "", "comma-separated IP addresses of reverse proxies whose X-Forwarded-For names the client"},
+      {"metrics-address", "", "host:port for GET /metrics alone; empty: /metrics on the service's own port"},
   };
 }
 
@@ -52,6 +55,10 @@ void Config::parse(int argc, const char* const* argv) {
     std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {
       std::cout << usage();
+      std::exit(0);
+    }
+    if (arg == "--version") {
+      std::cout << program_ << " " << build_version() << "\n";
       std::exit(0);
     }
     if (arg.rfind("--", 0) != 0) throw std::invalid_argument("unexpected argument '" + arg + "'");

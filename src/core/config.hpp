@@ -21,8 +21,8 @@ class Config {
  public:
   Config(std::string program, std::vector<ConfigOption> options);
 
-  // Reads flags and the environment. Prints usage and exits 0 on --help; throws std::invalid_argument
-  // on an unknown flag or a flag without a value.
+  // Reads flags and the environment. Prints usage and exits 0 on --help, the version on --version;
+  // throws std::invalid_argument on an unknown flag or a flag without a value.
   void parse(int argc, const char* const* argv);
 
   const std::string& get(const std::string& name) const;

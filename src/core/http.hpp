@@ -23,6 +23,8 @@ namespace json = boost::json;
 // Work the caller will no longer wait for must not take effect late (inventory refuses a hold past it).
 inline constexpr std::string_view kRequestTimeoutHeader = "X-Request-Timeout-Ms";
 
+class RouteMetrics;
+
 // Who may call what (core/auth.hpp): each role may do all that the ones before it may.
 enum class Role {
   anyone,   // the public buyer: no credential
@@ -41,6 +43,8 @@ struct Request {
   std::string client_address;
   // Set by the router for a call that counts against a rate limit: the headers its answer carries.
   std::vector<std::pair<std::string, std::string>> rate_limit_headers;
+  // Set by the router once the path matched a route: where the answer is counted.
+  const RouteMetrics* metrics = nullptr;
 
   // A `{name}` segment of the route that matched; empty when absent.
   std::string_view path_param(std::string_view name) const;

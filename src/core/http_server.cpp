@@ -116,20 +116,26 @@ Problem failure_problem(std::exception_ptr error, std::string_view what) {
 }
 
 asio::awaitable<Response> dispatch(const Router* router, Request request) {
+  const auto started = std::chrono::steady_clock::now();
   auto matched = router->match(request);
-  if (const auto* problem = std::get_if<Problem>(&matched)) co_return problem_response(*problem);
-  const Handler& handler = *std::get<const Handler*>(matched);
-  const std::string what = std::string(request.message.method_string()) + " " + std::string(request.target.path());
-  std::vector<std::pair<std::string, std::string>> rate_limit_headers = std::move(request.rate_limit_headers);
-  std::exception_ptr failure;
+  const RouteMetrics& metrics = request.metrics != nullptr ? *request.metrics : router->unmatched_metrics();
   Response response;
-  try {
-    response = co_await handler(std::move(request));
-  } catch (const std::exception&) {
-    failure = std::current_exception();
+  if (const auto* problem = std::get_if<Problem>(&matched)) {
+    response = problem_response(*problem);
+  } else {
+    const Handler& handler = *std::get<const Handler*>(matched);
+    const std::string what = std::string(request.message.method_string()) + " " + std::string(request.target.path());
+    std::vector<std::pair<std::string, std::string>> rate_limit_headers = std::move(request.rate_limit_headers);
+    std::exception_ptr failure;
+    try {
+      response = co_await handler(std::move(request));
+    } catch (const std::exception&) {
+      failure = std::current_exception();
+    }
+    if (failure) response = problem_response(failure_problem(failure, what));
+    for (auto& header : rate_limit_headers) response.headers.push_back(std::move(header));
   }
-  if (failure) response = problem_response(failure_problem(failure, what));
-  for (auto& header : rate_limit_headers) response.headers.push_back(std::move(header));
+  metrics.observe(response.status, std::chrono::steady_clock::now() - started);
   co_return response;
 }
 

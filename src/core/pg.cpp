@@ -333,7 +333,9 @@ asio::awaitable<Result> Connection::exec(const Query& query, Params parameters) 
 // --- Lease and Pool ---
 
 Lease::Lease(Pool* pool, std::shared_ptr<Connection> connection)
-    : pool_(pool), pool_alive_(pool->alive_), connection_(std::move(connection)) {}
+    : pool_(pool), pool_alive_(pool->alive_), connection_(std::move(connection)) {
+  pool_->note_use();
+}
 
 Lease& Lease::operator=(Lease&& other) noexcept {
   if (this != &other) {
@@ -348,7 +350,10 @@ Lease& Lease::operator=(Lease&& other) noexcept {
 Lease::~Lease() { give_back(); }
 
 void Lease::give_back() {
-  if (pool_ && connection_ && pool_alive_ && *pool_alive_) pool_->release(std::move(connection_));
+  if (pool_ && connection_ && pool_alive_ && *pool_alive_) {
+    pool_->release(std::move(connection_));
+    pool_->note_use();
+  }
   connection_.reset();
 }
 
@@ -356,6 +361,18 @@ Pool::Pool(asio::any_io_executor executor, PoolOptions options)
     : executor_(std::move(executor)), options_(std::move(options)) {}
 
 Pool::~Pool() { *alive_ = false; }
+
+void Pool::note_use() {
+  open_seen_.store(open_, std::memory_order_relaxed);
+  idle_seen_.store(static_cast<int>(idle_.size()), std::memory_order_relaxed);
+  waiting_seen_.store(static_cast<int>(waiters_.size()), std::memory_order_relaxed);
+}
+
+PoolUse Pool::use() const {
+  const int open = open_seen_.load(std::memory_order_relaxed);
+  return PoolUse{open, std::max(0, open - idle_seen_.load(std::memory_order_relaxed)),
+                 waiting_seen_.load(std::memory_order_relaxed)};
+}
 
 asio::awaitable<Lease> Pool::acquire() {
   for (;;) {
@@ -372,6 +389,7 @@ asio::awaitable<Lease> Pool::acquire() {
         connection = co_await Connection::connect(executor_, options_.connection);
       } catch (const Unavailable&) {
         --open_;
+        note_use();
         throw;
       }
       co_return Lease(this, std::move(connection));
@@ -382,15 +400,18 @@ asio::awaitable<Lease> Pool::acquire() {
     Waiter waiter(executor_);
     waiter.timer.expires_after(options_.acquire_timeout);
     waiters_.push_back(&waiter);
+    note_use();
     // Leaves the queue however the wait ends, including when the coroutine is destroyed at shutdown.
     struct Dequeue {
-      std::deque<Waiter*>& waiters;
+      Pool* pool;
       Waiter* self;
       std::shared_ptr<const bool> pool_alive;
       ~Dequeue() {
-        if (*pool_alive) std::erase(waiters, self);
+        if (!*pool_alive) return;
+        std::erase(pool->waiters_, self);
+        pool->note_use();
       }
-    } dequeue{waiters_, &waiter, alive_};
+    } dequeue{this, &waiter, alive_};
     co_await waiter.timer.async_wait(as_tuple(use_awaitable));
     if (waiter.connection) co_return Lease(this, std::move(waiter.connection));
     if (waiter.retry) continue;

@@ -8,6 +8,7 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/asio/posix/stream_descriptor.hpp>
 #include <boost/asio/steady_timer.hpp>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <deque>
@@ -195,6 +196,13 @@ struct PoolOptions {
   std::size_t max_waiters = 4096;
 };
 
+// How a pool's connections are used at one moment, for the metrics.
+struct PoolUse {
+  int open = 0;     // idle, lent and connecting
+  int leased = 0;   // lent (or connecting)
+  int waiting = 0;  // requests waiting for one
+};
+
 // A pool owned by one event-loop thread: no locks, because only that thread touches it.
 class Pool {
  public:
@@ -214,6 +222,9 @@ class Pool {
   // will be.
   std::chrono::milliseconds settled_after() const { return options_.connection.query_timeout; }
 
+  // From any thread: the counts as the owning thread last left them.
+  PoolUse use() const;
+
  private:
   friend class Lease;
   struct Waiter {
@@ -223,6 +234,8 @@ class Pool {
     bool retry = false;  // a slot freed up: the waiter may open a connection itself
   };
   void release(std::shared_ptr<Connection> connection);
+  // Publishes the counts for use(); called by the owning thread after each change.
+  void note_use();
   // A connection handed back inside a transaction may hold row locks: end it now, not at its next use.
   asio::awaitable<void> roll_back_and_return(std::shared_ptr<Connection> connection);
 
@@ -232,6 +245,7 @@ class Pool {
   int open_ = 0;  // idle + leased + connecting
   std::deque<Waiter*> waiters_;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+  std::atomic<int> open_seen_{0}, idle_seen_{0}, waiting_seen_{0};
 };
 
 }  // namespace flashtix::core::pg

@@ -3,6 +3,8 @@
 
 #include <stdexcept>
 
+#include "core/metrics.hpp"
+
 namespace flashtix::core {
 
 std::vector<std::string> split_path(const boost::urls::url_view& url) {
@@ -11,6 +13,26 @@ std::vector<std::string> split_path(const boost::urls::url_view& url) {
     if (!segment.empty()) segments.push_back(std::string(segment));
   }
   return segments;
+}
+
+RouteMetrics::RouteMetrics(std::string_view method, std::string_view route) {
+  static constexpr std::array<std::string_view, 5> kClasses{"1xx", "2xx", "3xx", "4xx", "5xx"};
+  for (std::size_t i = 0; i < kClasses.size(); ++i) {
+    answers_[i] = &metrics::counter("flashtix_http_requests_total", "HTTP requests answered, by route and status class",
+                                    {{"method", std::string(method)},
+                                     {"route", std::string(route)},
+                                     {"status", std::string(kClasses[i])}});
+  }
+  duration_ = &metrics::histogram("flashtix_http_request_duration_seconds",
+                                  "From a request read to its answer ready, by route",
+                                  {{"method", std::string(method)}, {"route", std::string(route)}},
+                                  metrics::latency_buckets());
+}
+
+void RouteMetrics::observe(http::status status, std::chrono::steady_clock::duration elapsed) const {
+  const auto code = static_cast<unsigned>(status);
+  if (code >= 100 && code < 600) answers_[code / 100 - 1]->Increment();
+  duration_->Observe(std::chrono::duration<double>(elapsed).count());
 }
 
 void Router::add(http::verb method, std::string pattern, Role role, Handler handler) {
@@ -23,7 +45,8 @@ void Router::add(http::verb method, std::string pattern, Role role, Handler hand
     if (end > start) segments.push_back(pattern.substr(start, end - start));
     start = end + 1;
   }
-  routes_.push_back(Route{method, std::move(segments), role, std::move(handler), true});
+  auto route_metrics = std::make_unique<RouteMetrics>(http::to_string(method), pattern);
+  routes_.push_back(Route{method, std::move(segments), role, std::move(handler), true, std::move(route_metrics)});
 }
 
 void Router::probe(std::string pattern, Handler handler) {
@@ -57,6 +80,7 @@ Result<const Handler*> Router::match(Request& request) const {
       allowed += std::string(http::to_string(route.method));
       continue;
     }
+    request.metrics = route.metrics.get();
     static const Credentials kNone;
     const Credentials& credentials = credentials_ != nullptr ? *credentials_ : kNone;
     request.caller = Role::anyone;

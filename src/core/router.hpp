@@ -1,14 +1,33 @@
 // The route table: one visible list of (method, path pattern, role, handler); `{name}` segments capture.
 #pragma once
 
+#include <array>
+#include <chrono>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/histogram.h>
 
 #include "core/auth.hpp"
 #include "core/http.hpp"
 #include "core/rate_limit.hpp"
 
 namespace flashtix::core {
+
+// The metrics of one route, or of the requests no route matched: answers by status class, and how long
+// the handler took.
+class RouteMetrics {
+ public:
+  RouteMetrics(std::string_view method, std::string_view route);
+  void observe(http::status status, std::chrono::steady_clock::duration elapsed) const;
+
+ private:
+  std::array<prometheus::Counter*, 5> answers_{};  // 1xx .. 5xx
+  prometheus::Histogram* duration_ = nullptr;
+};
 
 class Router {
  public:
@@ -29,8 +48,9 @@ class Router {
   // Finds the handler for a request and fills its path parameters: unknown path -> 404 not_found,
   // known path with another method -> 405 method_not_allowed with an Allow header, a route that needs a
   // role the caller does not prove -> 401 unauthenticated or 403 forbidden, an anonymous caller past its
-  // rate limit -> 429 rate_limited.
+  // rate limit -> 429 rate_limited. Sets request.metrics to the route's whenever the path matched.
   Result<const Handler*> match(Request& request) const;
+  const RouteMetrics& unmatched_metrics() const { return *unmatched_; }
 
  private:
   struct Route {
@@ -39,8 +59,10 @@ class Router {
     Role role;
     Handler handler;
     bool rate_limited = true;
+    std::unique_ptr<RouteMetrics> metrics;
   };
   std::vector<Route> routes_;
+  std::unique_ptr<RouteMetrics> unmatched_ = std::make_unique<RouteMetrics>("", "unmatched");
   const Credentials* credentials_ = nullptr;
   RateLimiter* rate_limiter_ = nullptr;
 };

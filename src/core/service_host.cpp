@@ -13,7 +13,10 @@
 #include <optional>
 #include <thread>
 
+#include "core/json_fields.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
+#include "core/version.hpp"
 
 namespace flashtix::core {
 
@@ -31,6 +34,7 @@ ServiceHost::ServiceHost(std::string name, const Config& config)
     : name_(std::move(name)),
       listen_address_(config.get("listen-address")),
       port_(static_cast<unsigned short>(config.get_int("port", 1, 65535))),
+      metrics_address_(config.get("metrics-address")),
       drain_notice_(config.get_int("drain-notice-ms", 0, 600'000)),
       drain_timeout_(config.get_int("drain-timeout-ms", 0, 600'000)),
       credentials_(credentials_from(config)),
@@ -47,17 +51,36 @@ ServiceHost::ServiceHost(std::string name, const Config& config)
     worker->db = std::make_unique<pg::Pool>(worker->io.get_executor(), pool);
     workers_.push_back(std::move(worker));
   }
+  metrics::describe_process(name_, std::string(build_version()));
+  // The pools belong to their threads; their counts are atomics, read here at each scrape.
+  auto& in_use = metrics::gauge("flashtix_db_connections_in_use", "Database connections lent to requests now");
+  auto& open = metrics::gauge("flashtix_db_connections_open", "Database connections open now (idle or lent)");
+  auto& waiting = metrics::gauge("flashtix_db_waiting", "Requests waiting for a database connection now");
+  metrics::on_scrape([this, &in_use, &open, &waiting] {
+    int leased = 0, opened = 0, waiters = 0;
+    for (const auto& worker : workers_) {
+      const pg::PoolUse use = worker->db->use();
+      leased += use.leased;
+      opened += use.open;
+      waiters += use.waiting;
+    }
+    in_use.Set(leased);
+    open.Set(opened);
+    waiting.Set(waiters);
+  });
 }
 
 namespace {
 
+// `only` serves every connection with that router (the metrics listener); otherwise each worker's own.
 asio::awaitable<void> accept_loop(tcp::acceptor* acceptor, std::vector<std::unique_ptr<Worker>>* workers,
-                                  ServerLimits limits, ServerState* state) {
+                                  ServerLimits limits, ServerState* state, const Router* only) {
   std::size_t next = 0;
   asio::steady_timer backoff(acceptor->get_executor());
   while (acceptor->is_open()) {
     Worker& worker = *(*workers)[next];
     next = (next + 1) % workers->size();
+    const Router* router = only != nullptr ? only : &worker.router;
     // The socket is born on the worker's own loop, so everything it does stays on that thread.
     auto [ec, socket] = co_await acceptor->async_accept(worker.io, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted) break;
@@ -68,8 +91,7 @@ asio::awaitable<void> accept_loop(tcp::acceptor* acceptor, std::vector<std::uniq
       co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
-    asio::co_spawn(worker.io, serve_connection(std::move(socket), &worker.router, limits, state),
-                   LogIfFailed{"connection"});
+    asio::co_spawn(worker.io, serve_connection(std::move(socket), router, limits, state), LogIfFailed{"connection"});
   }
 }
 
@@ -116,6 +138,35 @@ asio::awaitable<void> drain(tcp::acceptor* acceptor, std::vector<std::unique_ptr
 
 }  // namespace
 
+namespace {
+
+// GET /metrics: open to anyone and never rate limited, like the other probes; --metrics-address moves it
+// to an address of its own (an internal network, say).
+asio::awaitable<Response> serve_metrics(Request request) {
+  static_cast<void>(request);
+  Response response{http::status::ok, metrics::exposition(), std::string(metrics::kContentType), {}};
+  co_return response;
+}
+
+// Opens a listening socket; an error message when it cannot.
+std::optional<std::string> listen_on(tcp::acceptor& acceptor, const std::string& address, unsigned short port) {
+  boost::system::error_code ec;
+  const auto ip = asio::ip::make_address(address, ec);
+  if (ec) return "'" + address + "' is not an IP address";
+  const tcp::endpoint endpoint(ip, port);
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    return "cannot listen on " + address + ":" + std::to_string(port) + ": " + ec.message() +
+           "; is another process using the port?";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
 int ServiceHost::run() {
   std::signal(SIGPIPE, SIG_IGN);
   if (const auto problem = ensure_open_files(limits_.max_connections)) {
@@ -123,30 +174,40 @@ int ServiceHost::run() {
     return 1;
   }
   Worker& main_worker = *workers_.front();
-  boost::system::error_code ec;
-  const auto address = asio::ip::make_address(listen_address_, ec);
-  if (ec) {
-    log_error("--listen-address '", listen_address_, "' is not an IP address");
-    return 1;
-  }
-  const tcp::endpoint endpoint(address, port_);
   tcp::acceptor acceptor(main_worker.io);
-  acceptor.open(endpoint.protocol(), ec);
-  if (!ec) acceptor.set_option(tcp::acceptor::reuse_address(true), ec);
-  if (!ec) acceptor.bind(endpoint, ec);
-  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
-  if (ec) {
-    log_error("cannot listen on ", listen_address_, ":", port_, ": ", ec.message(),
-              "; is another process using the port? choose another with --port or FLASHTIX_PORT");
+  if (const auto problem = listen_on(acceptor, listen_address_, port_)) {
+    log_error("--listen-address/--port: ", *problem, " (choose another with --port or FLASHTIX_PORT)");
     return 1;
   }
   log_info(name_, " listening on ", listen_address_, ":", port_, " with ", workers_.size(), " threads");
+
+  // /metrics on the service's port, or alone on an address of its own.
+  Router metrics_router;
+  metrics_router.probe("/metrics", serve_metrics);
+  tcp::acceptor metrics_acceptor(main_worker.io);
+  if (metrics_address_.empty()) {
+    for (auto& worker : workers_) worker->router.probe("/metrics", serve_metrics);
+  } else {
+    const std::size_t colon = metrics_address_.rfind(':');
+    const auto metrics_port =
+        colon == std::string::npos ? std::nullopt : parse_int(std::string_view(metrics_address_).substr(colon + 1), 1, 65535);
+    const auto problem = metrics_port ? listen_on(metrics_acceptor, metrics_address_.substr(0, colon),
+                                                  static_cast<unsigned short>(*metrics_port))
+                                      : std::optional<std::string>("it is not host:port");
+    if (problem) {
+      log_error("--metrics-address '", metrics_address_, "': ", *problem);
+      return 1;
+    }
+    log_info(name_, " serves /metrics on ", metrics_address_);
+    asio::co_spawn(main_worker.io, accept_loop(&metrics_acceptor, &workers_, limits_, &server_state_, &metrics_router),
+                   LogIfFailed{"metrics acceptor"});
+  }
 
   for (auto& worker : workers_) {
     worker->router.set_credentials(&credentials_);
     worker->router.set_rate_limiter(&rate_limiter_);
   }
-  asio::co_spawn(main_worker.io, accept_loop(&acceptor, &workers_, limits_, &server_state_),
+  asio::co_spawn(main_worker.io, accept_loop(&acceptor, &workers_, limits_, &server_state_, nullptr),
                  LogIfFailed{"acceptor"});
 
   std::optional<asio::signal_set> signals(std::in_place, main_worker.io, SIGINT, SIGTERM);

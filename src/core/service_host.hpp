@@ -49,6 +49,7 @@ class ServiceHost {
   std::string name_;
   std::string listen_address_;
   unsigned short port_;
+  std::string metrics_address_;  // empty: /metrics on port_
   ServerLimits limits_;
   std::chrono::milliseconds drain_notice_;
   std::chrono::milliseconds drain_timeout_;

@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "inventory/store.hpp"
 
 namespace flashtix::inventory {
@@ -20,6 +21,54 @@ namespace {
 constexpr std::size_t kFromMemory = static_cast<std::size_t>(-1);
 // A transaction that lost a deadlock runs once more.
 constexpr int kMaxAttempts = 2;
+
+// What the batches did to the holds, and how many requests went together.
+struct DeskMetrics {
+  prometheus::Counter& made;
+  prometheus::Counter& sold;
+  prometheus::Counter& released;
+  prometheus::Counter& expired;
+  prometheus::Histogram& requests_per_transaction;
+  prometheus::Histogram& events_per_transaction;
+};
+
+const DeskMetrics& desk_metrics() {
+  static const std::string kHolds = "flashtix_holds_total";
+  static const std::string kHelp = "Holds made, and holds that were sold, released or expired";
+  static const DeskMetrics metrics{
+      core::metrics::counter(kHolds, kHelp, {{"transition", "made"}}),
+      core::metrics::counter(kHolds, kHelp, {{"transition", "sold"}}),
+      core::metrics::counter(kHolds, kHelp, {{"transition", "released"}}),
+      core::metrics::counter(kHolds, kHelp, {{"transition", "expired"}}),
+      core::metrics::histogram("flashtix_inventory_transaction_requests",
+                               "Requests (reserves, releases, confirms) one stock transaction carried", {},
+                               core::metrics::size_buckets()),
+      core::metrics::histogram("flashtix_inventory_transaction_events", "Events one stock transaction locked", {},
+                               core::metrics::size_buckets()),
+  };
+  return metrics;
+}
+
+void count_results(const std::vector<store::EventBatchResult>& results, std::size_t requests) {
+  const DeskMetrics& metrics = desk_metrics();
+  metrics.requests_per_transaction.Observe(static_cast<double>(requests));
+  metrics.events_per_transaction.Observe(static_cast<double>(results.size()));
+  for (const store::EventBatchResult& result : results) {
+    for (const ReserveOutcome& outcome : result.reserves) {
+      if (const auto* reserved = std::get_if<Reserved>(&outcome); reserved && reserved->created) metrics.made.Increment();
+    }
+    for (const StatusChange& change : result.settlement.changes) {
+      if (change.status == kConfirmed) {
+        metrics.sold.Increment();
+      } else if (change.status == kReleased) {
+        metrics.released.Increment();
+      } else if (change.status == kExpired) {
+        metrics.expired.Increment();
+      }
+    }
+  }
+}
+
 }  // namespace
 
 EventDesk::EventDesk(Home home, DeskLimits limits) : home_(home), limits_(limits) {}
@@ -247,6 +296,7 @@ awaitable<void> EventDesk::run_transaction(EventDesk* desk, std::vector<LineBatc
       bool again = false;
       try {
         results = co_await store::run_event_batches(desk->home_.db, work);
+        count_results(results, requests);
         break;
       } catch (const core::pg::Error& e) {
         // A deadlock or serialization failure rolled the transaction back whole; it may run again.

@@ -2,10 +2,13 @@
 #include "inventory/routes.hpp"
 
 #include <limits>
+#include <string>
+#include <unordered_map>
 
 #include "core/auth.hpp"
 #include "core/http_server.hpp"
 #include "core/json_fields.hpp"
+#include "core/metrics.hpp"
 #include "core/secure_random.hpp"
 #include "core/service_host.hpp"
 #include "inventory/event_desk.hpp"
@@ -150,6 +153,37 @@ struct ReserveAnswer {
   }
 };
 
+// Reserves refused, by the problem's code (sold_out, overloaded, deadline_passed, buyer_limit_reached, ...).
+void count_refusal(std::string_view code) {
+  // A few codes, each looked up once: the family's own lookup takes a lock.
+  thread_local std::unordered_map<std::string, prometheus::Counter*> counters;
+  auto found = counters.find(std::string(code));
+  if (found == counters.end()) {
+    found = counters
+                .emplace(std::string(code), &core::metrics::counter("flashtix_reserves_refused_total",
+                                                                     "Reserves answered with a refusal, by its code",
+                                                                     {{"reason", std::string(code)}}))
+                .first;
+  }
+  found->second->Increment();
+}
+
+void count_refusal(const json::object& problem) {
+  const json::value* code = problem.if_contains("code");
+  count_refusal(code && code->is_string() ? std::string_view(code->get_string()) : std::string_view("unknown"));
+}
+
+// The desk's answer; a reserve refused as overloaded (a full queue, too long a wait) is counted, then
+// answered 503 as any fault is.
+awaitable<ReserveOutcome> reserve_counted(Inventory* inventory, ReserveCommand command) {
+  try {
+    co_return co_await inventory->desk->reserve(std::move(command));
+  } catch (const core::Overloaded&) {
+    count_refusal("overloaded");
+    throw;
+  }
+}
+
 ReserveAnswer answer_to(const ReserveCommand& command, const ReserveOutcome& outcome) {
   ReserveAnswer answer{command, {}, status::ok, false, false, {}};
   std::visit(answer, outcome);
@@ -166,8 +200,9 @@ awaitable<Response> reserve(Inventory* inventory, Request request) {
   // The maker's key to release this hold; only its digest is stored.
   const std::string secret = core::random_hex(32);
   command.secret_sha256 = core::sha256_hex(secret);
-  const ReserveOutcome outcome = co_await inventory->desk->reserve(command);
+  const ReserveOutcome outcome = co_await reserve_counted(inventory, command);
   ReserveAnswer answer = answer_to(command, outcome);
+  if (answer.problem) count_refusal(answer.body);
   // A replay answers the hold without it: the secret was answered once, to the request that made it.
   if (!answer.problem && !answer.replayed) answer.body["hold_secret"] = secret;
   Response response = json_response(answer.code, answer.body);
@@ -199,6 +234,7 @@ awaitable<Response> reserve_batch(Inventory* inventory, Request request) {
     } else {
       answer.refuse(core::failure_problem(std::get<std::exception_ptr>(attempts[i]), "POST /inventory/reserve-batch"));
     }
+    if (answer.problem) count_refusal(answer.body);
     results.push_back(json::object{{"status", static_cast<int>(answer.code)}, {"body", std::move(answer.body)}});
   }
   co_return json_response(status::ok, json::object{{"results", std::move(results)}});
