@@ -274,7 +274,7 @@ TEST_F(InventoryBadInput, NonIntegerPathIdsAre400) {
 
 TEST_F(InventoryBadInput, UnknownRoutesAre404NotFound) {
   for (const auto& [method, target] :
-       std::vector<std::pair<const char*, const char*>>{{"GET", "/"},
+       std::vector<std::pair<const char*, const char*>>{{"GET", "/index.html"},
                                                         {"GET", "/nope"},
                                                         {"GET", "/events/1/tickets"},
                                                         {"POST", "/inventory/unknown"},

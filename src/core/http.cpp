@@ -49,7 +49,7 @@ json::object problem_json(const Problem& problem) {
 
 Response problem_response(const Problem& problem) {
   Response response{problem.status, json::serialize(problem_json(problem)), "application/problem+json",
-                    problem.headers};
+                    problem.headers, {}};
   return response;
 }
 
@@ -74,7 +74,7 @@ Response page_response(json::array items, std::optional<std::int64_t> next_curso
 }
 
 Response json_response(http::status status, const json::value& body) {
-  return Response{status, json::serialize(body), "application/json", {}};
+  return Response{status, json::serialize(body), "application/json", {}, {}};
 }
 
 }  // namespace flashtix::core

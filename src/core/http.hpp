@@ -55,11 +55,24 @@ struct Request {
   const std::string& body() const { return message.body(); }
 };
 
+// Where a streamed answer writes its body as it is made.
+class BodyWriter {
+ public:
+  virtual ~BodyWriter() = default;
+  // Sends `text` now; false once the client is gone or does not take it within the write timeout.
+  virtual boost::asio::awaitable<bool> write(std::string text) = 0;
+  // False once the client has closed the connection (or sent anything more: a stream's client only reads).
+  virtual bool open() const = 0;
+};
+
 struct Response {
   http::status status = http::status::ok;
   std::string body;
   std::string content_type = "application/json";
   std::vector<std::pair<std::string, std::string>> headers;
+  // A body that is written as it is made (Server-Sent Events) instead of `body`: the head goes out
+  // without a length, then `stream` writes, and the connection closes when it returns.
+  std::function<boost::asio::awaitable<void>(BodyWriter*)> stream;
 };
 
 // An expected failure (sold out, not found, bad input): a value, mapped to an HTTP answer in one place.

@@ -91,6 +91,44 @@ asio::awaitable<void> answer_and_linger(beast::tcp_stream& stream, http::respons
   }
 }
 
+// Writes a streamed body's pieces straight to the socket, each within the write timeout, and notices a
+// client that closes between them: a write into a closed connection may still succeed once.
+class SocketBodyWriter final : public BodyWriter {
+ public:
+  SocketBodyWriter(beast::tcp_stream* stream, std::chrono::milliseconds timeout) : stream_(stream), timeout_(timeout) {
+    // The handler holds the flag alone, so it may run after this writer and the socket are gone.
+    stream_->socket().async_wait(asio::ip::tcp::socket::wait_read,
+                                 [closed = closed_](const boost::system::error_code&) { *closed = true; });
+  }
+  asio::awaitable<bool> write(std::string text) override {
+    stream_->expires_after(timeout_);
+    auto [error, written] = co_await asio::async_write(*stream_, asio::buffer(text), as_tuple(use_awaitable));
+    co_return !error;
+  }
+  bool open() const override { return !*closed_; }
+
+ private:
+  beast::tcp_stream* stream_;
+  std::chrono::milliseconds timeout_;
+  std::shared_ptr<bool> closed_ = std::make_shared<bool>(false);
+};
+
+// The head of a streamed answer (no length: the body ends when the connection closes), then its body.
+asio::awaitable<void> answer_streamed(beast::tcp_stream& stream, Response response, unsigned version,
+                                      ServerLimits limits) {
+  http::response<http::empty_body> head{response.status, version};
+  head.set(http::field::server, "flashtix");
+  head.set(http::field::content_type, response.content_type);
+  for (const auto& [name, value] : response.headers) head.set(name, value);
+  head.keep_alive(false);
+  http::response_serializer<http::empty_body> serializer{head};
+  stream.expires_after(limits.write_timeout);
+  auto [head_error, written] = co_await http::async_write_header(stream, serializer, as_tuple(use_awaitable));
+  if (head_error) co_return;
+  SocketBodyWriter writer(&stream, limits.write_timeout);
+  co_await response.stream(&writer);
+}
+
 }  // namespace
 
 Problem failure_problem(std::exception_ptr error, std::string_view what) {
@@ -240,6 +278,10 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, const Route
       response = co_await dispatch(router, std::move(request));
     } else {
       response = problem_response(invalid_request("the request target is not a valid origin-form path"));
+    }
+    if (response.stream) {
+      co_await answer_streamed(stream, std::move(response), version, limits);
+      break;
     }
     // A stopping server answers what it was asked, and closes.
     const bool keep_alive = asked_keep_alive && !stopping();

@@ -144,7 +144,7 @@ namespace {
 // to an address of its own (an internal network, say).
 asio::awaitable<Response> serve_metrics(Request request) {
   static_cast<void>(request);
-  Response response{http::status::ok, metrics::exposition(), std::string(metrics::kContentType), {}};
+  Response response{http::status::ok, metrics::exposition(), std::string(metrics::kContentType), {}, {}};
   co_return response;
 }
 

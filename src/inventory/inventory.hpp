@@ -26,6 +26,19 @@ struct DeskLimits {
   std::size_t max_events_per_transaction = 64;
 };
 
+// The bounds of the live streams (GET /events/{id}/stream).
+struct StreamLimits {
+  // How often a stream looks at its event: changes within one tick go out as one update.
+  std::chrono::milliseconds tick{250};
+  // A comment line after this long without a change, so that a gone client is noticed and proxies keep
+  // the connection.
+  std::chrono::milliseconds keepalive{15000};
+  // Streams open at once in this process at most; more are refused with 503.
+  int max_subscribers = 1000;
+  // A stream ends after this long; the browser's EventSource reconnects on its own.
+  std::chrono::milliseconds max_duration{std::chrono::hours(1)};
+};
+
 struct Settings {
   std::int64_t max_quantity = 10;          // tickets one reserve may hold
   std::int64_t default_hold_seconds = 600;
@@ -34,6 +47,7 @@ struct Settings {
   std::chrono::milliseconds sweep_interval{250};
   int max_sweep_rounds = 20;  // expiry batches per event per sweep at most
   DeskLimits desk;
+  StreamLimits stream;
 };
 
 // The schema, compiled in from db/inventory/.
@@ -43,12 +57,16 @@ std::vector<core::ConfigOption> options();
 Settings settings_from(const core::Config& config);
 
 class EventDesk;
+class EventSnapshots;
+struct StreamCount;
 
 // What a handler on one event-loop thread works with.
 struct Inventory {
   core::pg::Pool* db;  // this thread's pool, for reads
   EventDesk* desk;     // every change to a stock, for all threads
   Settings settings;
+  EventSnapshots* snapshots;  // this thread's copies of the watched events
+  StreamCount* streams;       // the open streams, for all threads
 };
 
 }  // namespace flashtix::inventory

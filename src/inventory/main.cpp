@@ -10,6 +10,7 @@
 #include "inventory/event_desk.hpp"
 #include "inventory/inventory.hpp"
 #include "inventory/routes.hpp"
+#include "inventory/stream.hpp"
 #include "inventory/sweeper.hpp"
 
 namespace flashtix::inventory {
@@ -25,6 +26,8 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"queue-wait-ms", "2000", "a request not started within this is answered 503 overloaded"});
   list.push_back(
       {"sold-out-recheck-ms", "500", "how long a sold-out event is refused from memory before asking the database"});
+  list.push_back({"stream-interval-ms", "250", "how often a live stream (GET /events/{id}/stream) looks for changes"});
+  list.push_back({"max-stream-subscribers", "1000", "live streams open at once at most; more are refused with 503"});
   // The broker takes what the outbox announces (the holds a reset voided); selling needs no broker.
   for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
   for (auto& option : core::retention_options()) list.push_back(std::move(option));
@@ -41,6 +44,8 @@ Settings settings_from(const core::Config& config) {
   settings.desk.max_waiting = static_cast<std::size_t>(config.get_int("max-waiting-per-event", 1, 1'000'000));
   settings.desk.queue_wait = std::chrono::milliseconds(config.get_int("queue-wait-ms", 10, 60'000));
   settings.desk.sold_out_recheck = std::chrono::milliseconds(config.get_int("sold-out-recheck-ms", 0, 60'000));
+  settings.stream.tick = std::chrono::milliseconds(config.get_int("stream-interval-ms", 50, 60'000));
+  settings.stream.max_subscribers = static_cast<int>(config.get_int("max-stream-subscribers", 0, 100'000));
   return settings;
 }
 
@@ -62,8 +67,12 @@ int main(int argc, char** argv) {
     // The desk on the last thread: the sweeper and the retention run on the first.
     auto& desk_thread = *host.workers().back();
     inventory::EventDesk desk({desk_thread.io.get_executor(), desk_thread.db.get()}, settings.desk);
+    inventory::StreamCount streams;
+    std::vector<std::unique_ptr<inventory::EventSnapshots>> snapshots;
     for (auto& worker : host.workers()) {
-      auto state = std::make_shared<inventory::Inventory>(inventory::Inventory{worker->db.get(), &desk, settings});
+      snapshots.push_back(std::make_unique<inventory::EventSnapshots>(worker->db.get(), settings.stream.tick));
+      auto state = std::make_shared<inventory::Inventory>(
+          inventory::Inventory{worker->db.get(), &desk, settings, snapshots.back().get(), &streams});
       worker->router = inventory::make_router(state.get());
       worker->service_state = state;
     }

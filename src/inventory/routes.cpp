@@ -14,6 +14,7 @@
 #include "inventory/event_desk.hpp"
 #include "inventory/reservation.hpp"
 #include "inventory/store.hpp"
+#include "inventory/stream.hpp"
 
 namespace flashtix::inventory {
 
@@ -83,6 +84,22 @@ awaitable<Response> list_events(Inventory* inventory, Request request) {
   json::array items;
   for (const Event& event : events) items.push_back(to_json(event));
   co_return core::page_response(std::move(items), next_cursor);
+}
+
+// The live sale page, for a browser.
+awaitable<Response> sale_page_route(Inventory* inventory, Request request) {
+  static_cast<void>(inventory);
+  static_cast<void>(request);
+  Response response{status::ok, std::string(sale_page()), "text/html; charset=utf-8", {}, {}};
+  co_return response;
+}
+
+awaitable<Response> stream_event(Inventory* inventory, Request request) {
+  auto id = path_id(request);
+  if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);
+  auto event = co_await store::find_event(inventory->db, std::get<std::int64_t>(id));
+  if (!event) co_return problem_response(event_not_found(std::get<std::int64_t>(id)));
+  co_return event_stream(inventory->snapshots, inventory->streams, inventory->settings.stream, std::move(*event));
 }
 
 awaitable<Response> get_event(Inventory* inventory, Request request) {
@@ -326,6 +343,8 @@ core::Router make_router(Inventory* inventory) {
   router.post("/events", Role::admin, core::bind<create_event>(inventory));
   router.get("/events", core::bind<list_events>(inventory));
   router.get("/events/{id}", core::bind<get_event>(inventory));
+  router.get("/events/{id}/stream", core::bind<stream_event>(inventory));
+  router.get("/", core::bind<sale_page_route>(inventory));
   // Anyone may hold tickets (the original service's manual reserve); only the order service sells them,
   // so a hold cannot be sold without an order. A hold goes back by the service role, or by its maker with
   // the secret its reserve answered: never by guessing its id.

@@ -173,7 +173,7 @@ Response answer_of_key(const store::KeyAnswer& earlier, const store::Keyed& key)
                                     "this Idempotency-Key was first used with a different body", {}, {}});
   }
   Response response{static_cast<status>(earlier.status), earlier.body,
-                    earlier.status >= 400 ? "application/problem+json" : "application/json", {}};
+                    earlier.status >= 400 ? "application/problem+json" : "application/json", {}, {}};
   response.headers.emplace_back("Idempotent-Replayed", "true");
   return response;
 }
@@ -311,7 +311,7 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
   }
   orders->relay->wake();
   // 200, as the original service answered and its clients expect.
-  Response response{status::ok, body, "application/json", {}};
+  Response response{status::ok, body, "application/json", {}, {}};
   response.headers.emplace_back("Location", "/orders/" + order_id);
   co_return response;
 }

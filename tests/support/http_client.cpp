@@ -276,6 +276,10 @@ RawConnection::ReadResult RawConnection::read_response(std::chrono::milliseconds
   return read_raw(fd_, timeout, [](const std::string& data) { return parse_http_response(data).has_value(); });
 }
 
+RawConnection::ReadResult RawConnection::read_until(std::string_view text, std::chrono::milliseconds timeout) {
+  return read_raw(fd_, timeout, [text](const std::string& data) { return data.find(text) != std::string::npos; });
+}
+
 void RawConnection::shutdown_write() { ::shutdown(fd_, SHUT_WR); }
 
 void RawConnection::reset() {

@@ -80,6 +80,9 @@ class RawConnection {
   ReadResult read_until_closed(std::chrono::milliseconds timeout);
   // Reads until one whole HTTP response has arrived, the peer closes, or `timeout` passes.
   ReadResult read_response(std::chrono::milliseconds timeout);
+  // Reads until what arrived (from this call on) holds `text`, the peer closes, or `timeout` passes; for
+  // answers that never end, such as an event stream.
+  ReadResult read_until(std::string_view text, std::chrono::milliseconds timeout);
 
   // Half-closes: the server sees end of input, the connection can still be read.
   void shutdown_write();
