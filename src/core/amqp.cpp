@@ -93,9 +93,23 @@ void check_url(const std::string& url) {
   amqp_connection_info info;
   amqp_default_connection_info(&info);
   if (amqp_parse_url(copy.data(), &info) != AMQP_STATUS_OK) {
-    throw std::invalid_argument("the broker URL '" + url + "' is not an amqp://user:password@host:port/vhost URL");
+    throw std::invalid_argument("the broker URL '" + url_for_logs(url) +
+                                "' is not an amqp://user:password@host:port/vhost URL");
   }
-  if (info.ssl) throw std::invalid_argument("the broker URL '" + url + "': amqps:// is not supported");
+  if (info.ssl) throw std::invalid_argument("the broker URL '" + url_for_logs(url) + "': amqps:// is not supported");
+}
+
+std::string url_for_logs(std::string_view url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  const std::size_t authority_begin = scheme_end + 3;
+  const std::string_view authority = url.substr(authority_begin, url.find('/', authority_begin) - authority_begin);
+  // The last '@' ends the user information; a ':' before it starts the password.
+  const std::size_t at = authority.rfind('@');
+  const std::size_t colon = authority.find(':');
+  if (at == std::string_view::npos || colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, authority_begin + colon + 1)) + "***" +
+         std::string(url.substr(authority_begin + at));
 }
 
 Connection::Connection(const BrokerSettings& settings) {
@@ -103,7 +117,7 @@ Connection::Connection(const BrokerSettings& settings) {
   amqp_connection_info info;
   amqp_default_connection_info(&info);
   if (amqp_parse_url(url.data(), &info) != AMQP_STATUS_OK) {
-    throw std::invalid_argument("the broker URL '" + settings.url + "' is not an amqp:// URL");
+    throw std::invalid_argument("the broker URL '" + url_for_logs(settings.url) + "' is not an amqp:// URL");
   }
   // "amqp://host:5672/" names the empty vhost by the letter of the spec, but people mean the default one.
   if (info.vhost == nullptr || *info.vhost == '\0') info.vhost = const_cast<char*>("/");

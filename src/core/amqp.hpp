@@ -47,6 +47,8 @@ std::string dead_letter_queue(std::string_view queue);
 
 // Throws std::invalid_argument naming the problem unless `url` is an amqp:// URL rabbitmq-c can use.
 void check_url(const std::string& url);
+// The URL with its password shown as "***": what logs and error messages may show.
+std::string url_for_logs(std::string_view url);
 
 struct BrokerSettings {
   std::string url = "amqp://guest:guest@127.0.0.1:5672";
