@@ -47,8 +47,9 @@ class Cluster:
     def env_of(self, service, index):
         env = {k: v for k, v in os.environ.items() if not k.startswith("FLASHTIX_") or k in self.CREDENTIALS}
         env.update({
-            "FLASHTIX_DATABASE_URL": self.args.database_url,
-            "FLASHTIX_AMQP_URL": self.args.amqp_url,
+            # With their passwords, so from the environment ./flashtix chaos set, not from the command line.
+            "FLASHTIX_DATABASE_URL": os.environ["FLASHTIX_DATABASE_URL"],
+            "FLASHTIX_AMQP_URL": os.environ["FLASHTIX_AMQP_URL_" + service.upper()],
             "FLASHTIX_LISTEN_ADDRESS": "127.0.0.1",
             "FLASHTIX_PORT": str(self.ports[service][index]),
             "FLASHTIX_LOG_LEVEL": "info",
@@ -337,7 +338,7 @@ def check_books(cluster, answers):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    for name in ("ctl", "bin-dir", "logs", "database-url", "amqp-url", "psql", "ports", "ledger-sql"):
+    for name in ("ctl", "bin-dir", "logs", "psql", "ports", "ledger-sql"):
         parser.add_argument("--" + name, required=True)
     parser.add_argument("--seed", type=int, required=True)
     parser.add_argument("--duration", type=float, default=60)

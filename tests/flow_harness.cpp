@@ -1,10 +1,16 @@
 // The whole system for end-to-end tests, each process on its own free port.
 #include "flow_harness.hpp"
 
+#include <amqp.h>
+#include <amqp_tcp_socket.h>
+#include <sys/time.h>
+
 #include <cstdlib>
 
 #include "core/amqp.hpp"
 #include "core/messaging.hpp"
+#include "core/time.hpp"
+#include "core/uuid.hpp"
 
 namespace flashtix::test {
 
@@ -45,7 +51,7 @@ WebhookReceiver& webhook() {
 
 std::unique_ptr<ServiceProcess> start_payments(EnvVars extra) {
   EnvVars env{{"FLASHTIX_DATABASE_URL", pg().database_url()},
-              {"FLASHTIX_AMQP_URL", broker().url()},
+              {"FLASHTIX_AMQP_URL", broker().url("payments")},
               {"FLASHTIX_GATEWAY_SLOW_DELAY_MS", std::to_string(kSlowPayment.count())},
               {"FLASHTIX_REFUND_INTERVAL_MS", "100"}};
   for (auto& entry : extra) env.push_back(std::move(entry));
@@ -54,7 +60,7 @@ std::unique_ptr<ServiceProcess> start_payments(EnvVars extra) {
 
 std::unique_ptr<ServiceProcess> start_notifications(EnvVars extra) {
   EnvVars env{{"FLASHTIX_DATABASE_URL", pg().database_url()},
-              {"FLASHTIX_AMQP_URL", broker().url()},
+              {"FLASHTIX_AMQP_URL", broker().url("notifications")},
               {"FLASHTIX_WEBHOOK_URL", webhook().url()},
               {"FLASHTIX_WEBHOOK_FIRST_RETRY_MS", "100"},
               {"FLASHTIX_WEBHOOK_MAX_RETRY_MS", "400"},
@@ -137,18 +143,123 @@ std::string outbox_message_id(const std::string& schema, const std::string& type
 }
 
 namespace {
-void publish(const core::amqp::OutgoingMessage& message) {
+
+constexpr auto kConfirmTimeout = std::chrono::seconds(10);
+
+void publish(const std::string& service, const core::amqp::OutgoingMessage& message) {
   core::amqp::BrokerSettings settings;
-  settings.url = broker().url();
+  settings.url = broker().url(service);
   core::amqp::Connection connection(settings);
   connection.enable_confirms();
   connection.publish(message);
-  connection.wait_for_confirms(std::chrono::seconds(10));
+  connection.wait_for_confirms(kConfirmTimeout);
 }
+
+core::amqp::OutgoingMessage outgoing(const core::messaging::Message& message) {
+  return core::amqp::OutgoingMessage{message.id, message.type, message.correlation_id, message.occurred_at_ms / 1000,
+                                     json::serialize(core::messaging::to_json(message))};
+}
+
+// Closes a rabbitmq-c connection politely, then frees it.
+struct AmqpConnectionCloser {
+  void operator()(amqp_connection_state_t state) const {
+    amqp_connection_close(state, AMQP_REPLY_SUCCESS);
+    amqp_destroy_connection(state);
+  }
+};
+
+std::string reply_error(const amqp_rpc_reply_t& reply, const char* what) {
+  if (reply.reply_type == AMQP_RESPONSE_NORMAL) return "";
+  if (reply.reply_type == AMQP_RESPONSE_LIBRARY_EXCEPTION) {
+    return std::string(what) + ": " + amqp_error_string2(reply.library_error);
+  }
+  if (reply.reply_type == AMQP_RESPONSE_SERVER_EXCEPTION && reply.reply.id == AMQP_CONNECTION_CLOSE_METHOD) {
+    const auto* close = static_cast<const amqp_connection_close_t*>(reply.reply.decoded);
+    return std::string(what) + ": " +
+           std::string(static_cast<const char*>(close->reply_text.bytes), close->reply_text.len);
+  }
+  return std::string(what) + ": refused";
+}
+
 }  // namespace
 
 void publish_raw(const std::string& type, const std::string& body) {
-  publish(core::amqp::OutgoingMessage{"raw-" + std::to_string(std::rand()), type, "", 0, body});
+  const auto owner = core::messaging::event_owner(type);
+  if (!owner) throw std::logic_error("no service publishes " + type);
+  publish(std::string(*owner), core::amqp::OutgoingMessage{"raw-" + std::to_string(std::rand()), type, "", 0, body});
+}
+
+core::messaging::Message new_event(std::string_view type, const std::string& order_id, json::object payload) {
+  core::messaging::Message message;
+  message.id = core::random_uuid();
+  message.type = std::string(type);
+  message.occurred_at_ms = core::unix_ms_now();
+  message.correlation_id = order_id;
+  message.payload = std::move(payload);
+  return message;
+}
+
+void publish_as(const std::string& service, const core::messaging::Message& message) {
+  publish(service, outgoing(message));
+}
+
+std::string publish_with_user_id(const std::string& service, const std::optional<std::string>& user_id,
+                                 const core::messaging::Message& message) {
+  // rabbitmq-c itself, not core::amqp::Connection, which always stamps its own login.
+  const std::unique_ptr<amqp_connection_state_t_, AmqpConnectionCloser> state(amqp_new_connection());
+  amqp_socket_t* socket = amqp_tcp_socket_new(state.get());
+  if (socket == nullptr || amqp_socket_open(socket, "127.0.0.1", broker().port()) != AMQP_STATUS_OK) {
+    throw std::runtime_error("cannot connect to the test broker");
+  }
+  const std::string user = core::messaging::broker_user(service);
+  std::string error = reply_error(
+      amqp_login(state.get(), "/", 0, 131072, 0, AMQP_SASL_METHOD_PLAIN, user.c_str(), broker().password(user).c_str()),
+      "log in");
+  if (!error.empty()) throw std::runtime_error(error);
+  amqp_channel_open(state.get(), 1);
+  amqp_confirm_select(state.get(), 1);
+  error = reply_error(amqp_get_rpc_reply(state.get()), "open a channel with confirms");
+  if (!error.empty()) throw std::runtime_error(error);
+
+  const core::amqp::OutgoingMessage out = outgoing(message);
+  amqp_basic_properties_t properties{};
+  properties._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG |
+                      AMQP_BASIC_TYPE_FLAG;
+  properties.content_type = amqp_cstring_bytes("application/json");
+  properties.delivery_mode = AMQP_DELIVERY_PERSISTENT;
+  properties.message_id = amqp_cstring_bytes(out.message_id.c_str());
+  properties.type = amqp_cstring_bytes(out.type.c_str());
+  if (user_id) {
+    properties._flags |= AMQP_BASIC_USER_ID_FLAG;
+    properties.user_id = amqp_cstring_bytes(user_id->c_str());
+  }
+  if (amqp_basic_publish(state.get(), 1, amqp_cstring_bytes("flashtix.events"), amqp_cstring_bytes(out.type.c_str()), 0,
+                         0, &properties, amqp_cstring_bytes(out.body.c_str())) != AMQP_STATUS_OK) {
+    throw std::runtime_error("cannot publish to the test broker");
+  }
+  // The broker's answer: an ack, or the channel closed with its reason.
+  const timeval wait{std::chrono::seconds(kConfirmTimeout).count(), 0};
+  for (;;) {
+    amqp_frame_t frame;
+    const int status = amqp_simple_wait_frame_noblock(state.get(), &frame, &wait);
+    if (status != AMQP_STATUS_OK) return std::string("no answer from the broker: ") + amqp_error_string2(status);
+    if (frame.frame_type != AMQP_FRAME_METHOD) continue;
+    switch (frame.payload.method.id) {
+      case AMQP_BASIC_ACK_METHOD:
+        return "";
+      case AMQP_BASIC_NACK_METHOD:
+        return "nack";
+      case AMQP_CHANNEL_CLOSE_METHOD: {
+        const auto* close = static_cast<const amqp_channel_close_t*>(frame.payload.method.decoded);
+        // Answered, so that the connection closes cleanly afterwards.
+        amqp_channel_close_ok_t close_ok{};
+        amqp_send_method(state.get(), 1, AMQP_CHANNEL_CLOSE_OK_METHOD, &close_ok);
+        return std::string(static_cast<const char*>(close->reply_text.bytes), close->reply_text.len);
+      }
+      default:
+        continue;
+    }
+  }
 }
 
 void republish(const std::string& schema, const std::string& message_id) {
@@ -162,8 +273,7 @@ void republish(const std::string& schema, const std::string& message_id) {
   message.correlation_id = rows[0][1];
   message.payload = json::parse(rows[0][2]).as_object();
   message.occurred_at_ms = std::stoll(rows[0][3]);
-  publish(core::amqp::OutgoingMessage{message.id, message.type, message.correlation_id, message.occurred_at_ms / 1000,
-                                      json::serialize(core::messaging::to_json(message))});
+  publish_as(schema, message);
 }
 
 }  // namespace flashtix::test

@@ -5,8 +5,10 @@
 
 #include <boost/json.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
+#include "core/messaging.hpp"
 #include "orders_harness.hpp"
 #include "support/webhook_receiver.hpp"
 
@@ -42,11 +44,21 @@ boost::json::array notifications_of(const std::string& order_id);
 // One number from SQL run as flashuser.
 std::int64_t count(const std::string& sql);
 
-// Publishes `message_id` from `schema`.outbox to the broker again, exactly as the relay did: a
-// duplicate delivery as the broker could make it.
+// Publishes `message_id` from `schema`.outbox to the broker again, exactly as the relay did (logged in
+// as that schema's service): a duplicate delivery as the broker could make it.
 void republish(const std::string& schema, const std::string& message_id);
-// Publishes `body` as it is, with routing key `type`: a message no FlashTix service wrote.
+// Publishes `body` as it is, with routing key `type`, logged in as the service that owns `type`: a
+// message no FlashTix service wrote, from a publisher consumers trust.
 void publish_raw(const std::string& type, const std::string& body);
+
+// A new event of `type` about `order_id`, as a service would write it.
+core::messaging::Message new_event(std::string_view type, const std::string& order_id, boost::json::object payload);
+// Publishes `message` as FlashTix's code does (user_id stamped with the login), logged in as `service`.
+void publish_as(const std::string& service, const core::messaging::Message& message);
+// Publishes `message` as some other client could: logged in as `service`'s broker user, with the AMQP
+// user_id `user_id` (none at all when nothing). Empty when the broker confirmed it, else why it refused.
+std::string publish_with_user_id(const std::string& service, const std::optional<std::string>& user_id,
+                                 const core::messaging::Message& message);
 // The message id of the outbox row of `type` for `order_id` in `schema`; "" when there is none.
 std::string outbox_message_id(const std::string& schema, const std::string& type, const std::string& order_id);
 

@@ -112,8 +112,8 @@ TEST(Flow, APaymentSlowerThanTheHoldExpiresTheOrderAndIsRefundedOnce) {
 // (event_reset), is refunded, and its buyer is told; the seats are then sold once, not twice.
 TEST(Flow, AResetEventCancelsAndRefundsItsOrdersAndSellsItsSeatsOnce) {
   // An inventory instance that reaches the broker: its relay publishes what the reset announces.
-  ServiceProcess relaying("flashtix-inventory",
-                          {{"FLASHTIX_DATABASE_URL", pg().database_url()}, {"FLASHTIX_AMQP_URL", broker().url()}});
+  ServiceProcess relaying("flashtix-inventory", {{"FLASHTIX_DATABASE_URL", pg().database_url()},
+                                                 {"FLASHTIX_AMQP_URL", broker().url("inventory")}});
   const std::int64_t event = create_event(4);
   const std::string paid = place_order(event, 2, "tok_ok");
   ASSERT_EQ(final_status(paid, 10s), "CONFIRMED");

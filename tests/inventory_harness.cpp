@@ -46,7 +46,7 @@ void InventoryEnvironment::SetUp() {
     g_cluster = std::make_unique<PgCluster>();
     // No broker for the shared instance (a test that needs its outbox published starts one that has
     // it): a free port, so that a broker of ./flashtix up on this machine never hears from the tests.
-    const std::string no_broker = "amqp://guest:guest@127.0.0.1:" + std::to_string(free_tcp_port()) + "/";
+    const std::string no_broker = "amqp://flashtix-inventory:none@127.0.0.1:" + std::to_string(free_tcp_port()) + "/";
     g_service = std::make_unique<ServiceProcess>(
         "flashtix-inventory",
         EnvVars{{"FLASHTIX_DATABASE_URL", g_cluster->database_url()}, {"FLASHTIX_AMQP_URL", no_broker}});

@@ -210,7 +210,8 @@ TEST(OrdersFaults, WithoutABrokerTheServiceIsReadyAndTakesOrders) {
   const std::int64_t event = create_event(5);
   // The shared instance reaches the broker: its relay would publish this instance's row too.
   EXPECT_EQ(orders().stop(), 0);
-  auto service = start_orders({{"FLASHTIX_AMQP_URL", "amqp://guest:guest@127.0.0.1:" + std::to_string(free_tcp_port()) + "/"}});
+  auto service = start_orders(
+      {{"FLASHTIX_AMQP_URL", "amqp://flashtix-orders:none@127.0.0.1:" + std::to_string(free_tcp_port()) + "/"}});
   EXPECT_TRUE(eventually(5s, [&] { return order_get(*service, "/ready").status == 200; }))
       << order_get(*service, "/ready").describe();
   EXPECT_TRUE(is_json(order_post(*service, order_body(event, 1)), 200));

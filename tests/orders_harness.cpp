@@ -18,7 +18,7 @@ void stop_shared_broker() { g_broker.reset(); }
 std::unique_ptr<ServiceProcess> start_orders(EnvVars extra) {
   EnvVars env{{"FLASHTIX_DATABASE_URL", pg().database_url()},
               {"FLASHTIX_INVENTORY_URL", "http://127.0.0.1:" + std::to_string(inventory_port())},
-              {"FLASHTIX_AMQP_URL", broker().url()},
+              {"FLASHTIX_AMQP_URL", broker().url("orders")},
               {"FLASHTIX_SWEEP_INTERVAL_MS", "100"}};
   for (auto& entry : extra) env.push_back(std::move(entry));
   return std::make_unique<ServiceProcess>("flashtix-orders", std::move(env));

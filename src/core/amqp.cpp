@@ -93,9 +93,33 @@ void check_url(const std::string& url) {
   amqp_connection_info info;
   amqp_default_connection_info(&info);
   if (amqp_parse_url(copy.data(), &info) != AMQP_STATUS_OK) {
-    throw std::invalid_argument("the broker URL '" + url + "' is not an amqp://user:password@host:port/vhost URL");
+    throw std::invalid_argument("the broker URL '" + url_for_logs(url) +
+                                "' is not an amqp://user:password@host:port/vhost URL");
   }
-  if (info.ssl) throw std::invalid_argument("the broker URL '" + url + "': amqps:// is not supported");
+  if (info.ssl) throw std::invalid_argument("the broker URL '" + url_for_logs(url) + "': amqps:// is not supported");
+}
+
+std::string url_user(const std::string& url) {
+  std::string copy = url;  // amqp_parse_url writes into its argument
+  amqp_connection_info info;
+  amqp_default_connection_info(&info);
+  if (amqp_parse_url(copy.data(), &info) != AMQP_STATUS_OK) {
+    throw std::invalid_argument("the broker URL '" + url_for_logs(url) + "' is not an amqp:// URL");
+  }
+  return info.user;
+}
+
+std::string url_for_logs(std::string_view url) {
+  const std::size_t scheme_end = url.find("://");
+  if (scheme_end == std::string_view::npos) return std::string(url);
+  const std::size_t authority_begin = scheme_end + 3;
+  const std::string_view authority = url.substr(authority_begin, url.find('/', authority_begin) - authority_begin);
+  // The last '@' ends the user information; a ':' before it starts the password.
+  const std::size_t at = authority.rfind('@');
+  const std::size_t colon = authority.find(':');
+  if (at == std::string_view::npos || colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, authority_begin + colon + 1)) + "***" +
+         std::string(url.substr(authority_begin + at));
 }
 
 Connection::Connection(const BrokerSettings& settings) {
@@ -103,8 +127,9 @@ Connection::Connection(const BrokerSettings& settings) {
   amqp_connection_info info;
   amqp_default_connection_info(&info);
   if (amqp_parse_url(url.data(), &info) != AMQP_STATUS_OK) {
-    throw std::invalid_argument("the broker URL '" + settings.url + "' is not an amqp:// URL");
+    throw std::invalid_argument("the broker URL '" + url_for_logs(settings.url) + "' is not an amqp:// URL");
   }
+  user_ = info.user;
   // "amqp://host:5672/" names the empty vhost by the letter of the spec, but people mean the default one.
   if (info.vhost == nullptr || *info.vhost == '\0') info.vhost = const_cast<char*>("/");
   state_ = amqp_new_connection();
@@ -189,13 +214,16 @@ void Connection::enable_confirms() {
 void Connection::publish(const OutgoingMessage& message) {
   amqp_basic_properties_t properties{};
   properties._flags = AMQP_BASIC_CONTENT_TYPE_FLAG | AMQP_BASIC_DELIVERY_MODE_FLAG | AMQP_BASIC_MESSAGE_ID_FLAG |
-                      AMQP_BASIC_TYPE_FLAG | AMQP_BASIC_CORRELATION_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG;
+                      AMQP_BASIC_TYPE_FLAG | AMQP_BASIC_CORRELATION_ID_FLAG | AMQP_BASIC_TIMESTAMP_FLAG |
+                      AMQP_BASIC_USER_ID_FLAG;
   properties.content_type = bytes("application/json");
   properties.delivery_mode = AMQP_DELIVERY_PERSISTENT;  // written to disk before the confirm
   properties.message_id = bytes(message.message_id);
   properties.type = bytes(message.type);
   properties.correlation_id = bytes(message.correlation_id);
   properties.timestamp = static_cast<std::uint64_t>(message.timestamp_s);
+  // The broker refuses a user_id other than the login ("validated user id"), so this names the publisher.
+  properties.user_id = bytes(user_);
   const int status = amqp_basic_publish(state_, kChannel, bytes(kEventsExchange), bytes(message.type), 0, 0,
                                         &properties, bytes(message.body));
   if (status != AMQP_STATUS_OK) {
@@ -275,6 +303,9 @@ std::optional<Delivery> Connection::next_delivery(std::chrono::milliseconds time
     delivery.delivery_tag = envelope.delivery_tag;
     delivery.redelivered = envelope.redelivered != 0;
     delivery.delivery_count = delivery_count(envelope.message.properties);
+    if (envelope.message.properties._flags & AMQP_BASIC_USER_ID_FLAG) {
+      delivery.user_id = text(envelope.message.properties.user_id);
+    }
     delivery.routing_key = text(envelope.routing_key);
     delivery.body = text(envelope.message.body);
     amqp_destroy_envelope(&envelope);

@@ -47,9 +47,13 @@ std::string dead_letter_queue(std::string_view queue);
 
 // Throws std::invalid_argument naming the problem unless `url` is an amqp:// URL rabbitmq-c can use.
 void check_url(const std::string& url);
+// The user an amqp:// URL logs in as: its user, or rabbitmq-c's default ("guest") when it names none.
+std::string url_user(const std::string& url);
+// The URL with its password shown as "***": what logs and error messages may show.
+std::string url_for_logs(std::string_view url);
 
 struct BrokerSettings {
-  std::string url = "amqp://guest:guest@127.0.0.1:5672";
+  std::string url;  // amqp://user:password@host:port/vhost
   std::chrono::milliseconds connect_timeout{3000};
   // The broker closes a connection that misses two beats; 0 turns beats off.
   std::chrono::seconds heartbeat{10};
@@ -66,6 +70,9 @@ struct OutgoingMessage {
 
 struct Delivery {
   std::uint64_t delivery_tag = 0;
+  // The publisher's AMQP user_id, which the broker checks against the publishing connection's login;
+  // nothing when the message carries none.
+  std::optional<std::string> user_id;
   bool redelivered = false;
   // Earlier deliveries of this message, as the broker counts them (quorum queues' x-delivery-count).
   std::int64_t delivery_count = 0;
@@ -83,6 +90,8 @@ class Connection {
 
   // Publishing: confirms on, then publish, then wait until the broker has taken every message.
   void enable_confirms();
+  // Stamps the message with this connection's user as its user_id, which the broker validates, so a
+  // consumer can tell which service published it.
   void publish(const OutgoingMessage& message);
   // Blocks until every message published so far is confirmed; throws BrokerUnavailable on a nack,
   // a closed channel or when `timeout` passes.
@@ -106,6 +115,7 @@ class Connection {
   void declare_topology();
 
   amqp_connection_state_t_* state_ = nullptr;
+  std::string user_;  // the login, stamped on every message published
   std::uint64_t published_ = 0;  // delivery tags of published messages run 1..published_
   std::uint64_t confirmed_ = 0;  // every tag up to here is confirmed
   std::vector<std::uint64_t> confirmed_out_of_order_;

@@ -17,7 +17,10 @@ std::vector<ConfigOption> common_options(int default_port) {
   return {
       {"listen-address", "127.0.0.1", "address to listen on"},
       {"port", std::to_string(default_port), "TCP port to listen on"},
-      {"database-url", "postgresql://flashuser:flashpass@127.0.0.1:5432/flashtix", "PostgreSQL connection URL"},
+      // No password in the default: ./flashtix up makes one per install and passes the whole URL (libpq
+      // also takes one from PGPASSWORD or ~/.pgpass).
+      {"database-url", "postgresql://flashuser@127.0.0.1:5432/flashtix",
+       "PostgreSQL connection URL, with flashuser's password"},
       {"threads", std::to_string(cores), "event-loop threads (one io_context each)"},
       {"db-pool-size", "4", "PostgreSQL connections per thread"},
       {"log-level", "info", "debug, info, warn or error"},

@@ -9,6 +9,7 @@
 #include <boost/json/serialize.hpp>
 #include <csignal>
 #include <random>
+#include <utility>
 
 #include "core/failpoint.hpp"
 #include "core/http_client.hpp"
@@ -118,15 +119,45 @@ std::optional<std::string> payload_optional_string(const Message& message, std::
   return payload_string(message, field);
 }
 
-std::vector<ConfigOption> broker_options() {
-  return {{"amqp-url", "amqp://guest:guest@127.0.0.1:5672", "the RabbitMQ broker (AMQP 0-9-1 URL)"},
+std::optional<std::string_view> event_owner(std::string_view type) {
+  // One line an event type: who may publish it. Anything not listed is nobody's, and never acted on.
+  static constexpr std::pair<std::string_view, std::string_view> kOwners[] = {
+      {kOrderCreated, "orders"},
+      {kOrderConfirmed, "orders"},
+      {kOrderCancelled, "orders"},
+      {kOrderExpired, "orders"},
+      {kPaymentSucceeded, "payments"},
+      {kPaymentFailed, "payments"},
+      {kPaymentRefunded, "payments"},
+      {kHoldVoided, "inventory"},
+  };
+  for (const auto& [owned, owner] : kOwners) {
+    if (owned == type) return owner;
+  }
+  return std::nullopt;
+}
+
+std::string broker_user(std::string_view service) { return "flashtix-" + std::string(service); }
+
+std::vector<ConfigOption> broker_options(std::string_view service) {
+  // No password in the default: ./flashtix up makes one per install and passes the whole URL.
+  return {{"amqp-url", "amqp://" + broker_user(service) + "@127.0.0.1:5672/",
+           "the RabbitMQ broker (AMQP 0-9-1 URL), logging in as " + broker_user(service) + " with its password"},
           {"prefetch", "64", "messages a service works on at once"}};
 }
 
-amqp::BrokerSettings broker_settings_from(const Config& config) {
+amqp::BrokerSettings broker_settings_from(const Config& config, std::string_view service) {
   amqp::BrokerSettings settings;
   settings.url = config.get("amqp-url");
   amqp::check_url(settings.url);
+  // Consumers trust an event only from the user of the service that owns its type; a service logged in
+  // as anyone else would see its own events dead-lettered.
+  const std::string user = amqp::url_user(settings.url);
+  if (user != broker_user(service)) {
+    throw std::invalid_argument("--amqp-url (FLASHTIX_AMQP_URL) logs in as '" + user + "'; the " +
+                                std::string(service) + " service logs in as '" + broker_user(service) +
+                                "' (README \"Events\")");
+  }
   return settings;
 }
 
@@ -367,10 +398,20 @@ void Consumer::settle_finished(amqp::Connection& connection) {
 }
 
 void Consumer::dispatch(const amqp::Delivery& delivery, amqp::Connection& connection) {
+  const std::string publisher = delivery.user_id ? "user " + *delivery.user_id : "no user_id";
   std::optional<Message> message = parse_message(delivery.body);
   if (!message) {
-    log_error("consumer of ", queue_, ": dead-lettering an unreadable message (", delivery.routing_key, "): ",
-              delivery.body.substr(0, 200));
+    // Not the body: it may hold a buyer's e-mail address.
+    log_error("consumer of ", queue_, ": dead-lettering an unreadable message (routing key ", delivery.routing_key,
+              ", ", delivery.body.size(), " bytes, ", publisher, ")");
+    connection.nack(delivery.delivery_tag, false);
+    return;
+  }
+  // The broker has checked user_id against the publisher's login, so it names the service that sent this.
+  const std::optional<std::string_view> owner = event_owner(message->type);
+  if (!owner || delivery.user_id != broker_user(*owner)) {
+    log_error("consumer of ", queue_, ": dead-lettering ", message->type, " ", message->id, " from ", publisher, ": ",
+              owner ? "only " + broker_user(*owner) + " publishes it" : std::string("no service publishes it"));
     connection.nack(delivery.delivery_tag, false);
     return;
   }

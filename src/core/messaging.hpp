@@ -19,6 +19,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -41,6 +42,13 @@ inline constexpr std::string_view kPaymentFailed = "payment.failed";
 inline constexpr std::string_view kPaymentRefunded = "payment.refunded";
 // A hold voided by the documented reset of its event (inventory's outbox, from the reset's trigger).
 inline constexpr std::string_view kHoldVoided = "hold.voided";
+
+// The service that publishes an event type ("orders", "payments", "inventory"); nothing for a type no
+// service publishes. A consumer acts only on a message that the owner's broker user published.
+std::optional<std::string_view> event_owner(std::string_view type);
+// The broker user of a service: "flashtix-<service>". Every service logs in as its own, and the broker
+// stamps what it publishes with it (the validated AMQP user_id).
+std::string broker_user(std::string_view service);
 
 // One event as it travels: {"id", "type", "occurred_at", "correlation_id", "payload"}.
 struct Message {
@@ -68,9 +76,10 @@ std::string payload_string(const Message& message, std::string_view field);
 std::int64_t payload_int(const Message& message, std::string_view field);
 std::optional<std::string> payload_optional_string(const Message& message, std::string_view field);
 
-// The options of every service that talks to the broker.
-std::vector<ConfigOption> broker_options();
-amqp::BrokerSettings broker_settings_from(const Config& config);
+// The options of every service that talks to the broker; the URL's default names the service's user.
+std::vector<ConfigOption> broker_options(std::string_view service);
+// Throws std::invalid_argument unless the URL is usable and logs in as broker_user(service).
+amqp::BrokerSettings broker_settings_from(const Config& config, std::string_view service);
 
 // The outbox and inbox of one service's schema (db: <schema>.outbox, <schema>.inbox).
 // The SQL is fixed text with the schema name in it; the names come from code, never from input.
@@ -146,6 +155,8 @@ using Handler = std::function<boost::asio::awaitable<void>(Message message, std:
 
 // Takes messages from one queue on a thread of its own and runs each handler on a worker's loop
 // (round-robin), at most `prefetch` at once; acks go back to the broker from the consumer thread.
+// A message that is unreadable, or was not published by the broker user of its type's owner (another
+// user, or no user_id at all: a forgery), never reaches the handler: it is dead-lettered at once.
 class Consumer {
  public:
   Consumer(amqp::BrokerSettings broker, std::string queue, int prefetch,

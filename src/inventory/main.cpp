@@ -29,7 +29,7 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"stream-interval-ms", "250", "how often a live stream (GET /events/{id}/stream) looks for changes"});
   list.push_back({"max-stream-subscribers", "1000", "live streams open at once at most; more are refused with 503"});
   // The broker takes what the outbox announces (the holds a reset voided); selling needs no broker.
-  for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
+  for (auto& option : core::messaging::broker_options("inventory")) list.push_back(std::move(option));
   for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
 }
@@ -58,12 +58,13 @@ int main(int argc, char** argv) {
     config.parse(argc, argv);
     core::set_log_level(core::parse_log_level(config.get("log-level")));
     const inventory::Settings settings = inventory::settings_from(config);
+    // Before anything touches the database: a broker URL of another service's user is refused at once.
+    const auto broker = core::messaging::broker_settings_from(config, "inventory");
     core::apply_migrations(config.get("database-url"), "inventory", inventory::migrations(), std::chrono::seconds(30));
 
     core::ServiceHost host("inventory", config);
     const core::messaging::Tables tables("inventory");
-    core::messaging::OutboxRelay relay(core::messaging::broker_settings_from(config), &tables,
-                                       core::pool_options_from(config));
+    core::messaging::OutboxRelay relay(broker, &tables, core::pool_options_from(config));
     // The desk on the last thread: the sweeper and the retention run on the first.
     auto& desk_thread = *host.workers().back();
     inventory::EventDesk desk({desk_thread.io.get_executor(), desk_thread.db.get()}, settings.desk);

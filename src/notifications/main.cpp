@@ -23,7 +23,7 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"webhook-first-retry-ms", "500", "pause after the first failed POST; doubles per failure"});
   list.push_back({"webhook-max-retry-ms", "60000", "longest pause between POSTs of one notification"});
   list.push_back({"delivery-interval-ms", "250", "how often due notifications are looked for when nothing new came"});
-  for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
+  for (auto& option : core::messaging::broker_options("notifications")) list.push_back(std::move(option));
   for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
 }
@@ -57,12 +57,13 @@ int main(int argc, char** argv) {
     config.parse(argc, argv);
     core::set_log_level(core::parse_log_level(config.get("log-level")));
     const notifications::Settings settings = notifications::settings_from(config);
+    // Before anything touches the database: a broker URL of another service's user is refused at once.
+    const auto broker = core::messaging::broker_settings_from(config, "notifications");
     core::apply_migrations(config.get("database-url"), "notifications", notifications::migrations(),
                            std::chrono::seconds(30));
 
     core::ServiceHost host("notifications", config);
     const core::messaging::Tables tables("notifications");
-    const auto broker = core::messaging::broker_settings_from(config);
     // The delivery loop runs on the first worker; handlers on any worker ring it.
     core::Worker& delivering = *host.workers().front();
     core::Doorbell doorbell(delivering.io.get_executor());

@@ -29,7 +29,7 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"max-batch-size", "512", "checkout writes in one transaction at most"});
   list.push_back({"max-waiting-writes", "10000", "checkout writes waiting for their transaction at most"});
   list.push_back({"queue-wait-ms", "2000", "a checkout write or reserve not started within this is answered 503"});
-  for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
+  for (auto& option : core::messaging::broker_options("orders")) list.push_back(std::move(option));
   for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
 }
@@ -67,13 +67,14 @@ int main(int argc, char** argv) {
     config.parse(argc, argv);
     core::set_log_level(core::parse_log_level(config.get("log-level")));
     const orders::Settings settings = orders::settings_from(config);
+    // Before anything touches the database: a broker URL of another service's user is refused at once.
+    const auto broker = core::messaging::broker_settings_from(config, "orders");
     core::apply_migrations(config.get("database-url"), "orders", orders::migrations(), std::chrono::seconds(30));
 
     // Declared before the host: requests still running when the host goes hold entries in it.
     orders::KeysInFlight keys_in_flight;
     core::ServiceHost host("orders", config);
     const core::messaging::Tables tables("orders");
-    const auto broker = core::messaging::broker_settings_from(config);
     core::messaging::OutboxRelay relay(broker, &tables, core::pool_options_from(config));
     std::vector<orders::Orders*> orders_per_worker;
     std::vector<boost::asio::any_io_executor> executors;

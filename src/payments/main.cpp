@@ -19,7 +19,7 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"gateway-slow-delay-ms", "5000", "how long a tok_slow charge takes"});
   list.push_back({"gateway-decline-percent", "0", "share of tok_ok charges the simulated gateway declines"});
   list.push_back({"refund-interval-ms", "500", "how often money held for closed orders is looked for"});
-  for (auto& option : core::messaging::broker_options()) list.push_back(std::move(option));
+  for (auto& option : core::messaging::broker_options("payments")) list.push_back(std::move(option));
   for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
 }
@@ -42,11 +42,12 @@ int main(int argc, char** argv) {
     config.parse(argc, argv);
     core::set_log_level(core::parse_log_level(config.get("log-level")));
     const payments::Settings settings = payments::settings_from(config);
+    // Before anything touches the database: a broker URL of another service's user is refused at once.
+    const auto broker = core::messaging::broker_settings_from(config, "payments");
     core::apply_migrations(config.get("database-url"), "payments", payments::migrations(), std::chrono::seconds(30));
 
     core::ServiceHost host("payments", config);
     const core::messaging::Tables tables("payments");
-    const auto broker = core::messaging::broker_settings_from(config);
     core::messaging::OutboxRelay relay(broker, &tables, core::pool_options_from(config));
     payments::SimulatedGateway gateway(settings.gateway);
     core::Doorbell refunds(host.workers().front()->io.get_executor());

@@ -40,6 +40,8 @@ std::string sha256_hex(std::string_view text) {
   return to_hex(digest.data(), size);
 }
 
+std::string random_password() { return random_token(); }
+
 const TestTokens& test_tokens() {
   static const TestTokens tokens = [] {
     TestTokens made{random_token(), random_token(), make_temp_dir("flashtix-secrets-") + "/service-token"};

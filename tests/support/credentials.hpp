@@ -27,4 +27,7 @@ EnvVars credential_env();
 
 std::string sha256_hex(std::string_view text);
 
+// 32 random bytes as hex: a password for the test database's or broker's users.
+std::string random_password();
+
 }  // namespace flashtix::test

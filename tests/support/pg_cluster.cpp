@@ -2,6 +2,7 @@
 #include "support/pg_cluster.hpp"
 
 #include <libpq-fe.h>
+#include <pwd.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -13,10 +14,11 @@
 #include <stdexcept>
 #include <thread>
 
+#include "support/credentials.hpp"
 #include "support/posix.hpp"
 
 #ifndef FLASHTIX_SOURCE_DIR
-#error "FLASHTIX_SOURCE_DIR must name the source tree (for db/checks/ledger.sql)"
+#error "FLASHTIX_SOURCE_DIR must name the source tree (for db/checks/ledger.sql and access/pg_hba.conf)"
 #endif
 
 namespace flashtix::test {
@@ -69,13 +71,35 @@ std::string read_file(const std::string& path) {
   return text.str();
 }
 
+// Writes over an existing file, which keeps its owner (postgres, when the tests run as root).
+void overwrite_file(const std::string& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << text;
+  if (!file.flush()) throw std::runtime_error("cannot write " + path);
+}
+
+// The name of the account this process runs as, which the access rules let in as the superuser.
+std::string own_account_name() {
+  const passwd* account = ::getpwuid(::geteuid());
+  if (account == nullptr) throw std::runtime_error("this process's account has no name (getpwuid)");
+  return account->pw_name;
+}
+
+// A login attempt's error, or empty when it succeeded.
+std::string login_error(const char* const* keys, const char* const* values) {
+  const Connection conn(PQconnectdbParams(keys, values, 0));
+  return PQstatus(conn.get()) == CONNECTION_OK ? "" : PQerrorMessage(conn.get());
+}
+
 }  // namespace
 
 PgCluster::PgCluster() {
   dir_ = make_temp_dir("flashtix-pg-");
+  password_ = random_password();
   keep_all_ = std::getenv("FLASHTIX_TEST_KEEP_DIRS") != nullptr;
   try {
     init_data_directory();
+    write_access_rules();
     port_ = free_tcp_port();
     start_server();
     create_role_and_database();
@@ -104,7 +128,7 @@ PgCluster::~PgCluster() {
 }
 
 std::string PgCluster::database_url() const {
-  return "postgresql://flashuser:flashpass@127.0.0.1:" + std::to_string(port_) + "/flashtix";
+  return "postgresql://flashuser:" + password_ + "@127.0.0.1:" + std::to_string(port_) + "/flashtix";
 }
 
 void PgCluster::init_data_directory() {
@@ -113,21 +137,10 @@ void PgCluster::init_data_directory() {
   if (account && ::chown(dir_.c_str(), account->uid, account->gid) != 0) {
     throw std::runtime_error("chown " + dir_ + " to postgres failed");
   }
-  // Host (TCP) logins need a password, as in production, so the superuser gets one too; the harness
-  // itself logs in as superuser over the Unix socket, which trusts the local account.
-  const std::string password_file = dir_ + "/superuser-password";
-  {
-    std::ofstream file(password_file);
-    file << "flashtix-test-superuser\n";
-  }
-  if (account && ::chown(password_file.c_str(), account->uid, account->gid) != 0) {
-    throw std::runtime_error("chown " + password_file + " failed");
-  }
-
   SpawnOptions options;
-  std::vector<std::string> initdb{kPgBin + "/initdb", "-D", dir_ + "/data", "-U", kSuperuser,
-                                  "--pwfile=" + password_file, "--auth-local=trust", "--auth-host=scram-sha-256", "-E",
-                                  "UTF8", "--locale=C.UTF-8",
+  // Its pg_hba.conf is replaced before the first start (write_access_rules).
+  std::vector<std::string> initdb{kPgBin + "/initdb", "-D", dir_ + "/data", "-U", kSuperuser, "--auth-local=peer",
+                                  "--auth-host=reject", "-E", "UTF8", "--locale=C.UTF-8",
                                   // Only initdb's own final flush is skipped; the server itself runs durable.
                                   "--no-sync"};
   if (account) {
@@ -143,6 +156,13 @@ void PgCluster::init_data_directory() {
     throw std::runtime_error("initdb exited with " + std::to_string(code) + "; log tail:\n" +
                              file_tail(options.log_path));
   }
+}
+
+void PgCluster::write_access_rules() const {
+  // The rules of ./flashtix up (which installs the same file): the superuser only over the socket, as this
+  // process's account; flashuser only over TCP with its password. So every test logs in as production does.
+  overwrite_file(dir_ + "/data/pg_hba.conf", read_file(std::string(FLASHTIX_SOURCE_DIR) + "/access/pg_hba.conf"));
+  overwrite_file(dir_ + "/data/pg_ident.conf", "owner " + own_account_name() + " postgres\n");
 }
 
 void PgCluster::start_server() {
@@ -193,17 +213,34 @@ void PgCluster::stop_server() {
 }
 
 void PgCluster::create_role_and_database() {
-  admin_query("CREATE ROLE flashuser LOGIN PASSWORD 'flashpass'", "postgres");
+  // The password is hex, so it needs no quoting; the statement is not logged (log_statement is off).
+  admin_query("CREATE ROLE flashuser LOGIN PASSWORD '" + password_ + "'", "postgres");
   admin_query("CREATE DATABASE flashtix OWNER flashuser", "postgres");
 }
 
 Rows PgCluster::query(const std::string& sql) const {
   const std::string port = std::to_string(port_);
   const char* keys[] = {"host", "port", "user", "password", "dbname", "connect_timeout", "application_name", nullptr};
-  const char* values[] = {"127.0.0.1", port.c_str(), "flashuser",      "flashpass",
+  const char* values[] = {"127.0.0.1", port.c_str(), "flashuser",      password_.c_str(),
                           "flashtix",  "10",         "flashtix-tests", nullptr};
   const Connection conn = connect(keys, values);
   return run_sql(conn.get(), sql);
+}
+
+std::string PgCluster::tcp_login_error(const std::string& user, const std::optional<std::string>& password) const {
+  const std::string port = std::to_string(port_);
+  // No password file either: a ~/.pgpass must not answer for the test.
+  const char* keys[] = {"host", "port", "user", "dbname", "passfile", "connect_timeout", "password", nullptr};
+  const char* values[] = {"127.0.0.1", port.c_str(), user.c_str(), "flashtix", "/dev/null", "10",
+                          password ? password->c_str() : nullptr, nullptr};
+  return login_error(keys, values);
+}
+
+std::string PgCluster::socket_login_error(const std::string& user) const {
+  const std::string port = std::to_string(port_);
+  const char* keys[] = {"host", "port", "user", "dbname", "passfile", "connect_timeout", nullptr};
+  const char* values[] = {dir_.c_str(), port.c_str(), user.c_str(), "flashtix", "/dev/null", "10", nullptr};
+  return login_error(keys, values);
 }
 
 Rows PgCluster::admin_query(const std::string& sql, const std::string& database) const {

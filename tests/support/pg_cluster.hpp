@@ -1,5 +1,6 @@
 // A throwaway PostgreSQL 15 cluster for one test binary: initdb in a temporary directory, a free port,
-// durable settings as in production, the flashuser role and the flashtix database.
+// durable settings and the access rules of ./flashtix up (access/pg_hba.conf), the flashuser role with a
+// password of its own and the flashtix database.
 #pragma once
 
 #include <sys/types.h>
@@ -7,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -42,8 +44,15 @@ class PgCluster {
   PgCluster& operator=(const PgCluster&) = delete;
 
   unsigned short port() const { return port_; }
-  // postgresql://flashuser:flashpass@127.0.0.1:<port>/flashtix
+  // postgresql://flashuser:<password>@127.0.0.1:<port>/flashtix
   std::string database_url() const;
+  // flashuser's password, random per cluster.
+  const std::string& password() const { return password_; }
+
+  // Why a login over TCP as `user` (with `password`, when given) fails; empty when it succeeds.
+  std::string tcp_login_error(const std::string& user, const std::optional<std::string>& password) const;
+  // Why a login over the Unix socket as `user`, without a password, fails; empty when it succeeds.
+  std::string socket_login_error(const std::string& user) const;
 
   // Runs SQL as flashuser over TCP with its password, as `psql -h 127.0.0.1 -U flashuser -d flashtix` does,
   // on a new connection each call (so the database's search_path applies and any thread may call it).
@@ -70,10 +79,12 @@ class PgCluster {
 
  private:
   void init_data_directory();
+  void write_access_rules() const;
   void wait_until_accepting();
   void create_role_and_database();
 
   std::string dir_;
+  std::string password_;
   unsigned short port_ = 0;
   mutable std::mutex admin_mutex_;
   mutable std::map<std::string, std::unique_ptr<pg_conn, PgConnectionCloser>> admin_connections_;

@@ -1,16 +1,21 @@
 // Boots and stops a private RabbitMQ node for the black-box tests: the server script run directly (the
 // /usr/sbin wrappers switch to the rabbitmq user and /var/lib/rabbitmq), with every path and port in the
-// environment, next to an epmd of its own.
+// environment, next to an epmd of its own. Its users come from access/rabbitmq-users, as ./flashtix
+// makes them (rabbit_write_definitions there): definitions the node imports at boot, so no guest.
 #include "support/rabbit_broker.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <openssl/evp.h>
+#include <openssl/rand.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <array>
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -23,6 +28,12 @@
 #include <stdexcept>
 #include <thread>
 #include <utility>
+
+#include "support/credentials.hpp"
+
+#ifndef FLASHTIX_SOURCE_DIR
+#error "FLASHTIX_SOURCE_DIR must name the source tree (for access/rabbitmq-users)"
+#endif
 
 namespace flashtix::test {
 
@@ -162,23 +173,34 @@ std::string close_reason(const Bytes& arguments) {
   return "connection.close " + std::to_string(get_u16(arguments, 0)) + " " + arguments.substr(3, text_size);
 }
 
-// Logs in as guest and opens the default vhost, as a client would; empty on success, else what went wrong.
-// An open port alone is not enough: the listener could belong to something else, or the login could fail.
-std::string try_amqp_login(unsigned short port) {
+// Logs in and opens the default vhost, as a client would; empty on success, else what went wrong. An open
+// port alone is not enough: the listener could belong to something else, or the login could fail.
+std::string try_amqp_login(unsigned short port, const std::string& user, const std::string& password) {
   ProbeSocket socket(port);
   if (!socket.connected()) return "connection refused";
   if (!socket.send_all(std::string("AMQP\0\0\x09\x01", 8))) return "sending the protocol header failed";
   auto reply = socket.receive_method();
   if (!reply || reply->first != kConnectionStart) return "no connection.start (not an AMQP 0-9-1 broker?)";
 
+  // Client properties: a refused login is then answered with connection.close and its reason, at once.
+  Bytes capabilities;
+  put_short_string(capabilities, "authentication_failure_close");
+  put_u8(capabilities, 't');
+  put_u8(capabilities, 1);
+  Bytes properties;
+  put_short_string(properties, "capabilities");
+  put_u8(properties, 'F');
+  put_u32(properties, static_cast<std::uint32_t>(capabilities.size()));
+  properties += capabilities;
   Bytes start_ok;
-  put_u32(start_ok, 0);  // client properties: an empty table
+  put_u32(start_ok, static_cast<std::uint32_t>(properties.size()));
+  start_ok += properties;
   put_short_string(start_ok, "PLAIN");
-  put_long_string(start_ok, std::string("\0guest\0guest", 12));
+  put_long_string(start_ok, std::string(1, '\0') + user + std::string(1, '\0') + password);
   put_short_string(start_ok, "en_US");
   if (!socket.send_method(kConnectionStartOk, start_ok)) return "sending connection.start-ok failed";
   reply = socket.receive_method();
-  if (!reply) return "the broker closed the connection after the login (is guest refused?)";
+  if (!reply) return "the broker closed the connection after the login (refused)";
   if (reply->first == kConnectionClose) return close_reason(reply->second);
   if (reply->first != kConnectionTune || reply->second.size() < 8) return "no connection.tune";
 
@@ -237,6 +259,45 @@ std::string read_text(const std::string& path) {
   return text.str();
 }
 
+// One line of access/rabbitmq-users: a broker user and its permission patterns.
+struct BrokerUser {
+  std::string name, configure, write, read;
+};
+
+std::vector<BrokerUser> broker_users() {
+  const std::string path = std::string(FLASHTIX_SOURCE_DIR) + "/access/rabbitmq-users";
+  std::istringstream lines(read_text(path));
+  std::vector<BrokerUser> users;
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    std::istringstream fields(line);
+    BrokerUser user;
+    if (!(fields >> user.name >> user.configure >> user.write >> user.read)) {
+      throw std::runtime_error(path + ": not 'user configure write read': " + line);
+    }
+    users.push_back(std::move(user));
+  }
+  if (users.empty()) throw std::runtime_error(path + " names no user");
+  return users;
+}
+
+// RabbitMQ's rabbit_password_hashing_sha256: base64 of a 4-byte salt and SHA-256(salt + password).
+std::string password_hash(const std::string& password) {
+  constexpr std::size_t kSaltBytes = 4;
+  constexpr std::size_t kHashBytes = kSaltBytes + 32;
+  std::array<unsigned char, kHashBytes> salted_digest{};
+  if (RAND_bytes(salted_digest.data(), kSaltBytes) != 1) throw std::runtime_error("RAND_bytes failed");
+  const std::string salted = std::string(reinterpret_cast<const char*>(salted_digest.data()), kSaltBytes) + password;
+  unsigned int size = 0;
+  if (EVP_Digest(salted.data(), salted.size(), salted_digest.data() + kSaltBytes, &size, EVP_sha256(), nullptr) != 1) {
+    throw std::runtime_error("SHA-256 failed");
+  }
+  // Four characters for every three bytes, and the terminating NUL EVP_EncodeBlock writes.
+  std::array<unsigned char, 4 * ((kHashBytes + 2) / 3) + 1> base64{};
+  const int length = EVP_EncodeBlock(base64.data(), salted_digest.data(), static_cast<int>(salted_digest.size()));
+  return std::string(reinterpret_cast<const char*>(base64.data()), static_cast<std::size_t>(length));
+}
+
 }  // namespace
 
 RabbitBroker::RabbitBroker() {
@@ -245,6 +306,7 @@ RabbitBroker::RabbitBroker() {
   // Its own epmd makes the name unique already; the pid makes a kept directory easy to match to its run.
   node_name_ = "flashtix-test-" + std::to_string(::getpid()) + "-" + std::to_string(++broker_count) + "@localhost";
   try {
+    for (const BrokerUser& user : broker_users()) passwords_[user.name] = random_password();
     amqp_port_ = free_tcp_port();
     while (dist_port_ == 0 || dist_port_ == amqp_port_) dist_port_ = free_tcp_port();
     while (epmd_port_ == 0 || epmd_port_ == amqp_port_ || epmd_port_ == dist_port_) epmd_port_ = free_tcp_port();
@@ -275,7 +337,20 @@ RabbitBroker::~RabbitBroker() {
   }
 }
 
-std::string RabbitBroker::url() const { return "amqp://guest:guest@127.0.0.1:" + std::to_string(amqp_port_) + "/"; }
+std::string RabbitBroker::url(const std::string& service) const {
+  const std::string user = "flashtix-" + service;
+  return "amqp://" + user + ":" + password(user) + "@127.0.0.1:" + std::to_string(amqp_port_) + "/";
+}
+
+const std::string& RabbitBroker::password(const std::string& user) const {
+  const auto it = passwords_.find(user);
+  if (it == passwords_.end()) throw std::logic_error("no broker user " + user + " (access/rabbitmq-users)");
+  return it->second;
+}
+
+std::string RabbitBroker::login_error(const std::string& user, const std::string& password) const {
+  return try_amqp_login(amqp_port_, user, password);
+}
 
 EnvVars RabbitBroker::environment() const {
   return {
@@ -316,11 +391,31 @@ void RabbitBroker::write_files() const {
   // No plugins: the management plugin would open an HTTP port of its own.
   write_text(dir_ + "/enabled_plugins", "[].\n");
   write_text(dir_ + "/rabbitmq-env.conf", "# Every setting is in the environment the harness sets.\n");
+  // The users come from the definitions, imported at every boot; with definitions to load, a new node
+  // makes no guest user.
   write_text(dir_ + "/rabbitmq.conf",
              "# Everything is logged to stdout, which the harness keeps in rabbitmq.log.\n"
              "log.console = true\n"
              "log.console.use_colors = off\n"
-             "log.file = false\n");
+             "log.file = false\n"
+             "load_definitions = " + dir_ + "/definitions.json\n");
+  boost::json::array users;
+  boost::json::array permissions;
+  for (const BrokerUser& user : broker_users()) {
+    users.push_back({{"name", user.name},
+                     {"password_hash", password_hash(password(user.name))},
+                     {"hashing_algorithm", "rabbit_password_hashing_sha256"},
+                     {"tags", ""}});
+    permissions.push_back({{"user", user.name},
+                           {"vhost", "/"},
+                           {"configure", user.configure},
+                           {"write", user.write},
+                           {"read", user.read}});
+  }
+  const boost::json::object definitions{{"vhosts", boost::json::array{boost::json::object{{"name", "/"}}}},
+                                        {"users", users},
+                                        {"permissions", permissions}};
+  write_text(dir_ + "/definitions.json", boost::json::serialize(definitions));
 }
 
 void RabbitBroker::start_epmd() {
@@ -375,7 +470,8 @@ void RabbitBroker::wait_until_accepting() {
   const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
   std::string last_error;
   for (;;) {
-    last_error = try_amqp_login(amqp_port_);
+    // Any of the users will do: each may open the default vhost.
+    last_error = try_amqp_login(amqp_port_, passwords_.begin()->first, passwords_.begin()->second);
     if (last_error.empty()) return;
     if (auto status = wait_for_exit(node_pid_, std::chrono::milliseconds(0))) {
       node_pid_ = -1;

@@ -1,11 +1,13 @@
 // A throwaway RabbitMQ node for one test binary: its own directory under /tmp, free ports for AMQP,
-// distribution and epmd, stopped (with its epmd) and removed at the end.
+// distribution and epmd, stopped (with its epmd) and removed at the end. Its users are those of
+// ./flashtix up (access/rabbitmq-users: one per service, no guest), each with a password of its own.
 #pragma once
 
 #include <sys/types.h>
 
 #include <cstddef>
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "support/posix.hpp"
@@ -24,8 +26,14 @@ class RabbitBroker {
   RabbitBroker& operator=(const RabbitBroker&) = delete;
 
   unsigned short port() const { return amqp_port_; }
-  // amqp://guest:guest@127.0.0.1:<port>/
-  std::string url() const;
+  // amqp://flashtix-<service>:<password>@127.0.0.1:<port>/: the URL `service` ("orders", ...) logs in with.
+  std::string url(const std::string& service) const;
+  // The password of a broker user ("flashtix-orders", ...); throws for any other user.
+  const std::string& password(const std::string& user) const;
+
+  // Why an AMQP login as `user` with `password` (and opening the default vhost) fails; empty when it
+  // succeeds. Needs the node running.
+  std::string login_error(const std::string& user, const std::string& password) const;
 
   // Stops the node gracefully, keeping its data; returns once it has exited, so the AMQP port is closed.
   void stop();
@@ -50,6 +58,7 @@ class RabbitBroker {
 
   std::string dir_;
   std::string node_name_;
+  std::map<std::string, std::string> passwords_;  // by broker user
   unsigned short amqp_port_ = 0;
   unsigned short dist_port_ = 0;
   unsigned short epmd_port_ = 0;
