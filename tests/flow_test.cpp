@@ -3,6 +3,7 @@
 // target that is down for a while).
 #include "flow_harness.hpp"
 #include "support/credentials.hpp"
+#include "support/metrics.hpp"
 
 namespace flashtix::test {
 namespace {
@@ -166,6 +167,9 @@ TEST(Flow, TheSameMessageDeliveredTwiceHasOneEffect) {
   const std::string confirmed = outbox_message_id("orders", "order.confirmed", order);
   const std::string paid = outbox_message_id("payments", "payment.succeeded", order);
   ASSERT_FALSE(created.empty() || confirmed.empty() || paid.empty());
+  const Samples orders_before = scrape_metrics(orders().port());
+  const Samples payments_before = scrape_metrics(payments().port());
+  const Samples notifications_before = scrape_metrics(notifications().port());
   for (int round = 0; round < 2; ++round) {
     republish("orders", created);
     republish("orders", confirmed);
@@ -186,6 +190,47 @@ TEST(Flow, TheSameMessageDeliveredTwiceHasOneEffect) {
   EXPECT_EQ(order_json(order).at("status").as_string(), "CONFIRMED");
   EXPECT_EQ(api_counts(event), (EventCounts{10, 9, 0, 1}));
   EXPECT_TRUE(ledger_balanced());
+  // Each service counted the two duplicates its inbox dropped.
+  const auto duplicates = [](const Samples& samples, const std::string& schema) {
+    return sample(samples, "flashtix_inbox_duplicates_total{schema=\"" + schema + "\"}");
+  };
+  EXPECT_EQ(duplicates(scrape_metrics(payments().port()), "payments") - duplicates(payments_before, "payments"), 2);
+  EXPECT_EQ(duplicates(scrape_metrics(orders().port()), "orders") - duplicates(orders_before, "orders"), 2);
+  EXPECT_EQ(duplicates(scrape_metrics(notifications().port()), "notifications") -
+                duplicates(notifications_before, "notifications"),
+            2);
+}
+
+// The events' way through the services, as /metrics shows it: published, consumed, nothing waiting.
+TEST(Flow, MetricsFollowAnOrdersEventsThroughTheServices) {
+  const std::int64_t event = create_event(10);
+  const Samples orders_before = scrape_metrics(orders().port());
+  const Samples payments_before = scrape_metrics(payments().port());
+  const std::string order = place_order(event, 1, "tok_ok");
+  ASSERT_EQ(final_status(order, 10s), "CONFIRMED");
+  EXPECT_TRUE(eventually(10s, [&] {
+    const Samples orders_now = scrape_metrics(orders().port());
+    const Samples payments_now = scrape_metrics(payments().port());
+    const auto moved = [](const Samples& now, const Samples& before, const std::string& key) {
+      return sample(now, key) - sample(before, key);
+    };
+    // order.created and order.confirmed from orders; payment.succeeded consumed by orders, order.created by
+    // payments; nothing left waiting in either outbox.
+    return moved(orders_now, orders_before, R"(flashtix_outbox_published_total{schema="orders"})") >= 2 &&
+           moved(orders_now, orders_before, R"(flashtix_consumer_messages_total{outcome="acked",queue="flashtix.orders"})") >= 1 &&
+           moved(payments_now, payments_before, R"(flashtix_outbox_published_total{schema="payments"})") >= 1 &&
+           moved(payments_now, payments_before, R"(flashtix_consumer_messages_total{outcome="acked",queue="flashtix.payments"})") >= 1;
+  }));
+  EXPECT_TRUE(eventually(5s, [] {
+    const Samples now = scrape_metrics(orders().port());
+    return now.contains(R"(flashtix_outbox_depth{schema="orders"})") &&
+           sample(now, R"(flashtix_outbox_depth{schema="orders"})") == 0 &&
+           sample(now, R"(flashtix_outbox_lag_seconds{schema="orders"})") == 0;
+  }));
+  const Samples notifications_now = scrape_metrics(notifications().port());
+  EXPECT_TRUE(notifications_now.contains(R"(flashtix_dead_letter_depth{queue="flashtix.notifications"})"));
+  EXPECT_TRUE(notifications_now.contains(
+      R"(flashtix_http_requests_total{method="GET",route="/notifications",status="2xx"})"));
 }
 
 TEST(Flow, AConsumerKilledBetweenItsEffectAndItsAckHasNoSecondEffect) {

@@ -286,6 +286,13 @@ void Connection::pump() {
   }
 }
 
+std::int64_t Connection::queue_depth(std::string_view queue) {
+  const amqp_queue_declare_ok_t* declared =
+      amqp_queue_declare(state_, kChannel, bytes(queue), 1, 0, 0, 0, amqp_empty_table);
+  check_reply("read a queue's depth");
+  return declared == nullptr ? 0 : static_cast<std::int64_t>(declared->message_count);
+}
+
 void Connection::consume(std::string_view queue, int prefetch) {
   amqp_basic_qos(state_, kChannel, 0, static_cast<std::uint16_t>(prefetch), 0);
   check_reply("set the prefetch count");

@@ -97,6 +97,10 @@ class Connection {
   // a closed channel or when `timeout` passes.
   void wait_for_confirms(std::chrono::milliseconds timeout);
 
+  // Messages ready in `queue` (a passive declare: the queue must exist). For a connection that does not
+  // consume, so that no delivery arrives in the middle of the answer.
+  std::int64_t queue_depth(std::string_view queue);
+
   // Consuming: at most `prefetch` unacknowledged messages at once, acked by hand.
   void consume(std::string_view queue, int prefetch);
   // Reads what the broker sent meanwhile without waiting; throws BrokerUnavailable when it closed the

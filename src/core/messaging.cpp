@@ -14,6 +14,7 @@
 #include "core/failpoint.hpp"
 #include "core/http_client.hpp"
 #include "core/log.hpp"
+#include "core/metrics.hpp"
 #include "core/service_host.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
@@ -37,6 +38,12 @@ constexpr std::chrono::milliseconds kMaxReconnectPause{3000};
 constexpr std::chrono::milliseconds kConsumerPoll{10};
 constexpr std::chrono::milliseconds kFirstRetryPause{200};
 constexpr std::chrono::milliseconds kMaxRetryPause{10'000};
+// The outbox's backlog is measured at most this often, and counted up to this many rows (a count of the
+// whole backlog after a long broker outage would read every row of it).
+constexpr std::chrono::milliseconds kBacklogInterval{1000};
+constexpr int kMaxBacklogCounted = 10'000;
+// How often a consumer reads the depth of its dead-letter queue.
+constexpr std::chrono::milliseconds kDeadLetterInterval{10'000};
 constexpr std::size_t kMaxTypeLength = 64;
 constexpr std::size_t kMaxCorrelationIdLength = 128;
 
@@ -170,8 +177,8 @@ Tables::Tables(std::string schema) : schema_(std::move(schema)) {
     names_.push_back(std::move(name));
     sql_.push_back(std::move(sql));
   };
-  names_.reserve(7);
-  sql_.reserve(7);
+  names_.reserve(8);
+  sql_.reserve(8);
   add("outbox_insert", "INSERT INTO " + s + ".outbox (type, correlation_id, payload) VALUES ($1::text, $2::text, $3::jsonb)");
   add("inbox_insert", "INSERT INTO " + s + ".inbox (message_id, type) VALUES ($1::uuid, $2::text) "
                       "ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
@@ -188,6 +195,11 @@ Tables::Tables(std::string schema) : schema_(std::move(schema)) {
   // A message is redelivered within minutes (a lost ack or confirm); its inbox row stays a week.
   add("inbox_prune", "DELETE FROM " + s + ".inbox WHERE message_id IN (SELECT message_id FROM " + s + ".inbox "
                      "WHERE received_at < now() - interval '7 days' ORDER BY received_at LIMIT $1::integer)");
+  // The relay's view of its backlog: how many rows wait (counted up to a bound) and how old the oldest is.
+  add("outbox_backlog", "SELECT count(*) AS depth, "
+                        "       coalesce(extract(epoch FROM now() - min(occurred_at)), 0)::double precision AS lag "
+                        "FROM (SELECT occurred_at FROM " + s + ".outbox WHERE published_at IS NULL "
+                        "      ORDER BY seq LIMIT " + std::to_string(kMaxBacklogCounted) + ") waiting");
   insert_outbox_ = {names_[0], sql_[0]};
   insert_inbox_ = {names_[1], sql_[1]};
   inbox_contains_ = {names_[2], sql_[2]};
@@ -195,10 +207,23 @@ Tables::Tables(std::string schema) : schema_(std::move(schema)) {
   mark_published_ = {names_[4], sql_[4]};
   prune_published_ = {names_[5], sql_[5]};
   prune_inbox_ = {names_[6], sql_[6]};
+  outbox_backlog_ = {names_[7], sql_[7]};
 }
+
+namespace {
+
+// A message the inbox had already: a redelivery, absorbed.
+void count_duplicate(const Tables* tables) {
+  metrics::counter("flashtix_inbox_duplicates_total", "Messages found in the inbox already, and dropped",
+                   {{"schema", tables->schema()}})
+      .Increment();
+}
+
+}  // namespace
 
 asio::awaitable<bool> already_handled(pg::Pool* db, const Tables* tables, std::string message_id) {
   const Result rows = co_await db->exec(tables->inbox_contains(), params(message_id));
+  if (!rows.empty()) count_duplicate(tables);
   co_return !rows.empty();
 }
 
@@ -211,6 +236,7 @@ asio::awaitable<std::optional<std::vector<Result>>> handle_once(pg::Pool* db, co
   const std::vector<Result> claimed = co_await lease->pipeline(std::move(claim));
   if (claimed[1].empty()) {
     // A concurrent delivery of the same message waited on our row and found it there: nothing to do.
+    count_duplicate(tables);
     co_await lease->exec(pg::kRollback, {});
     co_return std::nullopt;
   }
@@ -224,7 +250,16 @@ asio::awaitable<std::optional<std::vector<Result>>> handle_once(pg::Pool* db, co
 // OutboxRelay
 
 OutboxRelay::OutboxRelay(amqp::BrokerSettings broker, const Tables* tables, pg::PoolOptions db)
-    : broker_settings_(std::move(broker)), tables_(tables) {
+    : broker_settings_(std::move(broker)),
+      tables_(tables),
+      published_(&metrics::counter("flashtix_outbox_published_total", "Outbox rows published and confirmed",
+                                   {{"schema", tables->schema()}})),
+      depth_(&metrics::gauge("flashtix_outbox_depth",
+                             "Outbox rows waiting to be published (counted up to " +
+                                 std::to_string(kMaxBacklogCounted) + ")",
+                             {{"schema", tables->schema()}})),
+      lag_(&metrics::gauge("flashtix_outbox_lag_seconds", "Age of the oldest outbox row waiting to be published",
+                           {{"schema", tables->schema()}})) {
   // The relay talks to the broker only when it has something to publish, so it could not keep up
   // heartbeats; instead it reads its idle connection every round (Connection::pump) to notice a close.
   broker_settings_.heartbeat = std::chrono::seconds(0);
@@ -273,6 +308,7 @@ asio::awaitable<void> OutboxRelay::run() {
       connected_ = false;
       failure = e.what();
     }
+    co_await measure_backlog();
     if (failure) {
       // Unpublished rows stay in the outbox; the next round after the pause publishes them. A plain
       // timer, not the doorbell: during an outage every new order would ring it.
@@ -287,6 +323,19 @@ asio::awaitable<void> OutboxRelay::run() {
     pause = kFirstReconnectPause;
     if (published == static_cast<std::size_t>(kRelayBatch)) continue;
     co_await doorbell_.wait(kRelayPollInterval);
+  }
+}
+
+asio::awaitable<void> OutboxRelay::measure_backlog() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - backlog_measured_at_ < kBacklogInterval) co_return;
+  backlog_measured_at_ = now;
+  try {
+    const Result rows = co_await db_->exec(tables_->outbox_backlog(), {});
+    depth_->Set(static_cast<double>(rows.integer(0, "depth")));
+    lag_->Set(std::stod(std::string(rows.text(0, "lag"))));
+  } catch (const std::exception&) {
+    // The database is away: the gauges keep their last values; the relay reports the outage itself.
   }
 }
 
@@ -322,6 +371,7 @@ asio::awaitable<std::size_t> OutboxRelay::publish_batch() {
   mark.push_back({&tables_->mark_published(), params(published_seqs)});
   mark.push_back({&pg::kCommit, {}});
   co_await lease->pipeline(std::move(mark));
+  published_->Increment(static_cast<double>(rows.rows()));
   log_debug("outbox relay (", tables_->schema(), ") published ", rows.rows(), " events");
   co_return static_cast<std::size_t>(rows.rows());
 }
@@ -335,7 +385,18 @@ Consumer::Consumer(amqp::BrokerSettings broker, std::string queue, int prefetch,
       queue_(std::move(queue)),
       prefetch_(prefetch),
       workers_(std::move(workers)),
-      handler_(std::move(handler)) {}
+      handler_(std::move(handler)),
+      redeliveries_(&metrics::counter("flashtix_consumer_redeliveries_total",
+                                      "Messages delivered again (after a nack, a lost connection or a crash)",
+                                      {{"queue", queue_}})),
+      dead_letter_depth_(&metrics::gauge("flashtix_dead_letter_depth", "Messages in the queue's dead-letter queue",
+                                         {{"queue", queue_}})) {
+  static constexpr std::array<std::string_view, 3> kOutcomes{"acked", "returned", "dead_lettered"};
+  for (std::size_t i = 0; i < kOutcomes.size(); ++i) {
+    settled_[i] = &metrics::counter("flashtix_consumer_messages_total", "Messages settled, by outcome",
+                                    {{"queue", queue_}, {"outcome", std::string(kOutcomes[i])}});
+  }
+}
 
 Consumer::~Consumer() { stop(); }
 
@@ -364,6 +425,7 @@ void Consumer::run() {
         pause = kFirstReconnectPause;
       }
       settle_finished(*connection);
+      measure_dead_letters();
       if (auto delivery = connection->next_delivery(kConsumerPoll)) dispatch(*delivery, *connection);
     } catch (const std::exception& e) {
       // Unacknowledged messages go back to the queue with the connection; handlers still running finish
@@ -389,6 +451,7 @@ void Consumer::settle_finished(amqp::Connection& connection) {
   }
   for (const Done& done : finished) {
     if (done.generation != generation_) continue;
+    settled_[static_cast<std::size_t>(done.settlement)]->Increment();
     switch (done.settlement) {
       case Settlement::ack: connection.ack(done.delivery_tag); break;
       case Settlement::retry: connection.nack(done.delivery_tag, true); break;
@@ -397,13 +460,28 @@ void Consumer::settle_finished(amqp::Connection& connection) {
   }
 }
 
+void Consumer::measure_dead_letters() {
+  const auto now = std::chrono::steady_clock::now();
+  if (now - dead_letters_measured_at_ < kDeadLetterInterval) return;
+  dead_letters_measured_at_ = now;
+  try {
+    // A connection of its own: the consuming one may have a delivery arriving in the middle of the answer.
+    if (!inspector_) inspector_ = std::make_unique<amqp::Connection>(broker_settings_);
+    dead_letter_depth_->Set(static_cast<double>(inspector_->queue_depth(amqp::dead_letter_queue(queue_))));
+  } catch (const std::exception&) {
+    inspector_.reset();  // the consuming connection reports the outage; try again next time
+  }
+}
+
 void Consumer::dispatch(const amqp::Delivery& delivery, amqp::Connection& connection) {
+  if (delivery.redelivered || delivery.delivery_count > 0) redeliveries_->Increment();
   const std::string publisher = delivery.user_id ? "user " + *delivery.user_id : "no user_id";
   std::optional<Message> message = parse_message(delivery.body);
   if (!message) {
     // Not the body: it may hold a buyer's e-mail address.
     log_error("consumer of ", queue_, ": dead-lettering an unreadable message (routing key ", delivery.routing_key,
               ", ", delivery.body.size(), " bytes, ", publisher, ")");
+    settled_[static_cast<std::size_t>(Settlement::dead_letter)]->Increment();
     connection.nack(delivery.delivery_tag, false);
     return;
   }
@@ -412,6 +490,7 @@ void Consumer::dispatch(const amqp::Delivery& delivery, amqp::Connection& connec
   if (!owner || delivery.user_id != broker_user(*owner)) {
     log_error("consumer of ", queue_, ": dead-lettering ", message->type, " ", message->id, " from ", publisher, ": ",
               owner ? "only " + broker_user(*owner) + " publishes it" : std::string("no service publishes it"));
+    settled_[static_cast<std::size_t>(Settlement::dead_letter)]->Increment();
     connection.nack(delivery.delivery_tag, false);
     return;
   }

@@ -7,6 +7,7 @@
 // message id in its inbox in the transaction of the effect, so a redelivery has no second effect.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <boost/asio/any_io_executor.hpp>
 #include <boost/asio/awaitable.hpp>
@@ -22,6 +23,9 @@
 #include <string_view>
 #include <thread>
 #include <vector>
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
 
 #include "core/amqp.hpp"
 #include "core/config.hpp"
@@ -99,13 +103,15 @@ class Tables {
   // For core::keep_tables_trimmed: $1 rows at most, oldest first.
   const pg::Query& prune_published() const { return prune_published_; }
   const pg::Query& prune_inbox() const { return prune_inbox_; }
+  // For the relay's metrics: depth (counted up to a bound) and lag (seconds) of the unpublished rows.
+  const pg::Query& outbox_backlog() const { return outbox_backlog_; }
 
  private:
   std::string schema_;
   std::vector<std::string> names_;  // storage for the queries' names and text
   std::vector<std::string> sql_;
   pg::Query insert_outbox_, insert_inbox_, inbox_contains_, select_unpublished_, mark_published_, prune_published_,
-      prune_inbox_;
+      prune_inbox_, outbox_backlog_;
 };
 
 // True when this message id is already in the inbox: a cheap early exit before side effects.
@@ -135,9 +141,15 @@ class OutboxRelay {
  private:
   boost::asio::awaitable<void> run();
   boost::asio::awaitable<std::size_t> publish_batch();
+  // Sets the backlog gauges, at most once a second.
+  boost::asio::awaitable<void> measure_backlog();
 
   amqp::BrokerSettings broker_settings_;
   const Tables* tables_;
+  prometheus::Counter* published_;
+  prometheus::Gauge* depth_;
+  prometheus::Gauge* lag_;
+  std::chrono::steady_clock::time_point backlog_measured_at_{};
   // Declared before what uses it so that it is destroyed after (as in core::Worker).
   boost::asio::io_context io_{1};
   std::unique_ptr<pg::Pool> db_;
@@ -170,7 +182,7 @@ class Consumer {
   bool connected() const { return connected_; }
 
  private:
-  enum class Settlement { ack, retry, dead_letter };
+  enum class Settlement { ack, retry, dead_letter };  // also the index of settled_
   struct Done {
     std::uint64_t generation;
     std::uint64_t delivery_tag;
@@ -178,6 +190,8 @@ class Consumer {
   };
   void run();
   void settle_finished(amqp::Connection& connection);
+  // Sets the dead-letter gauge, at most every few seconds, over a connection of its own.
+  void measure_dead_letters();
   void dispatch(const amqp::Delivery& delivery, amqp::Connection& connection);
   static boost::asio::awaitable<void> handle(Consumer* self, std::uint64_t generation, std::uint64_t delivery_tag,
                                              Message message, std::size_t worker);
@@ -195,6 +209,12 @@ class Consumer {
   std::vector<Done> done_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> connected_{false};
+  prometheus::Counter* redeliveries_;
+  prometheus::Gauge* dead_letter_depth_;
+  std::array<prometheus::Counter*, 3> settled_{};
+  // The consumer thread's own: the inspecting connection and when it last looked.
+  std::unique_ptr<amqp::Connection> inspector_;
+  std::chrono::steady_clock::time_point dead_letters_measured_at_{};
   std::thread thread_;
 };
 
