@@ -10,6 +10,8 @@ function(flashtix_embed_migrations target schema)
     if(version STREQUAL "")
       message(FATAL_ERROR "migration ${name} must start with its version number")
     endif()
+    # "008" would be an (invalid) octal literal in C++.
+    string(REGEX REPLACE "^0+([0-9])" "\\1" version ${version})
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${file})
     file(READ ${file} sql)
     string(APPEND entries "    {${version}, \"${name}\", R\"flashtix_sql(${sql})flashtix_sql\"},\n")

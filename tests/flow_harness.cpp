@@ -157,7 +157,7 @@ void publish(const std::string& service, const core::amqp::OutgoingMessage& mess
 
 core::amqp::OutgoingMessage outgoing(const core::messaging::Message& message) {
   return core::amqp::OutgoingMessage{message.id, message.type, message.correlation_id, message.occurred_at_ms / 1000,
-                                     json::serialize(core::messaging::to_json(message))};
+                                     json::serialize(core::messaging::to_json(message)), message.traceparent};
 }
 
 // Closes a rabbitmq-c connection politely, then frees it.
@@ -186,7 +186,7 @@ std::string reply_error(const amqp_rpc_reply_t& reply, const char* what) {
 void publish_raw(const std::string& type, const std::string& body) {
   const auto owner = core::messaging::event_owner(type);
   if (!owner) throw std::logic_error("no service publishes " + type);
-  publish(std::string(*owner), core::amqp::OutgoingMessage{"raw-" + std::to_string(std::rand()), type, "", 0, body});
+  publish(std::string(*owner), core::amqp::OutgoingMessage{"raw-" + std::to_string(std::rand()), type, "", 0, body, ""});
 }
 
 core::messaging::Message new_event(std::string_view type, const std::string& order_id, json::object payload) {

@@ -1,6 +1,9 @@
 // End-to-end: an order through payment and notification, with a real broker, for each way it can end,
 // and with the faults the event path must absorb (duplicates, a consumer dying before its ack, a webhook
 // target that is down for a while).
+#include <fstream>
+#include <sstream>
+
 #include "flow_harness.hpp"
 #include "support/credentials.hpp"
 #include "support/metrics.hpp"
@@ -231,6 +234,78 @@ TEST(Flow, MetricsFollowAnOrdersEventsThroughTheServices) {
   EXPECT_TRUE(notifications_now.contains(R"(flashtix_dead_letter_depth{queue="flashtix.notifications"})"));
   EXPECT_TRUE(notifications_now.contains(
       R"(flashtix_http_requests_total{method="GET",route="/notifications",status="2xx"})"));
+}
+
+// The whole of one file, for looking through a service's log.
+std::string whole_file(const std::string& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+// The JSON log lines of `path` that carry `text`.
+std::vector<json::object> log_lines_with(const std::string& path, const std::string& text) {
+  std::vector<json::object> lines;
+  std::stringstream log(whole_file(path));
+  std::string line;
+  while (std::getline(log, line)) {
+    if (line.find(text) == std::string::npos) continue;
+    boost::system::error_code error;
+    json::value parsed = json::parse(line, error);
+    if (!error && parsed.is_object()) lines.push_back(parsed.as_object());
+  }
+  return lines;
+}
+
+// One order is one trace: the buyer's traceparent and X-Request-Id reach the orders log, and the order's
+// trace id the logs of inventory (its confirm), payments and notifications (their messages).
+TEST(Flow, OneOrderIsOneTraceInTheLogsOfEveryService) {
+  const std::int64_t event = create_event(10);
+  const std::string trace_id = "4bf92f3577b34da6a3ce929d" + std::to_string(100000000 + event).substr(1);
+  ASSERT_EQ(trace_id.size(), 32u);
+  const std::string request_id = "checkout-" + std::to_string(event);
+  const HttpResponse created = order_post(orders(), json::object{{"event_id", event}, {"quantity", 1}},
+                                          {{"traceparent", "00-" + trace_id + "-00f067aa0ba902b7-01"},
+                                           {"X-Request-Id", request_id}});
+  ASSERT_TRUE(is_json(created, 200));
+  EXPECT_EQ(created.header("X-Request-Id"), request_id);
+  const std::string order = string_field(created.json(), "order_id");
+  ASSERT_EQ(final_status(order, 10s), "CONFIRMED");
+  ASSERT_TRUE(eventually(10s, [&] { return !delivered_notifications(order).empty(); }));
+  // The services write their logs a few times a second.
+  std::this_thread::sleep_for(500ms);
+
+  const auto lines = log_lines_with(orders().log_path(), request_id);
+  ASSERT_FALSE(lines.empty()) << "no line of the orders log has the request id";
+  const json::object& request = lines.front();
+  EXPECT_EQ(request.at("service").as_string(), "orders");
+  EXPECT_EQ(request.at("message").as_string(), "request");
+  EXPECT_EQ(request.at("method").as_string(), "POST");
+  EXPECT_EQ(request.at("route").as_string(), "/orders");
+  EXPECT_EQ(request.at("status").as_int64(), 200);
+  EXPECT_TRUE(request.at("duration_ms").is_number());
+  EXPECT_EQ(request.at("trace_id").as_string(), trace_id);
+  EXPECT_FALSE(request.at("time").as_string().empty());
+
+  struct Expected {
+    ServiceProcess* service;
+    std::string what;  // the message of a line that must carry the trace
+  };
+  for (const Expected& expected : {Expected{&orders(), "message"}, Expected{&inventory(), "request"},
+                                   Expected{&payments(), "message"}, Expected{&notifications(), "message"}}) {
+    const auto traced = log_lines_with(expected.service->log_path(), trace_id);
+    bool found = false;
+    for (const json::object& line : traced) found = found || line.at("message").as_string() == expected.what;
+    EXPECT_TRUE(found) << "no '" << expected.what << "' line with the order's trace in " << expected.service->log_path();
+  }
+  // Every event about the order went out in its trace.
+  EXPECT_EQ(count("SELECT count(*) FROM orders.outbox WHERE correlation_id = " + sql_text(order) +
+                  " AND traceparent LIKE '00-" + trace_id + "-%'"),
+            2);
+  EXPECT_EQ(count("SELECT count(*) FROM payments.outbox WHERE correlation_id = " + sql_text(order) +
+                  " AND traceparent LIKE '00-" + trace_id + "-%'"),
+            1);
 }
 
 TEST(Flow, AConsumerKilledBetweenItsEffectAndItsAckHasNoSecondEffect) {

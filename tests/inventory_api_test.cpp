@@ -920,6 +920,14 @@ TEST_F(InventoryApi, MetricsParseAndMoveWithTheSale) {
   EXPECT_EQ(http_request(inventory_port(), "GET", "/metrics", "", {{"Authorization", ""}}).status, 200);
 }
 
+// pg_stat_activity tells the service's sessions from any other.
+TEST_F(InventoryApi, ItsDatabaseSessionsCarryItsName) {
+  ASSERT_TRUE(is_json(get("/ready"), 200));
+  const Rows named = pg().admin_query(
+      "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'flashtix-inventory'");
+  EXPECT_GE(std::stoll(named[0][0]), 1);
+}
+
 // ---- the live sale ----
 
 // A stream's first update, and one that says `available` tickets are left; "" when none came in time.

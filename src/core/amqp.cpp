@@ -47,6 +47,18 @@ std::int64_t delivery_count(const amqp_basic_properties_t& properties) {
   return 0;
 }
 
+// A text header of the message; empty when absent or not text.
+std::string text_header(const amqp_basic_properties_t& properties, std::string_view name) {
+  if (!(properties._flags & AMQP_BASIC_HEADERS_FLAG)) return {};
+  for (int i = 0; i < properties.headers.num_entries; ++i) {
+    const amqp_table_entry_t& entry = properties.headers.entries[i];
+    if (text(entry.key) == name && (entry.value.kind == AMQP_FIELD_KIND_UTF8 || entry.value.kind == AMQP_FIELD_KIND_BYTES)) {
+      return text(entry.value.value.bytes);
+    }
+  }
+  return {};
+}
+
 [[noreturn]] void closed_by_broker(const char* what, std::uint32_t method_id, const void* decoded) {
   std::string reason = "the broker closed the connection";
   if (method_id == AMQP_CONNECTION_CLOSE_METHOD && decoded != nullptr) {
@@ -224,6 +236,15 @@ void Connection::publish(const OutgoingMessage& message) {
   properties.timestamp = static_cast<std::uint64_t>(message.timestamp_s);
   // The broker refuses a user_id other than the login ("validated user id"), so this names the publisher.
   properties.user_id = bytes(user_);
+  // The trace of what caused the event travels with it (W3C Trace Context's AMQP mapping names it so).
+  amqp_table_entry_t trace_header{};
+  if (!message.traceparent.empty()) {
+    trace_header.key = bytes("traceparent");
+    trace_header.value.kind = AMQP_FIELD_KIND_UTF8;
+    trace_header.value.value.bytes = bytes(message.traceparent);
+    properties._flags |= AMQP_BASIC_HEADERS_FLAG;
+    properties.headers = amqp_table_t{1, &trace_header};
+  }
   const int status = amqp_basic_publish(state_, kChannel, bytes(kEventsExchange), bytes(message.type), 0, 0,
                                         &properties, bytes(message.body));
   if (status != AMQP_STATUS_OK) {
@@ -315,6 +336,7 @@ std::optional<Delivery> Connection::next_delivery(std::chrono::milliseconds time
     }
     delivery.routing_key = text(envelope.routing_key);
     delivery.body = text(envelope.message.body);
+    delivery.traceparent = text_header(envelope.message.properties, "traceparent");
     amqp_destroy_envelope(&envelope);
     return delivery;
   }

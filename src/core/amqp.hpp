@@ -66,6 +66,7 @@ struct OutgoingMessage {
   std::string correlation_id;
   std::int64_t timestamp_s = 0;
   std::string body;  // JSON
+  std::string traceparent;  // the W3C trace context of what caused it, as an AMQP header; empty: none
 };
 
 struct Delivery {
@@ -78,6 +79,7 @@ struct Delivery {
   std::int64_t delivery_count = 0;
   std::string routing_key;
   std::string body;
+  std::string traceparent;  // its `traceparent` header, as sent; empty when it has none
 };
 
 class Connection {

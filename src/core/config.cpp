@@ -1,6 +1,7 @@
 // Configuration parsing: defaults, then FLASHTIX_* environment, then flags.
 #include "core/config.hpp"
 
+#include "core/log.hpp"
 #include "core/version.hpp"
 
 #include <cctype>
@@ -14,7 +15,7 @@ namespace flashtix::core {
 
 std::vector<ConfigOption> common_options(int default_port) {
   const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  return {
+  std::vector<ConfigOption> options{
       {"listen-address", "127.0.0.1", "address to listen on"},
       {"port", std::to_string(default_port), "TCP port to listen on"},
       // No password in the default: ./flashtix up makes one per install and passes the whole URL (libpq
@@ -23,7 +24,6 @@ std::vector<ConfigOption> common_options(int default_port) {
        "PostgreSQL connection URL, with flashuser's password"},
       {"threads", std::to_string(cores), "event-loop threads (one io_context each)"},
       {"db-pool-size", "4", "PostgreSQL connections per thread"},
-      {"log-level", "info", "debug, info, warn or error"},
       {"max-body-bytes", "65536", "largest request body accepted"},
       {"max-connections", "10000", "open client connections at most; more are refused with 503"},
       {"max-connections-per-client", "1000", "open connections from one client address at most"},
@@ -37,6 +37,8 @@ std::vector<ConfigOption> common_options(int default_port) {
       {"trusted-proxies", "", "comma-separated IP addresses of reverse proxies whose X-Forwarded-For names the client"},
       {"metrics-address", "", "host:port for GET /metrics alone; empty: /metrics on the service's own port"},
   };
+  for (auto& option : log_options()) options.push_back(std::move(option));
+  return options;
 }
 
 std::string env_name_for(const std::string& option_name) {

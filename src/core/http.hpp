@@ -14,6 +14,8 @@
 #include <variant>
 #include <vector>
 
+#include "core/trace.hpp"
+
 namespace flashtix::core {
 
 namespace http = boost::beast::http;
@@ -43,8 +45,13 @@ struct Request {
   std::string client_address;
   // Set by the router for a call that counts against a rate limit: the headers its answer carries.
   std::vector<std::pair<std::string, std::string>> rate_limit_headers;
-  // Set by the router once the path matched a route: where the answer is counted.
+  // Set by the router once the path matched a route: where the answer is counted, and its pattern.
   const RouteMetrics* metrics = nullptr;
+  std::string_view route;
+  // Set by the server: the client's X-Request-Id (or a new one) and this request's span of its trace
+  // (the caller's traceparent, or a new trace).
+  std::string request_id;
+  TraceContext trace;
 
   // A `{name}` segment of the route that matched; empty when absent.
   std::string_view path_param(std::string_view name) const;

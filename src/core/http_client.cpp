@@ -1,6 +1,8 @@
 // Inter-service HTTP: a stream is reused while the peer keeps it alive and dropped on any error.
 #include "core/http_client.hpp"
 
+#include "core/trace.hpp"
+
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/steady_timer.hpp>
@@ -33,7 +35,7 @@ HttpClient::HttpClient(asio::any_io_executor executor, const std::string& base_u
 
 asio::awaitable<ClientResponse> HttpClient::attempt(http::verb method, std::string target, std::string body,
                                                     std::chrono::milliseconds timeout,
-                                                    std::chrono::milliseconds caller_waits) {
+                                                    std::chrono::milliseconds caller_waits, std::string traceparent) {
   std::unique_ptr<beast::tcp_stream> stream;
   bool reused = false;
   if (!idle_.empty()) {
@@ -55,6 +57,7 @@ asio::awaitable<ClientResponse> HttpClient::attempt(http::verb method, std::stri
   request.set(http::field::content_type, "application/json");
   request.set(kRequestTimeoutHeader, std::to_string(caller_waits.count()));
   if (!options_.bearer_token.empty()) request.set(http::field::authorization, "Bearer " + options_.bearer_token);
+  if (!traceparent.empty()) request.set(kTraceparentHeader, traceparent);
   request.keep_alive(true);
   request.body() = body;
   request.prepare_payload();
@@ -79,7 +82,7 @@ asio::awaitable<ClientResponse> HttpClient::attempt(http::verb method, std::stri
 }
 
 asio::awaitable<ClientResponse> HttpClient::call(http::verb method, std::string target, std::string body,
-                                                 bool idempotent) {
+                                                 bool idempotent, std::string traceparent) {
   const int attempts = idempotent ? options_.max_attempts : 1;
   const auto deadline = std::chrono::steady_clock::now() + options_.total_timeout;
   auto pause = options_.first_retry_pause;
@@ -89,7 +92,8 @@ asio::awaitable<ClientResponse> HttpClient::call(http::verb method, std::string 
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) break;
     try {
-      ClientResponse response = co_await attempt(method, target, body, std::min(left, options_.timeout), left);
+      ClientResponse response =
+          co_await attempt(method, target, body, std::min(left, options_.timeout), left, traceparent);
       const auto status = response.status;
       const bool busy = status == http::status::bad_gateway || status == http::status::service_unavailable ||
                         status == http::status::gateway_timeout;

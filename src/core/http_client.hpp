@@ -48,9 +48,10 @@ class HttpClient {
 
   // Sends one request, telling the peer how long it is waited for (kRequestTimeoutHeader). Idempotent
   // calls are retried on transport failures and on 502/503/504 answers; when every attempt failed so,
-  // PeerUnavailable (a 502/503/504 answer included). A non-idempotent call is tried once.
+  // PeerUnavailable (a 502/503/504 answer included). A non-idempotent call is tried once. A non-empty
+  // `traceparent` (W3C Trace Context) goes with it, so the peer's log lines join the caller's trace.
   boost::asio::awaitable<ClientResponse> call(http::verb method, std::string target, std::string body,
-                                              bool idempotent);
+                                              bool idempotent, std::string traceparent = {});
 
   const std::string& base_url() const { return base_url_; }
 
@@ -59,7 +60,7 @@ class HttpClient {
   // retry with the same body may still pick up what this attempt started.
   boost::asio::awaitable<ClientResponse> attempt(http::verb method, std::string target, std::string body,
                                                  std::chrono::milliseconds timeout,
-                                                 std::chrono::milliseconds caller_waits);
+                                                 std::chrono::milliseconds caller_waits, std::string traceparent);
 
   boost::asio::any_io_executor executor_;
   std::string base_url_;

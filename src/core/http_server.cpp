@@ -153,10 +153,35 @@ Problem failure_problem(std::exception_ptr error, std::string_view what) {
                  "the server failed to handle the request; it has been logged", {}, {}};
 }
 
+namespace {
+
+// One line per answered request, with what ties it to its caller's logs: the request id and the trace.
+void log_answer(std::string_view method, std::string_view route, http::status status,
+                std::chrono::steady_clock::duration elapsed, std::string_view request_id, const TraceContext& trace) {
+  const std::string code = std::to_string(static_cast<unsigned>(status));
+  char duration[32];
+  std::snprintf(duration, sizeof duration, "%.3f", std::chrono::duration<double, std::milli>(elapsed).count());
+  write_log_line(LogLevel::info, "request", {{"method", method},
+                                             {"route", route},
+                                             {"status", code, false},
+                                             {"duration_ms", duration, false},
+                                             {"request_id", request_id},
+                                             {"trace_id", trace.trace_id},
+                                             {"span_id", trace.span_id}});
+}
+
+}  // namespace
+
 asio::awaitable<Response> dispatch(const Router* router, Request request) {
   const auto started = std::chrono::steady_clock::now();
   auto matched = router->match(request);
   const RouteMetrics& metrics = request.metrics != nullptr ? *request.metrics : router->unmatched_metrics();
+  // What the answer and the access log need once the request itself has gone to its handler.
+  const bool log_it = access_log_enabled() && log_enabled(LogLevel::info);
+  const std::string method = log_it ? std::string(request.message.method_string()) : std::string();
+  const std::string route = request.route.empty() ? std::string("unmatched") : std::string(request.route);
+  const std::string request_id = request.request_id;
+  const TraceContext trace = log_it ? request.trace : TraceContext{};
   Response response;
   if (const auto* problem = std::get_if<Problem>(&matched)) {
     response = problem_response(*problem);
@@ -173,7 +198,10 @@ asio::awaitable<Response> dispatch(const Router* router, Request request) {
     if (failure) response = problem_response(failure_problem(failure, what));
     for (auto& header : rate_limit_headers) response.headers.push_back(std::move(header));
   }
-  metrics.observe(response.status, std::chrono::steady_clock::now() - started);
+  const auto elapsed = std::chrono::steady_clock::now() - started;
+  metrics.observe(response.status, elapsed);
+  response.headers.emplace_back(std::string(kRequestIdHeader), request_id);
+  if (log_it) log_answer(method, route, response.status, elapsed, request_id, trace);
   co_return response;
 }
 
@@ -270,6 +298,8 @@ asio::awaitable<void> serve_connection(asio::ip::tcp::socket socket, const Route
     Request request;
     request.message = parser.release();
     request.client_address = client.client;
+    request.request_id = request_id_from(request.header(kRequestIdHeader));
+    request.trace = next_span(parse_traceparent(request.header(kTraceparentHeader)));
     const unsigned version = request.message.version();
     const bool asked_keep_alive = request.message.keep_alive();
     Response response;

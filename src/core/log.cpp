@@ -1,18 +1,38 @@
-// Logging: a timestamped line per call, written with one write(2) so threads never interleave.
+// Logging: lines are made on the caller's thread and appended to a buffer under a short lock; a writer
+// thread empties the buffer with one write(2) at a time, so lines of different threads never interleave.
 #include "core/log.hpp"
 
 #include <unistd.h>
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
 #include <ctime>
+#include <mutex>
 #include <stdexcept>
 #include <string>
+#include <thread>
+#include <utility>
 
 namespace flashtix::core {
 namespace {
 
+// The writer wakes this often, or as soon as this much is waiting.
+constexpr std::chrono::milliseconds kFlushInterval{50};
+constexpr std::size_t kFlushBytes = 64 * 1024;
+// Past this much waiting (a stalled disk), lines are dropped and counted rather than piling up in memory.
+constexpr std::size_t kMaxBufferedBytes = 16 * 1024 * 1024;
+
 std::atomic<int> g_level{static_cast<int>(LogLevel::info)};
+std::atomic<bool> g_json{false};
+std::atomic<bool> g_access_log{true};
+
+std::string& service() {
+  static std::string name;
+  return name;
+}
 
 const char* level_name(LogLevel level) {
   switch (level) {
@@ -22,6 +42,113 @@ const char* level_name(LogLevel level) {
     case LogLevel::error: return "error";
   }
   return "?";
+}
+
+void write_all(std::string_view text) {
+  while (!text.empty()) {
+    const ssize_t written = ::write(STDERR_FILENO, text.data(), text.size());
+    // A log line is best effort: a failed write is not worth more than giving up on it.
+    if (written <= 0) return;
+    text.remove_prefix(static_cast<std::size_t>(written));
+  }
+}
+
+class Writer {
+ public:
+  Writer() : thread_([this] { run(); }) {}
+  Writer(const Writer&) = delete;
+  Writer& operator=(const Writer&) = delete;
+
+  void add(std::string line, bool now) {
+    std::unique_lock lock(mutex_);
+    if (now) {
+      // In order: what was gathered first, then this line, before the caller goes on (it may be about
+      // to die on purpose, as a failpoint does).
+      write_all(buffer_);
+      buffer_.clear();
+      write_all(line);
+      return;
+    }
+    if (buffer_.size() + line.size() > kMaxBufferedBytes) {
+      ++dropped_;
+      return;
+    }
+    buffer_ += line;
+    const bool full = buffer_.size() >= kFlushBytes;
+    lock.unlock();
+    if (full) ready_.notify_one();
+  }
+
+  void flush() {
+    const std::lock_guard lock(mutex_);
+    write_all(buffer_);
+    buffer_.clear();
+  }
+
+ private:
+  void run() {
+    std::string batch;
+    std::unique_lock lock(mutex_);
+    for (;;) {
+      ready_.wait_for(lock, kFlushInterval, [this] { return buffer_.size() >= kFlushBytes; });
+      batch.swap(buffer_);
+      const std::size_t dropped = std::exchange(dropped_, 0);
+      lock.unlock();
+      if (dropped > 0) batch += "log: " + std::to_string(dropped) + " lines dropped (the log did not keep up)\n";
+      write_all(batch);
+      batch.clear();
+      lock.lock();
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable ready_;
+  std::string buffer_;
+  std::size_t dropped_ = 0;
+  std::thread thread_;
+};
+
+// Made on first use and never destroyed: lines may be logged while the process exits; what is gathered
+// is written by the exit handler that configure_logging registers.
+Writer& writer() {
+  static Writer* instance = new Writer;
+  return *instance;
+}
+
+void append_json_string(std::string& out, std::string_view text) {
+  out += '"';
+  for (const char c : text) {
+    const auto byte = static_cast<unsigned char>(c);
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        if (byte < 0x20) {
+          char escaped[8];
+          std::snprintf(escaped, sizeof escaped, "\\u%04x", byte);
+          out += escaped;
+        } else {
+          out += c;
+        }
+    }
+  }
+  out += '"';
+}
+
+std::string timestamp() {
+  using namespace std::chrono;
+  const auto now = system_clock::now();
+  const std::time_t seconds = system_clock::to_time_t(now);
+  const auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
+  std::tm utc{};
+  gmtime_r(&seconds, &utc);
+  char stamp[40];
+  const std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
+  std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(millis));
+  return stamp;
 }
 
 }  // namespace
@@ -38,26 +165,78 @@ void set_log_level(LogLevel level) { g_level.store(static_cast<int>(level), std:
 
 bool log_enabled(LogLevel level) { return static_cast<int>(level) >= g_level.load(std::memory_order_relaxed); }
 
-void write_log_line(LogLevel level, std::string_view message) {
-  using namespace std::chrono;
-  const auto now = system_clock::now();
-  const std::time_t seconds = system_clock::to_time_t(now);
-  const auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char stamp[32];
-  const std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::string line(stamp, n);
-  char frac[8];
-  std::snprintf(frac, sizeof frac, ".%03dZ ", static_cast<int>(millis));
-  line += frac;
-  line += level_name(level);
-  line += ' ';
-  line += message;
-  line += '\n';
-  // A short write to stderr is not worth retrying: the log line is best effort.
-  [[maybe_unused]] const auto written = ::write(STDERR_FILENO, line.data(), line.size());
+std::vector<ConfigOption> log_options() {
+  return {
+      {"log-level", "info", "debug, info, warn or error"},
+      {"log-format", "auto", "json, text, or auto (json unless standard error is a terminal)"},
+      {"access-log", "on", "on: one line per answered request; off: none"},
+  };
 }
+
+void configure_logging(std::string name, const Config& config) {
+  service() = std::move(name);
+  set_log_level(parse_log_level(config.get("log-level")));
+  const std::string& format = config.get("log-format");
+  if (format == "auto") {
+    g_json = ::isatty(STDERR_FILENO) == 0;
+  } else if (format == "json" || format == "text") {
+    g_json = format == "json";
+  } else {
+    throw std::invalid_argument("--log-format must be json, text or auto");
+  }
+  const std::string& access = config.get("access-log");
+  if (access != "on" && access != "off") throw std::invalid_argument("--access-log must be on or off");
+  g_access_log = access == "on";
+  // Gathered lines are written when the process ends normally, whichever way main returns.
+  writer();
+  std::atexit([] { writer().flush(); });
+}
+
+const std::string& service_name() { return service(); }
+
+bool access_log_enabled() { return g_access_log.load(std::memory_order_relaxed); }
+
+void write_log_line(LogLevel level, std::string_view message, std::initializer_list<LogField> fields) {
+  std::string line;
+  line.reserve(128 + message.size());
+  if (g_json.load(std::memory_order_relaxed)) {
+    line += "{\"time\":\"";
+    line += timestamp();
+    line += "\",\"level\":\"";
+    line += level_name(level);
+    line += "\",\"service\":";
+    append_json_string(line, service());
+    line += ",\"message\":";
+    append_json_string(line, message);
+    for (const LogField& field : fields) {
+      line += ',';
+      append_json_string(line, field.name);
+      line += ':';
+      if (field.quoted) {
+        append_json_string(line, field.value);
+      } else {
+        line += field.value;
+      }
+    }
+    line += "}\n";
+  } else {
+    line += timestamp();
+    line += ' ';
+    line += level_name(level);
+    line += ' ';
+    line += message;
+    for (const LogField& field : fields) {
+      line += ' ';
+      line += field.name;
+      line += '=';
+      line += field.value;
+    }
+    line += '\n';
+  }
+  writer().add(std::move(line), level >= LogLevel::warn);
+}
+
+void flush_log() { writer().flush(); }
 
 void LogIfFailed::operator()(std::exception_ptr error) const {
   if (!error) return;

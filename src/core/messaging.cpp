@@ -15,6 +15,7 @@
 #include "core/http_client.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/trace.hpp"
 #include "core/service_host.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
@@ -184,7 +185,7 @@ Tables::Tables(std::string schema) : schema_(std::move(schema)) {
                       "ON CONFLICT (message_id) DO NOTHING RETURNING message_id");
   add("inbox_contains", "SELECT 1 FROM " + s + ".inbox WHERE message_id = $1::uuid");
   // SKIP LOCKED: a second relay (another instance) takes the next rows instead of waiting for these.
-  add("outbox_unpublished", "SELECT seq, message_id, type, correlation_id, payload::text AS payload, "
+  add("outbox_unpublished", "SELECT seq, message_id, type, correlation_id, payload::text AS payload, traceparent, "
                             "       (extract(epoch FROM occurred_at) * 1000)::bigint AS occurred_at_ms "
                             "FROM " + s + ".outbox WHERE published_at IS NULL "
                             "ORDER BY seq LIMIT $1::integer FOR UPDATE SKIP LOCKED");
@@ -360,8 +361,10 @@ asio::awaitable<std::size_t> OutboxRelay::publish_batch() {
     message.correlation_id = std::string(rows.text(i, "correlation_id"));
     message.occurred_at_ms = rows.integer(i, "occurred_at_ms");
     message.payload = json::parse(rows.text(i, "payload")).as_object();
+    const std::string traceparent = rows.is_null(i, "traceparent") ? std::string() : std::string(rows.text(i, "traceparent"));
     broker_->publish(amqp::OutgoingMessage{message.id, message.type, message.correlation_id,
-                                           message.occurred_at_ms / 1000, json::serialize(to_json(message))});
+                                           message.occurred_at_ms / 1000, json::serialize(to_json(message)),
+                                           traceparent});
     if (i > 0) published_seqs += ",";
     published_seqs += rows.text(i, "seq");
   }
@@ -495,6 +498,7 @@ void Consumer::dispatch(const amqp::Delivery& delivery, amqp::Connection& connec
     return;
   }
   message->delivery_count = delivery.delivery_count;
+  message->traceparent = delivery.traceparent;
   const std::size_t worker = next_worker_++ % workers_.size();
   asio::co_spawn(workers_[worker], handle(this, generation_, delivery.delivery_tag, std::move(*message), worker),
                  LogIfFailed{"handler of " + queue_});
@@ -546,6 +550,16 @@ asio::awaitable<void> Consumer::handle(Consumer* self, std::uint64_t generation,
       log_warn(type, " ", id, " waits for a dependency, retrying in ", pause.count(), " ms: ", *outage);
       co_await sleep_for(pause);
     }
+  }
+  if (log_enabled(LogLevel::info)) {
+    // One line per message handled, in the trace of the order it concerns.
+    static constexpr std::array<std::string_view, 3> kOutcomes{"acked", "returned", "dead_lettered"};
+    const std::optional<TraceContext> trace = parse_traceparent(message.traceparent);
+    write_log_line(LogLevel::info, "message", {{"type", type},
+                                               {"message_id", id},
+                                               {"queue", self->queue_},
+                                               {"outcome", kOutcomes[static_cast<std::size_t>(*settlement)]},
+                                               {"trace_id", trace ? std::string_view(trace->trace_id) : ""}});
   }
   if (settlement == Settlement::ack && failpoint_active("consumer_crash_before_ack")) {
     log_error("failpoint consumer_crash_before_ack: dying after the effect of ", type, " ", id, ", before its ack");

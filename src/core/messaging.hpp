@@ -63,6 +63,8 @@ struct Message {
   json::object payload;
   // Deliveries before this one (0 on the first); the broker dead-letters past amqp::kMaxDeliveries.
   std::int64_t delivery_count = 0;
+  // The W3C trace context it travelled with (the order's trace); empty when it had none.
+  std::string traceparent;
 };
 
 json::object to_json(const Message& message);

@@ -154,8 +154,9 @@ asio::awaitable<std::shared_ptr<Connection>> Connection::connect(asio::any_io_ex
   const std::string server_options = "-c statement_timeout=" + std::to_string(options.statement_timeout.count()) +
                                      " -c lock_timeout=" + std::to_string(options.lock_timeout.count()) +
                                      " -c enable_seqscan=off";
-  const char* keys[] = {"dbname", "options", nullptr};
-  const char* values[] = {options.url.c_str(), server_options.c_str(), nullptr};
+  // Keywords after dbname override what its URL says; application_name only when there is one.
+  const char* keys[] = {"dbname", "options", options.application_name.empty() ? nullptr : "application_name", nullptr};
+  const char* values[] = {options.url.c_str(), server_options.c_str(), options.application_name.c_str(), nullptr};
   // Owned until the Connection takes it: this coroutine may be destroyed while it waits (the process
   // stopping), and the half-open connection must go with it.
   std::unique_ptr<PGconn, decltype(&PQfinish)> owned(PQconnectStartParams(keys, values, /*expand_dbname=*/1),

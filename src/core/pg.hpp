@@ -128,6 +128,8 @@ struct ConnectionOptions {
   std::chrono::milliseconds query_timeout{10000};
   std::chrono::milliseconds statement_timeout{8000};
   std::chrono::milliseconds lock_timeout{3000};
+  // Shown in pg_stat_activity and the server's log; empty: libpq's default.
+  std::string application_name;
 };
 
 class Connection : public std::enable_shared_from_this<Connection> {

@@ -46,7 +46,8 @@ void Router::add(http::verb method, std::string pattern, Role role, Handler hand
     start = end + 1;
   }
   auto route_metrics = std::make_unique<RouteMetrics>(http::to_string(method), pattern);
-  routes_.push_back(Route{method, std::move(segments), role, std::move(handler), true, std::move(route_metrics)});
+  routes_.push_back(
+      Route{method, std::move(segments), role, std::move(handler), true, std::move(route_metrics), std::move(pattern)});
 }
 
 void Router::probe(std::string pattern, Handler handler) {
@@ -81,6 +82,7 @@ Result<const Handler*> Router::match(Request& request) const {
       continue;
     }
     request.metrics = route.metrics.get();
+    request.route = route.pattern;
     static const Credentials kNone;
     const Credentials& credentials = credentials_ != nullptr ? *credentials_ : kNone;
     request.caller = Role::anyone;

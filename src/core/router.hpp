@@ -60,6 +60,7 @@ class Router {
     Handler handler;
     bool rate_limited = true;
     std::unique_ptr<RouteMetrics> metrics;
+    std::string pattern;
   };
   std::vector<Route> routes_;
   std::unique_ptr<RouteMetrics> unmatched_ = std::make_unique<RouteMetrics>("", "unmatched");

@@ -26,6 +26,7 @@ using asio::ip::tcp;
 pg::PoolOptions pool_options_from(const Config& config) {
   pg::PoolOptions options;
   options.connection.url = config.get("database-url");
+  if (!service_name().empty()) options.connection.application_name = "flashtix-" + service_name();
   options.max_connections = static_cast<int>(config.get_int("db-pool-size", 1, 64));
   return options;
 }

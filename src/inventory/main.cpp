@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
   core::Config config("flashtix-inventory", inventory::options());
   try {
     config.parse(argc, argv);
-    core::set_log_level(core::parse_log_level(config.get("log-level")));
+    core::configure_logging("inventory", config);
     const inventory::Settings settings = inventory::settings_from(config);
     // Before anything touches the database: a broker URL of another service's user is refused at once.
     const auto broker = core::messaging::broker_settings_from(config, "inventory");

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
   core::Config config("flashtix-notifications", notifications::options());
   try {
     config.parse(argc, argv);
-    core::set_log_level(core::parse_log_level(config.get("log-level")));
+    core::configure_logging("notifications", config);
     const notifications::Settings settings = notifications::settings_from(config);
     // Before anything touches the database: a broker URL of another service's user is refused at once.
     const auto broker = core::messaging::broker_settings_from(config, "notifications");

@@ -193,11 +193,12 @@ awaitable<Response> remember_refusal(Orders* orders, std::optional<store::Keyed>
 // Reserve, then record. Every failure from here on gives the hold back before it is answered, unless the
 // order may have been recorded.
 awaitable<Response> place_order(Orders* orders, CreateOrder command, std::optional<store::Keyed> key,
-                                std::string order_id) {
+                                std::string order_id, std::string traceparent) {
   ReserveOutcome reserved;
   std::optional<std::string> unreachable;
   const ReserveRequest request{order_id, command.event_id, command.quantity, orders->settings.hold_seconds,
-                               command.customer_email ? core::normalized_email(*command.customer_email) : std::nullopt};
+                               command.customer_email ? core::normalized_email(*command.customer_email) : std::nullopt,
+                               traceparent};
   try {
     reserved = co_await orders->reserves->reserve(request);
   } catch (const core::PeerUnavailable& e) {
@@ -240,7 +241,8 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
               core::unix_ms_now(),
               {},
               {},
-              core::sha256_hex(secret)};
+              core::sha256_hex(secret),
+              traceparent};
   json::object answer = to_json(order);
   answer["order_secret"] = secret;
   const std::string body = json::serialize(answer);
@@ -324,7 +326,8 @@ Problem inventory_unavailable(const std::string& why) {
                  {{"Retry-After", "1"}}};
 }
 
-awaitable<Response> checkout(Orders* orders, CreateOrder command, std::optional<std::string> idempotency_key) {
+awaitable<Response> checkout(Orders* orders, CreateOrder command, std::optional<std::string> idempotency_key,
+                             std::string traceparent) {
   std::optional<store::Keyed> key;
   // The key is this request's until it is answered.
   const KeysInFlight::Entry in_flight =
@@ -341,7 +344,7 @@ awaitable<Response> checkout(Orders* orders, CreateOrder command, std::optional<
   }
   // The order id is made here, for this attempt alone: it is the hold's key, so a retried reserve never
   // holds twice, and an attempt that fails gives back only its own hold.
-  co_return co_await place_order(orders, std::move(command), std::move(key), core::random_uuid());
+  co_return co_await place_order(orders, std::move(command), std::move(key), core::random_uuid(), std::move(traceparent));
 }
 
 }  // namespace flashtix::orders

@@ -46,8 +46,9 @@ class KeysInFlight {
 // 503 inventory_unavailable, with why.
 core::Problem inventory_unavailable(const std::string& why);
 
-// The whole answer to one POST /orders whose body and key were already read.
+// The whole answer to one POST /orders whose body and key were already read; `traceparent` is the
+// request's trace, which becomes the order's.
 boost::asio::awaitable<core::Response> checkout(Orders* orders, CreateOrder command,
-                                                std::optional<std::string> idempotency_key);
+                                                std::optional<std::string> idempotency_key, std::string traceparent);
 
 }  // namespace flashtix::orders

@@ -120,20 +120,20 @@ awaitable<ReserveOutcome> ReserveQueue::reserve(ReserveRequest request) {
   co_return co_await core::Batcher<ReserveRequest, ReserveOutcome>::submit(queue_, std::move(request), start_by);
 }
 
-awaitable<ReleaseOutcome> InventoryClient::release(std::string key) {
+awaitable<ReleaseOutcome> InventoryClient::release(std::string key, std::string traceparent) {
   const json::object request{{"reservation_key", key}};
-  co_return co_await release_with(json::serialize(request));
+  co_return co_await release_with(json::serialize(request), std::move(traceparent));
 }
 
 awaitable<ReleaseOutcome> InventoryClient::release(const ReserveRequest& reserved) {
   const json::object request{
       {"reservation_key", reserved.key}, {"event_id", reserved.event_id}, {"quantity", reserved.quantity}};
-  co_return co_await release_with(json::serialize(request));
+  co_return co_await release_with(json::serialize(request), reserved.traceparent);
 }
 
-awaitable<ReleaseOutcome> InventoryClient::release_with(std::string body) {
+awaitable<ReleaseOutcome> InventoryClient::release_with(std::string body, std::string traceparent) {
   const core::ClientResponse response =
-      co_await http_.call(http::verb::post, "/inventory/release", std::move(body), true);
+      co_await http_.call(http::verb::post, "/inventory/release", std::move(body), true, std::move(traceparent));
   if (response.status == http::status::ok) co_return HoldReleased{};
   const std::string code = problem_code(response);
   if (response.status == http::status::conflict && code == "hold_confirmed") co_return HoldSold{};
@@ -141,10 +141,10 @@ awaitable<ReleaseOutcome> InventoryClient::release_with(std::string body) {
   unexpected("release", response);
 }
 
-awaitable<ConfirmOutcome> InventoryClient::confirm(std::string key) {
+awaitable<ConfirmOutcome> InventoryClient::confirm(std::string key, std::string traceparent) {
   const json::object request{{"reservation_key", key}};
   const core::ClientResponse response =
-      co_await http_.call(http::verb::post, "/inventory/confirm", json::serialize(request), true);
+      co_await http_.call(http::verb::post, "/inventory/confirm", json::serialize(request), true, std::move(traceparent));
   if (response.status == http::status::ok) co_return HoldConfirmed{};
   const std::string code = problem_code(response);
   if (response.status == http::status::conflict && code == "hold_expired") {

@@ -52,6 +52,8 @@ struct ReserveRequest {
   std::int64_t hold_seconds;
   // The buyer's e-mail address, which inventory counts against the event's per-buyer limit, if any.
   std::optional<std::string> buyer;
+  // The order's trace (W3C traceparent), sent with the calls about this hold that name it alone.
+  std::string traceparent;
 };
 
 // Released now, or had given its tickets back already (released, expired, voided).
@@ -76,17 +78,17 @@ class InventoryClient {
   // Holds tickets for each request, in one call (POST /inventory/reserve-batch); one outcome each, in
   // order. Safe to repeat. Throws core::PeerUnavailable when inventory cannot be reached in time.
   boost::asio::awaitable<std::vector<ReserveOutcome>> reserve_many(std::vector<ReserveRequest> requests);
-  // Gives the tickets held under `key` back. Safe to repeat.
-  boost::asio::awaitable<ReleaseOutcome> release(std::string key);
+  // Gives the tickets held under `key` back, in the order's trace. Safe to repeat.
+  boost::asio::awaitable<ReleaseOutcome> release(std::string key, std::string traceparent);
   // Gives back what a reserve of `reserved` may have held, also when that reserve has not committed yet:
   // it then finds its key released (a tombstone) and holds nothing. Safe to repeat.
   boost::asio::awaitable<ReleaseOutcome> release(const ReserveRequest& reserved);
-  // Sells the tickets held under `key`. Safe to repeat.
-  boost::asio::awaitable<ConfirmOutcome> confirm(std::string key);
+  // Sells the tickets held under `key`, in the order's trace. Safe to repeat.
+  boost::asio::awaitable<ConfirmOutcome> confirm(std::string key, std::string traceparent);
   boost::asio::awaitable<bool> healthy();
 
  private:
-  boost::asio::awaitable<ReleaseOutcome> release_with(std::string body);
+  boost::asio::awaitable<ReleaseOutcome> release_with(std::string body, std::string traceparent);
 
   core::HttpClient http_;
 };

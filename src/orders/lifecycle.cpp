@@ -44,7 +44,7 @@ awaitable<void> on_payment_succeeded(Orders* orders, Message message) {
   std::vector<Statement> effect;
   // Already CANCELLED or EXPIRED: the payment service saw that event too and refunds on its own.
   if (order.status == kPendingPayment) {
-    const ConfirmOutcome confirmed = co_await orders->inventory->confirm(order.id);
+    const ConfirmOutcome confirmed = co_await orders->inventory->confirm(order.id, order.traceparent);
     order.payment_id = payment_id;
     if (std::holds_alternative<HoldConfirmed>(confirmed)) {
       order.status = std::string(kConfirmed);
@@ -57,7 +57,7 @@ awaitable<void> on_payment_succeeded(Orders* orders, Message message) {
       // hold still HELD goes back now rather than at inventory's next sweep; the payment is refunded on
       // order.expired.
       if (std::holds_alternative<HoldUnknown>(confirmed)) core::log_error("order ", order.id, " has no hold in inventory");
-      co_await orders->inventory->release(order.id);
+      co_await orders->inventory->release(order.id, order.traceparent);
       order.status = std::string(kExpired);
       order.status_reason = std::string(kReasonHoldExpired);
       effect.push_back(store::finish_order(order, messaging::kOrderExpired));
@@ -71,7 +71,7 @@ awaitable<void> on_payment_failed(Orders* orders, Message message) {
   Order order = co_await order_of(orders, message);
   std::vector<Statement> effect;
   if (order.status == kPendingPayment) {
-    const ReleaseOutcome released = co_await orders->inventory->release(order.id);
+    const ReleaseOutcome released = co_await orders->inventory->release(order.id, order.traceparent);
     if (std::holds_alternative<HoldSold>(released)) {
       // Only a succeeded payment confirms a hold, and an order has one payment: a broken invariant.
       core::log_error("order ", order.id, ": payment ", payment_id, " failed but its tickets are sold");
@@ -117,7 +117,7 @@ awaitable<void> handle_event(Orders* orders, Message message) {
 }
 
 awaitable<void> expire_order(Orders* orders, Order order) {
-  const ReleaseOutcome released = co_await orders->inventory->release(order.id);
+  const ReleaseOutcome released = co_await orders->inventory->release(order.id, order.traceparent);
   if (std::holds_alternative<HoldSold>(released)) {
     // A confirm for a succeeded payment got in before the hold lapsed; its consumer has not moved the
     // order yet (or died before it could). The tickets are sold: so is the order.

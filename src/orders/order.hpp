@@ -45,6 +45,9 @@ struct Order {
   // The SHA-256 (hex) of the order's secret, which lets its buyer read and cancel it; empty for orders
   // made before orders had secrets. Never part of an answer.
   std::string secret_sha256;
+  // The W3C trace context of the request that made the order: every event about it is published in this
+  // trace, and the calls to inventory about it carry it. Empty for orders made before traces.
+  std::string traceparent;
 };
 
 struct CreateOrder {

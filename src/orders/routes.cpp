@@ -37,7 +37,7 @@ awaitable<Response> create_order(Orders* orders, Request request) {
   auto key = parse_idempotency_key(request.header("Idempotency-Key"), has_key);
   if (auto* problem = std::get_if<Problem>(&key)) co_return problem_response(*problem);
   co_return co_await checkout(orders, std::get<CreateOrder>(std::move(parsed)),
-                              std::get<std::optional<std::string>>(std::move(key)));
+                              std::get<std::optional<std::string>>(std::move(key)), request.trace.traceparent());
 }
 
 core::Result<std::string> path_order_id(const Request& request) {
@@ -118,7 +118,7 @@ awaitable<Response> cancel_order(Orders* orders, Request request) {
   // which the expiry sweep turns EXPIRED; never a cancelled order still holding tickets.
   ReleaseOutcome released;
   try {
-    released = co_await orders->inventory->release(order->id);
+    released = co_await orders->inventory->release(order->id, order->traceparent);
   } catch (const core::PeerUnavailable& e) {
     co_return problem_response(inventory_unavailable(e.what()));
   }

@@ -31,6 +31,7 @@ Order order_from(const Result& rows, int row) {
   if (!rows.is_null(row, "secret_sha256")) order.secret_sha256 = std::string(rows.text(row, "secret_sha256"));
   if (!rows.is_null(row, "payment_id")) order.payment_id = std::string(rows.text(row, "payment_id"));
   if (!rows.is_null(row, "status_reason")) order.status_reason = std::string(rows.text(row, "status_reason"));
+  if (!rows.is_null(row, "traceparent")) order.traceparent = std::string(rows.text(row, "traceparent"));
   return order;
 }
 
@@ -40,6 +41,7 @@ struct OrderColumns {
   std::vector<std::int64_t> event_ids, quantities, reservation_ids, expires_at_ms, created_at_ms;
   std::vector<Param> customer_emails, keys, fingerprints;
   std::vector<std::string> response_bodies, created_payloads, secrets;
+  std::vector<Param> traceparents;
 
   void add(const CheckoutWrites::InsertOrder& insert) {
     const Order& order = insert.order;
@@ -55,18 +57,19 @@ struct OrderColumns {
     response_bodies.push_back(insert.response_body);
     created_payloads.push_back(insert.created_payload);
     secrets.push_back(order.secret_sha256);
+    traceparents.push_back(order.traceparent.empty() ? std::nullopt : Param(order.traceparent));
   }
   core::pg::Params params() const {
     return core::pg::params(text_array(ids), int_array(event_ids), int_array(quantities), text_array(customer_emails),
                             int_array(reservation_ids), int_array(expires_at_ms), int_array(created_at_ms),
                             text_array(keys), text_array(fingerprints), text_array(response_bodies),
-                            text_array(created_payloads), text_array(secrets));
+                            text_array(created_payloads), text_array(secrets), text_array(traceparents));
   }
 };
 
 #define FLASHTIX_ORDER_COLUMNS                                            \
   "id, event_id, quantity, customer_email, status, reservation_id, seq, " \
-  "payment_id, status_reason, secret_sha256, "                            \
+  "payment_id, status_reason, secret_sha256, traceparent, "               \
   "(extract(epoch FROM expires_at) * 1000)::bigint AS expires_at_ms, "    \
   "(extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms "
 
@@ -90,9 +93,10 @@ constexpr Query kInsertOrders{
     "insert_orders",
     "WITH input AS ("
     "    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::integer[], $4::text[], $5::bigint[], $6::bigint[], "
-    "                         $7::bigint[], $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[]) "
+    "                         $7::bigint[], $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[], "
+    "                         $13::text[]) "
     "        AS i(id, event_id, quantity, customer_email, reservation_id, expires_at_ms, created_at_ms, key, "
-    "             fingerprint, response_body, created_payload, secret_sha256)), "
+    "             fingerprint, response_body, created_payload, secret_sha256, traceparent)), "
     "answered AS ("
     "    INSERT INTO orders.idempotency_keys "
     "        (key, request_fingerprint, order_id, state, response_status, response_body) "
@@ -105,14 +109,15 @@ constexpr Query kInsertOrders{
     "inserted AS ("
     "    INSERT INTO orders.orders "
     "        (id, event_id, quantity, customer_email, status, reservation_id, expires_at, created_at, "
-    "         secret_sha256) "
+    "         secret_sha256, traceparent) "
     "    SELECT r.id, r.event_id, r.quantity, r.customer_email, 'PENDING_PAYMENT', r.reservation_id, "
-    "           to_timestamp(r.expires_at_ms / 1000.0), to_timestamp(r.created_at_ms / 1000.0), r.secret_sha256 "
+    "           to_timestamp(r.expires_at_ms / 1000.0), to_timestamp(r.created_at_ms / 1000.0), r.secret_sha256, "
+    "           r.traceparent "
     "      FROM recorded r "
     "    RETURNING id), "
     "announced AS ("
-    "    INSERT INTO orders.outbox (type, correlation_id, payload) "
-    "    SELECT 'order.created', r.id::text, r.created_payload FROM recorded r) "
+    "    INSERT INTO orders.outbox (type, correlation_id, payload, traceparent) "
+    "    SELECT 'order.created', r.id::text, r.created_payload, r.traceparent FROM recorded r) "
     "SELECT id::text AS id FROM inserted"};
 
 // The answers of a batch's keys, read after its inserts in the same transaction: ours, or the ones that
@@ -138,9 +143,9 @@ constexpr Query kFinishOrder{"finish_order",
                              "       SET status = $2::text, status_reason = $3::text, "
                              "           payment_id = coalesce($4::uuid, payment_id), updated_at = now() "
                              "     WHERE id = $1::uuid AND status = ANY($7::text[]) "
-                             "    RETURNING id) "
-                             "INSERT INTO orders.outbox (type, correlation_id, payload) "
-                             "SELECT $5::text, id::text, $6::jsonb FROM changed "
+                             "    RETURNING id, traceparent) "
+                             "INSERT INTO orders.outbox (type, correlation_id, payload, traceparent) "
+                             "SELECT $5::text, id::text, $6::jsonb, traceparent FROM changed "
                              "RETURNING seq"};
 
 constexpr Query kDueOrders{"due_orders",

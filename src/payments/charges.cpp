@@ -29,7 +29,7 @@ std::string order_id_of(const Message& message) {
 awaitable<void> on_order_created(Payments* payments, Message message) {
   store::NewCharge charge{order_id_of(message), messaging::payload_int(message, "event_id"),
                           messaging::payload_int(message, "quantity"),
-                          messaging::payload_string(message, "payment_token")};
+                          messaging::payload_string(message, "payment_token"), message.traceparent};
   if (charge.quantity <= 0 || charge.payment_token.empty() || charge.payment_token.size() > kMaxTokenLength) {
     throw InvalidMessage("order.created " + message.id + ": quantity or payment_token out of bounds");
   }

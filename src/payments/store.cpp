@@ -36,8 +36,9 @@ Payment payment_from(const Result& rows, int row) {
 constexpr Query kLockOrder{"lock_order", "SELECT pg_advisory_xact_lock(8003, hashtext($1::uuid::text))"};
 
 constexpr Query kStartCharge{"start_charge",
-                             "INSERT INTO payments.payments (order_id, event_id, quantity, payment_token, status) "
-                             "SELECT $1::uuid, $2::bigint, $3::integer, $4::text, 'pending' "
+                             "INSERT INTO payments.payments (order_id, event_id, quantity, payment_token, status, "
+                             "                               traceparent) "
+                             "SELECT $1::uuid, $2::bigint, $3::integer, $4::text, 'pending', $5::text "
                              " WHERE NOT EXISTS (SELECT 1 FROM payments.closed_orders WHERE order_id = $1::uuid) "
                              "ON CONFLICT (order_id) DO NOTHING"};
 
@@ -51,10 +52,10 @@ constexpr Query kFinishCharge{"finish_charge",
                               "           refund_due = p.refund_due OR EXISTS ("
                               "               SELECT 1 FROM payments.closed_orders c WHERE c.order_id = p.order_id) "
                               "     WHERE p.id = $1::uuid AND p.status = 'pending' "
-                              "    RETURNING p.order_id, p.refund_due), "
+                              "    RETURNING p.order_id, p.refund_due, p.traceparent), "
                               "announced AS ("
-                              "    INSERT INTO payments.outbox (type, correlation_id, payload) "
-                              "    SELECT $4::text, order_id::text, $5::jsonb FROM changed) "
+                              "    INSERT INTO payments.outbox (type, correlation_id, payload, traceparent) "
+                              "    SELECT $4::text, order_id::text, $5::jsonb, traceparent FROM changed) "
                               "SELECT refund_due FROM changed"};
 
 constexpr Query kCloseOrder{"close_order",
@@ -73,9 +74,9 @@ constexpr Query kRecordRefund{"record_refund",
                               "WITH changed AS ("
                               "    UPDATE payments.payments SET status = 'refunded', refunded_at = now(), updated_at = now() "
                               "     WHERE id = $1::uuid AND status = 'succeeded' "
-                              "    RETURNING order_id) "
-                              "INSERT INTO payments.outbox (type, correlation_id, payload) "
-                              "SELECT 'payment.refunded', order_id::text, $2::jsonb FROM changed "
+                              "    RETURNING order_id, traceparent) "
+                              "INSERT INTO payments.outbox (type, correlation_id, payload, traceparent) "
+                              "SELECT 'payment.refunded', order_id::text, $2::jsonb, traceparent FROM changed "
                               "RETURNING seq"};
 
 constexpr Query kSelectPayment{"select_payment",
@@ -102,7 +103,8 @@ awaitable<std::optional<Payment>> start_charge(Pool* db, NewCharge charge) {
   statements.push_back({&core::pg::kBegin, {}});
   statements.push_back({&kLockOrder, params(charge.order_id)});
   statements.push_back(
-      {&kStartCharge, params(charge.order_id, charge.event_id, charge.quantity, charge.payment_token)});
+      {&kStartCharge, params(charge.order_id, charge.event_id, charge.quantity, charge.payment_token,
+                             charge.traceparent.empty() ? std::nullopt : core::pg::Param(charge.traceparent))});
   statements.push_back({&kSelectByOrder, params(charge.order_id)});
   statements.push_back({&core::pg::kCommit, {}});
   const std::vector<Result> results = co_await db->pipeline(std::move(statements));

@@ -24,6 +24,7 @@ struct NewCharge {
   std::int64_t event_id = 0;
   std::int64_t quantity = 0;
   std::string payment_token;
+  std::string traceparent;  // the order's trace, from order.created; the payment's events are published in it
 };
 
 // The order's payment, made pending now unless it exists already; nothing when the order closed before
