@@ -76,7 +76,7 @@ core::json::object webhook_body(const core::messaging::Message& message, std::st
 
 // Where notifications are POSTed, split from FLASHTIX_WEBHOOK_URL.
 struct WebhookTarget {
-  std::string url;        // for logs: as configured, but a query shown as "?..." (it may hold a credential)
+  std::string url;        // for logs: user info and query shown as "..." (they may hold a credential)
   std::string host;       // to resolve: a name or an address (an IPv6 one without brackets)
   std::string port;       // "80" when the URL names none
   std::string authority;  // the Host header: host[:port] as written
@@ -84,6 +84,7 @@ struct WebhookTarget {
 };
 
 // Only http:// with a host, and no user info or fragment; throws std::invalid_argument saying why.
+// Neither the result's url nor a message shows the URL's user info or query, which may hold a credential.
 WebhookTarget parse_webhook_url(std::string_view url);
 
 struct RetryPolicy {

@@ -211,5 +211,27 @@ TEST(ParseWebhookUrl, RefusesWhatItCannotPost) {
   }
 }
 
+// A refused URL is named in the message, but not its credential: the message goes to the log.
+TEST(ParseWebhookUrl, NeverQuotesACredentialWhenItRefuses) {
+  for (const char* url : {"http://user:hunter2@hooks.example/in", "https://hunter2@hooks.example/in?token=hunter2",
+                          "ftp://hooks.example/in?token=hunter2", "http://hooks.example:99999/in?token=hunter2",
+                          "http://hooks.example/in?token=hunter2#hunter2", "http://us er:hunter2@hooks.example/",
+                          "http://hooks.example/in?token=hunter2 x"}) {
+    try {
+      parse_webhook_url(url);
+      ADD_FAILURE() << "accepted " << url;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos) << e.what();
+    }
+  }
+  try {
+    parse_webhook_url("http://user:hunter2@hooks.example/in");
+    ADD_FAILURE() << "accepted user info";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("http://...@hooks.example/in"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("user info"), std::string::npos) << e.what();
+  }
+}
+
 }  // namespace
 }  // namespace flashtix::notifications
