@@ -11,12 +11,16 @@
 #include "core/migrations.hpp"
 #include "core/pg.hpp"
 #include "notifications/notification.hpp"
+#include "notifications/signature.hpp"
 
 namespace flashtix::notifications {
 
 struct Settings {
   // Nothing when no webhook is configured: notifications are then recorded as skipped.
   std::optional<WebhookTarget> webhook;
+  // What every delivery is signed with, from --webhook-secret-file: the first key, and during a rotation
+  // the others. Never empty when there is a webhook.
+  std::vector<WebhookKey> webhook_keys;
   // One POST at most: connect, send and the receiver's answer.
   std::chrono::milliseconds webhook_timeout{10'000};
   RetryPolicy retry;

@@ -6,9 +6,11 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <optional>
+#include <stdexcept>
 
 #include "core/http_client.hpp"
 #include "core/log.hpp"
+#include "core/time.hpp"
 
 namespace flashtix::notifications {
 
@@ -19,8 +21,11 @@ using asio::as_tuple;
 using asio::use_awaitable;
 using Clock = std::chrono::steady_clock;
 
-WebhookClient::WebhookClient(asio::any_io_executor executor, WebhookTarget target, std::chrono::milliseconds timeout)
-    : executor_(std::move(executor)), target_(std::move(target)), timeout_(timeout) {}
+WebhookClient::WebhookClient(asio::any_io_executor executor, WebhookTarget target, std::vector<WebhookKey> keys,
+                             std::chrono::milliseconds timeout)
+    : executor_(std::move(executor)), target_(std::move(target)), keys_(std::move(keys)), timeout_(timeout) {
+  if (keys_.empty()) throw std::invalid_argument("a webhook client needs a key to sign with");
+}
 
 asio::awaitable<std::unique_ptr<beast::tcp_stream>> WebhookClient::connect(Clock::time_point deadline) {
   asio::ip::tcp::resolver resolver(executor_);
@@ -57,11 +62,17 @@ asio::awaitable<WebhookClient::Answer> WebhookClient::exchange(beast::tcp_stream
 
 asio::awaitable<unsigned> WebhookClient::post(std::string notification_id, std::int64_t attempt, std::string body) {
   const Clock::time_point deadline = Clock::now() + timeout_;
+  // Standard Webhooks: the id is the same on every attempt (a receiver drops a repeat by it), the time is
+  // this attempt's (a receiver refuses an old one, so a captured POST cannot be replayed later).
+  const std::int64_t timestamp = core::unix_ms_now() / 1000;
   Request request{http::verb::post, target_.target, 11};
   request.set(http::field::host, target_.authority);
   request.set(http::field::user_agent, "flashtix-notifications");
   request.set(http::field::content_type, "application/json");
-  // The same id on every attempt of one notification, so that a receiver can drop a repeat.
+  request.set("webhook-id", notification_id);
+  request.set("webhook-timestamp", std::to_string(timestamp));
+  request.set("webhook-signature", webhook_signature(keys_, notification_id, timestamp, body));
+  // The headers receivers had before the signature, kept for them.
   request.set("X-FlashTix-Notification-Id", notification_id);
   request.set("X-FlashTix-Delivery-Attempt", std::to_string(attempt));
   request.keep_alive(true);
@@ -79,7 +90,7 @@ asio::awaitable<unsigned> WebhookClient::post(std::string notification_id, std::
       answer = co_await exchange(kept, sent, deadline);
     } catch (const core::PeerUnavailable& e) {
       // The receiver closed the idle connection, most likely: send once more on a fresh one. It may
-      // have got the first copy; the notification id lets it tell.
+      // have got the first copy; the webhook-id lets it tell.
       core::log_debug("webhook ", target_.url, ": kept-alive connection failed, reconnecting: ", e.what());
     }
   }

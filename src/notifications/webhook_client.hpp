@@ -1,6 +1,6 @@
-// POSTs notifications to the configured webhook receiver: kept-alive connections and one deadline per POST.
-// Its own client rather than core::HttpClient because each POST carries headers of its own
-// (X-FlashTix-Notification-Id), which core::HttpClient::call cannot send.
+// POSTs signed notifications to the configured webhook receiver: kept-alive connections and one deadline per
+// POST. Its own client rather than core::HttpClient because each POST carries headers of its own (the
+// Standard Webhooks signature), which core::HttpClient::call cannot send.
 #pragma once
 
 #include <boost/asio/any_io_executor.hpp>
@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "notifications/notification.hpp"
+#include "notifications/signature.hpp"
 
 namespace flashtix::notifications {
 
@@ -26,9 +27,12 @@ inline constexpr std::uint64_t kMaxWebhookResponseBodyBytes = 64 * 1024;
 // Owned by one event-loop thread, like the database pool.
 class WebhookClient {
  public:
-  WebhookClient(boost::asio::any_io_executor executor, WebhookTarget target, std::chrono::milliseconds timeout);
+  // `keys` sign every POST (at least one).
+  WebhookClient(boost::asio::any_io_executor executor, WebhookTarget target, std::vector<WebhookKey> keys,
+                std::chrono::milliseconds timeout);
 
-  // POSTs `body` as one attempt of notification `notification_id` and returns the receiver's status code.
+  // POSTs `body` as one attempt of notification `notification_id`, signed with this attempt's time, and
+  // returns the receiver's status code.
   // Throws core::PeerUnavailable when there was no answer within the deadline (name resolution is bounded
   // by the system resolver's own timeouts, not by it).
   boost::asio::awaitable<unsigned> post(std::string notification_id, std::int64_t attempt, std::string body);
@@ -48,6 +52,7 @@ class WebhookClient {
 
   boost::asio::any_io_executor executor_;
   WebhookTarget target_;
+  std::vector<WebhookKey> keys_;
   std::chrono::milliseconds timeout_;
   std::vector<std::unique_ptr<boost::beast::tcp_stream>> idle_;
 };

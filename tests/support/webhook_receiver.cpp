@@ -5,6 +5,9 @@
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
 
+#include "support/credentials.hpp"
+#include "support/standard_webhooks.hpp"
+
 namespace flashtix::test {
 
 namespace asio = boost::asio;
@@ -12,7 +15,23 @@ namespace beast = boost::beast;
 namespace http = beast::http;
 using tcp = asio::ip::tcp;
 
-WebhookReceiver::WebhookReceiver() : acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+namespace {
+
+std::string order_id_of(const std::string& body) {
+  boost::system::error_code ec;
+  const boost::json::value value = boost::json::parse(body, ec);
+  if (ec || !value.is_object()) return "";
+  const auto* id = value.get_object().if_contains("order_id");
+  return id && id->is_string() ? std::string(id->get_string()) : "";
+}
+
+}  // namespace
+
+WebhookReceiver::WebhookReceiver() : WebhookReceiver(Options{}) {}
+
+WebhookReceiver::WebhookReceiver(Options options)
+    : options_(std::move(options)), acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
+  if (options_.secret.empty()) options_.secret = test_tokens().webhook_secret;
   thread_ = std::thread([this] { serve(); });
 }
 
@@ -33,9 +52,9 @@ WebhookReceiver::~WebhookReceiver() {
   for (auto& thread : connection_threads_) thread.join();
 }
 
-std::string WebhookReceiver::url() const {
-  return "http://127.0.0.1:" + std::to_string(acceptor_.local_endpoint().port()) + "/hooks/flashtix";
-}
+std::string WebhookReceiver::url() const { return "http://127.0.0.1:" + std::to_string(port()) + "/hooks/flashtix"; }
+
+unsigned short WebhookReceiver::port() const { return acceptor_.local_endpoint().port(); }
 
 void WebhookReceiver::serve() {
   while (!stopping_) {
@@ -59,15 +78,28 @@ void WebhookReceiver::handle(std::shared_ptr<tcp::socket> socket) {
     ReceivedHook hook;
     hook.target = std::string(request.target());
     hook.notification_id = std::string(request["X-FlashTix-Notification-Id"]);
+    hook.webhook_id = std::string(request["webhook-id"]);
+    hook.webhook_timestamp = std::string(request["webhook-timestamp"]);
+    hook.webhook_signature = std::string(request["webhook-signature"]);
     hook.body = request.body();
-    hook.accepted = !refusing_;
+    // Down first: a receiver that is down checks nothing (and an unsigned caller, such as orders in a test
+    // that uses this as a busy inventory, gets its 503).
+    if (refusing_) {
+      hook.status = 503;
+    } else if (auto refusal = verify_delivery(
+                   options_.secret, {hook.webhook_id, hook.webhook_timestamp, hook.webhook_signature, hook.body},
+                   unix_seconds_now())) {
+      hook.status = 401;
+      hook.refusal = *refusal;
+    } else {
+      hook.status = 204;
+    }
+    hook.accepted = hook.status >= 200 && hook.status <= 299;
     {
       std::lock_guard lock(mutex_);
       received_.push_back(hook);
     }
-    http::response<http::string_body> response{hook.accepted ? http::status::no_content
-                                                              : http::status::service_unavailable,
-                                               request.version()};
+    http::response<http::string_body> response{static_cast<http::status>(hook.status), request.version()};
     response.keep_alive(request.keep_alive());
     response.prepare_payload();
     http::write(*socket, response, ec);
@@ -80,15 +112,18 @@ std::vector<ReceivedHook> WebhookReceiver::received() const {
   return received_;
 }
 
+std::vector<ReceivedHook> WebhookReceiver::received_for(const std::string& order_id) const {
+  std::vector<ReceivedHook> hooks;
+  for (ReceivedHook& hook : received()) {
+    if (order_id_of(hook.body) == order_id) hooks.push_back(std::move(hook));
+  }
+  return hooks;
+}
+
 std::vector<boost::json::value> WebhookReceiver::accepted_for(const std::string& order_id) const {
   std::vector<boost::json::value> hooks;
-  for (const ReceivedHook& hook : received()) {
-    if (!hook.accepted) continue;
-    boost::system::error_code ec;
-    boost::json::value body = boost::json::parse(hook.body, ec);
-    if (ec || !body.is_object()) continue;
-    const auto* id = body.get_object().if_contains("order_id");
-    if (id && id->is_string() && id->get_string() == order_id) hooks.push_back(std::move(body));
+  for (const ReceivedHook& hook : received_for(order_id)) {
+    if (hook.accepted) hooks.push_back(boost::json::parse(hook.body));
   }
   return hooks;
 }

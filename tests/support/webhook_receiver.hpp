@@ -1,5 +1,7 @@
 // A webhook target for black-box tests: an HTTP server on a free port that records every POST and
-// answers 204, or 503 while told to refuse, so that delivery, retries and outages can be checked.
+// verifies its Standard Webhooks signature as a careful receiver would. It answers 204, or 503 while told to
+// refuse, or 401 to a delivery whose signature does not verify with its secret or whose timestamp is stale,
+// so that delivery, retries, outages and forgeries can be checked.
 #pragma once
 
 #include <atomic>
@@ -17,30 +19,45 @@ namespace flashtix::test {
 struct ReceivedHook {
   std::string target;
   std::string notification_id;  // the X-FlashTix-Notification-Id header
+  std::string webhook_id;
+  std::string webhook_timestamp;
+  std::string webhook_signature;
   std::string body;
+  int status = 0;         // what the receiver answered
   bool accepted = false;  // answered 2xx
+  std::string refusal;    // why a delivery was answered 401
 };
 
 class WebhookReceiver {
  public:
+  struct Options {
+    // whsec_...: deliveries must be signed with it. Empty: the test process's (test_tokens().webhook_secret).
+    std::string secret;
+  };
+
   WebhookReceiver();
+  explicit WebhookReceiver(Options options);
   ~WebhookReceiver();
   WebhookReceiver(const WebhookReceiver&) = delete;
   WebhookReceiver& operator=(const WebhookReceiver&) = delete;
 
   // http://127.0.0.1:<port>/hooks/flashtix
   std::string url() const;
+  unsigned short port() const;
   // While refusing, every POST is recorded and answered 503.
   void refuse(bool refusing) { refusing_ = refusing; }
 
   std::vector<ReceivedHook> received() const;
   // Accepted hooks whose JSON body has "order_id" == order_id.
   std::vector<boost::json::value> accepted_for(const std::string& order_id) const;
+  // Every recorded hook whose JSON body has "order_id" == order_id, accepted or not.
+  std::vector<ReceivedHook> received_for(const std::string& order_id) const;
 
  private:
   void serve();
   void handle(std::shared_ptr<boost::asio::ip::tcp::socket> socket);
 
+  Options options_;
   boost::asio::io_context io_;
   boost::asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> refusing_{false};
