@@ -1,5 +1,5 @@
 // End-to-end: webhook deliveries are signed as Standard Webhooks says and verified by the receiver, which
-// refuses a forged, tampered or stale one.
+// refuses a forged, tampered or stale one; https:// receivers get them only over a certificate that verifies.
 #include <algorithm>
 #include <cstdlib>
 #include <set>
@@ -8,6 +8,7 @@
 #include "support/credentials.hpp"
 #include "support/posix.hpp"
 #include "support/standard_webhooks.hpp"
+#include "support/test_ca.hpp"
 
 namespace flashtix::test {
 namespace {
@@ -64,6 +65,14 @@ class SharedNotificationsStopped {
   SharedNotificationsStopped(const SharedNotificationsStopped&) = delete;
   SharedNotificationsStopped& operator=(const SharedNotificationsStopped&) = delete;
 };
+
+// Waits until no notification is pending, so that an instance started next has nothing of an earlier test's
+// to deliver.
+void wait_until_nothing_is_pending() {
+  EXPECT_TRUE(eventually(kAbandonedClaim + 10s, [] {
+    return count("SELECT count(*) FROM notifications.notifications WHERE status = 'pending'") == 0;
+  }));
+}
 
 // The shared receiver answers 503 while one lives.
 class ReceiverDown {
@@ -217,13 +226,14 @@ TEST(SignedWebhooks, NotificationsWithTheWrongSecretNeverGetADeliveryAccepted) {
   EXPECT_EQ(webhook().accepted_for(order).size(), 1u);
 }
 
-// Secure by default: a webhook without a secret, a secret that is not one, a URL with a credential in it:
-// notifications says why and does not start, and never shows the secret.
+// Secure by default: a webhook without a secret, a secret that is not one, a URL with a credential in it,
+// a CA file that cannot be read: notifications says why and does not start, and never shows the secret.
 TEST(SignedWebhooks, NotificationsRefusesToStartWithoutAGoodSecretOrWithABadWebhookSetting) {
   const std::string dir = make_temp_dir("flashtix-refused-");
   const std::string not_a_secret = write_secret_file("webhook-secret", "whsec_hunter2hunter2hunter2!");
   const std::string good = test_tokens().webhook_secret_file;
   const std::string url = webhook().url();
+  const std::string https_url = "https://localhost:" + std::to_string(webhook().port()) + "/hooks/flashtix";
   struct Case {
     std::string why;
     EnvVars env;
@@ -240,6 +250,21 @@ TEST(SignedWebhooks, NotificationsRefusesToStartWithoutAGoodSecretOrWithABadWebh
       {"user info in the URL",
        {{"FLASHTIX_WEBHOOK_URL", "http://user:hunter2@127.0.0.1:9/hooks"}, {"FLASHTIX_WEBHOOK_SECRET_FILE", good}},
        "user info"},
+      {"a CA file that does not exist",
+       {{"FLASHTIX_WEBHOOK_URL", https_url},
+        {"FLASHTIX_WEBHOOK_SECRET_FILE", good},
+        {"FLASHTIX_WEBHOOK_CA_FILE", dir + "/missing.pem"}},
+       "cannot load CA certificates"},
+      {"a CA file that is not PEM",
+       {{"FLASHTIX_WEBHOOK_URL", https_url},
+        {"FLASHTIX_WEBHOOK_SECRET_FILE", good},
+        {"FLASHTIX_WEBHOOK_CA_FILE", good}},
+       "cannot load CA certificates"},
+      {"a CA file for an http:// URL",
+       {{"FLASHTIX_WEBHOOK_URL", url},
+        {"FLASHTIX_WEBHOOK_SECRET_FILE", good},
+        {"FLASHTIX_WEBHOOK_CA_FILE", "/etc/ssl/certs/ca-certificates.crt"}},
+       "--webhook-ca-file is for an https://"},
   };
   for (std::size_t i = 0; i < cases.size(); ++i) {
     const Case& one = cases[i];
@@ -283,6 +308,70 @@ TEST(SignedWebhooks, TheLogShowsNoSecretNoEmailAndNoCredentialOfTheUrl) {
   EXPECT_EQ(log.find("hunter2"), std::string::npos) << log;
   EXPECT_EQ(log.find("buyer@example.com"), std::string::npos) << log;
   EXPECT_EQ(log.find(test_tokens().webhook_secret.substr(6)), std::string::npos) << log;
+}
+
+// Over TLS, with the receiver's certificate issued by a CA of the test's own: delivered when notifications
+// trusts that CA (--webhook-ca-file) and the name matches, on one kept-alive connection.
+TEST(HttpsWebhooks, AreDeliveredToAReceiverWhoseCertificateChainsToTheGivenCa) {
+  TestCa ca;
+  WebhookReceiver receiver(WebhookReceiver::Options{.secret = "", .tls = ca.issue({"localhost"}, {"127.0.0.1"})});
+  const std::int64_t event = create_event(10);
+  // Only this test's notifications go to the receiver, so that its connections can be counted.
+  wait_until_nothing_is_pending();
+  SharedNotificationsStopped stopped;
+  auto own = start_notifications(
+      {{"FLASHTIX_WEBHOOK_URL", receiver.url("localhost")}, {"FLASHTIX_WEBHOOK_CA_FILE", ca.certificate_file()}});
+  for (int i = 0; i < 2; ++i) {
+    const std::string order = confirmed_order(event);
+    notice_when(*own, order, is_delivered);
+    const std::vector<ReceivedHook> hooks = receiver.received_for(order);
+    ASSERT_EQ(hooks.size(), 1u);
+    EXPECT_TRUE(hooks.at(0).accepted) << hooks.at(0).refusal;
+    EXPECT_EQ(hooks.at(0).server_name, "localhost") << "the name is sent (SNI)";
+  }
+  EXPECT_EQ(receiver.tls_handshakes(), 1) << "the second POST goes on the kept-alive connection";
+  EXPECT_EQ(receiver.tls_handshake_failures(), 0);
+  EXPECT_EQ(own->stop(), 0);
+}
+
+// Not trusted by the system's store: every attempt fails at the handshake and is retried; the receiver never
+// sees a request.
+TEST(HttpsWebhooks, ACertificateOfAnUntrustedCaFailsEveryAttempt) {
+  TestCa ca;
+  WebhookReceiver receiver(WebhookReceiver::Options{.secret = "", .tls = ca.issue({"localhost"}, {"127.0.0.1"})});
+  const std::int64_t event = create_event(10);
+  SharedNotificationsStopped stopped;
+  auto own = start_notifications({{"FLASHTIX_WEBHOOK_URL", receiver.url("localhost")}});
+  const std::string order = confirmed_order(event);
+  const json::object notice = notice_when(*own, order, tried_three_times);
+  EXPECT_EQ(notice.at("status").as_string(), "pending");
+  EXPECT_NE(last_error(notice).find("certificate did not verify"), std::string::npos) << last_error(notice);
+  EXPECT_TRUE(receiver.received().empty());
+  // The receiver's side of a refused handshake may end a moment after the client's.
+  EXPECT_TRUE(eventually(5s, [&] { return receiver.tls_handshake_failures() >= 3; }))
+      << receiver.tls_handshake_failures();
+  EXPECT_EQ(receiver.tls_handshakes(), 0);
+  EXPECT_EQ(own->stop(), 0);
+}
+
+// Trusted CA, but a certificate for another name: refused as well.
+TEST(HttpsWebhooks, ACertificateForAnotherNameFailsEveryAttempt) {
+  TestCa ca;
+  WebhookReceiver receiver(WebhookReceiver::Options{.secret = "", .tls = ca.issue({"other.example"}, {"127.0.0.2"})});
+  const std::int64_t event = create_event(10);
+  SharedNotificationsStopped stopped;
+  for (const std::string host : {"localhost", "127.0.0.1"}) {
+    SCOPED_TRACE(host);
+    auto own = start_notifications(
+        {{"FLASHTIX_WEBHOOK_URL", receiver.url(host)}, {"FLASHTIX_WEBHOOK_CA_FILE", ca.certificate_file()}});
+    const std::string order = confirmed_order(event);
+    const json::object notice = notice_when(*own, order, tried_three_times);
+    EXPECT_EQ(notice.at("status").as_string(), "pending");
+    EXPECT_NE(last_error(notice).find("hostname mismatch"), std::string::npos) << last_error(notice);
+    EXPECT_EQ(own->stop(), 0);
+  }
+  EXPECT_TRUE(receiver.received().empty());
+  EXPECT_EQ(receiver.tls_handshakes(), 0);
 }
 
 }  // namespace

@@ -105,12 +105,10 @@ WebhookTarget parse_webhook_url(std::string_view url) {
   if (!parsed) throw std::invalid_argument("the webhook URL is not a URL (not shown here: it may hold a credential)");
   const boost::urls::url_view& u = *parsed;
   const std::string quoted = "the webhook URL '" + url_for_logs(u) + "'";
-  if (u.scheme_id() == boost::urls::scheme::https) {
-    throw std::invalid_argument(quoted +
-                                " is https://, which is not supported: give an http:// URL (a proxy that "
-                                "terminates TLS can forward to an https receiver)");
+  const bool tls = u.scheme_id() == boost::urls::scheme::https;
+  if (!tls && u.scheme_id() != boost::urls::scheme::http) {
+    throw std::invalid_argument(quoted + " must be an https:// or http:// URL");
   }
-  if (u.scheme_id() != boost::urls::scheme::http) throw std::invalid_argument(quoted + " must be an http:// URL");
   if (u.host_type() == boost::urls::host_type::none || u.host_address().empty()) {
     throw std::invalid_argument(quoted + " names no host");
   }
@@ -118,12 +116,14 @@ WebhookTarget parse_webhook_url(std::string_view url) {
   if (u.has_userinfo()) throw std::invalid_argument(quoted + " has user info, which is not supported");
   if (u.has_fragment()) throw std::invalid_argument(quoted + " has a fragment, which is not sent over HTTP");
   // Boost.URL reads any digits as a port; only a TCP port will do.
-  const std::optional<std::int64_t> port = u.has_port() ? core::parse_int(u.port(), 1, 65535) : 80;
+  const std::optional<std::int64_t> port = u.has_port() ? core::parse_int(u.port(), 1, 65535) : (tls ? 443 : 80);
   if (!port) throw std::invalid_argument(quoted + " needs a port from 1 to 65535");
 
   WebhookTarget target;
+  target.tls = tls;
   target.url = url_for_logs(u);
   target.host = u.host_address();
+  target.host_is_address = u.host_type() != boost::urls::host_type::name;
   target.port = std::to_string(*port);
   target.authority = std::string(u.encoded_host_and_port());
   target.target = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());

@@ -1,6 +1,9 @@
-// A synchronous Beast server: an accepting thread and one thread per connection.
+// A synchronous Beast server, optionally over OpenSSL: an accepting thread and one thread per connection.
 #include "support/webhook_receiver.hpp"
 
+#include <openssl/ssl.h>
+
+#include <boost/asio/ssl/stream.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/http.hpp>
 #include <boost/json/parse.hpp>
@@ -13,6 +16,7 @@ namespace flashtix::test {
 namespace asio = boost::asio;
 namespace beast = boost::beast;
 namespace http = beast::http;
+namespace ssl = asio::ssl;
 using tcp = asio::ip::tcp;
 
 namespace {
@@ -32,6 +36,11 @@ WebhookReceiver::WebhookReceiver() : WebhookReceiver(Options{}) {}
 WebhookReceiver::WebhookReceiver(Options options)
     : options_(std::move(options)), acceptor_(io_, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0)) {
   if (options_.secret.empty()) options_.secret = test_tokens().webhook_secret;
+  if (options_.tls) {
+    tls_context_ = std::make_unique<ssl::context>(ssl::context::tls_server);
+    tls_context_->use_certificate_chain_file(options_.tls->certificate_chain_file);
+    tls_context_->use_private_key_file(options_.tls->key_file, ssl::context::pem);
+  }
   thread_ = std::thread([this] { serve(); });
 }
 
@@ -52,7 +61,9 @@ WebhookReceiver::~WebhookReceiver() {
   for (auto& thread : connection_threads_) thread.join();
 }
 
-std::string WebhookReceiver::url() const { return "http://127.0.0.1:" + std::to_string(port()) + "/hooks/flashtix"; }
+std::string WebhookReceiver::url(const std::string& host) const {
+  return std::string(options_.tls ? "https://" : "http://") + host + ":" + std::to_string(port()) + "/hooks/flashtix";
+}
 
 unsigned short WebhookReceiver::port() const { return acceptor_.local_endpoint().port(); }
 
@@ -69,11 +80,30 @@ void WebhookReceiver::serve() {
 }
 
 void WebhookReceiver::handle(std::shared_ptr<tcp::socket> socket) {
+  if (!tls_context_) {
+    answer_requests(*socket, "");
+    return;
+  }
+  // Over the socket by reference, so that the destructor's shutdown of it still ends a blocked read.
+  ssl::stream<tcp::socket&> stream(*socket, *tls_context_);
+  boost::system::error_code ec;
+  stream.handshake(ssl::stream_base::server, ec);
+  if (ec) {
+    ++tls_handshake_failures_;
+    return;
+  }
+  ++tls_handshakes_;
+  const char* server_name = SSL_get_servername(stream.native_handle(), TLSEXT_NAMETYPE_host_name);
+  answer_requests(stream, server_name ? server_name : "");
+}
+
+template <class Stream>
+void WebhookReceiver::answer_requests(Stream& stream, const std::string& server_name) {
   beast::flat_buffer buffer;
   for (;;) {
     boost::system::error_code ec;
     http::request<http::string_body> request;
-    http::read(*socket, buffer, request, ec);
+    http::read(stream, buffer, request, ec);
     if (ec) return;
     ReceivedHook hook;
     hook.target = std::string(request.target());
@@ -82,6 +112,7 @@ void WebhookReceiver::handle(std::shared_ptr<tcp::socket> socket) {
     hook.webhook_timestamp = std::string(request["webhook-timestamp"]);
     hook.webhook_signature = std::string(request["webhook-signature"]);
     hook.body = request.body();
+    hook.server_name = server_name;
     // Down first: a receiver that is down checks nothing (and an unsigned caller, such as orders in a test
     // that uses this as a busy inventory, gets its 503).
     if (refusing_) {
@@ -102,7 +133,7 @@ void WebhookReceiver::handle(std::shared_ptr<tcp::socket> socket) {
     http::response<http::string_body> response{static_cast<http::status>(hook.status), request.version()};
     response.keep_alive(request.keep_alive());
     response.prepare_payload();
-    http::write(*socket, response, ec);
+    http::write(stream, response, ec);
     if (ec || !request.keep_alive()) return;
   }
 }
