@@ -17,7 +17,15 @@ namespace flashtix::notifications {
 
 std::vector<core::ConfigOption> options() {
   auto list = core::common_options(8004);
-  list.push_back({"webhook-url", "", "http:// URL every notification is POSTed to; empty records them as skipped"});
+  list.push_back({"webhook-url", "",
+                  "https:// (or, on a trusted network, http://) URL every notification is POSTed to; empty records "
+                  "them as skipped"});
+  list.push_back({"webhook-secret-file", "",
+                  "file of the whsec_ secret every POST is signed with (Standard Webhooks; a second line while "
+                  "rotating); required with --webhook-url"});
+  list.push_back({"webhook-ca-file", "",
+                  "PEM file of the CA certificates an https:// receiver's certificate must chain to; empty: the "
+                  "system's trust store"});
   list.push_back({"webhook-timeout-ms", "10000", "deadline of one webhook POST"});
   list.push_back({"webhook-max-attempts", "8", "POSTs of one notification before it is marked failed"});
   list.push_back({"webhook-first-retry-ms", "500", "pause after the first failed POST; doubles per failure"});
@@ -31,6 +39,22 @@ std::vector<core::ConfigOption> options() {
 Settings settings_from(const core::Config& config) {
   Settings settings;
   if (const std::string& url = config.get("webhook-url"); !url.empty()) settings.webhook = parse_webhook_url(url);
+  // Read even without a URL, so that a bad file is found at start rather than when a URL is added.
+  if (const std::string& file = config.get("webhook-secret-file"); !file.empty()) {
+    settings.webhook_keys = read_webhook_secret_file(file);
+  }
+  // Secure by default: a receiver could not tell our POSTs from anyone's, so an unsigned webhook is refused.
+  if (settings.webhook && settings.webhook_keys.empty()) {
+    throw std::invalid_argument(
+        "--webhook-url needs --webhook-secret-file (FLASHTIX_WEBHOOK_SECRET_FILE): a file holding the whsec_ "
+        "secret every delivery is signed with, so that the receiver can verify it (README \"Verifying a "
+        "webhook\"); ./flashtix up makes one in .flashtix/secrets/webhook-secret");
+  }
+  settings.webhook_ca_file = config.get("webhook-ca-file");
+  if (!settings.webhook_ca_file.empty() && settings.webhook && !settings.webhook->tls) {
+    throw std::invalid_argument("--webhook-ca-file is for an https:// webhook URL; " + settings.webhook->url +
+                                " is sent in the clear and no certificate is checked");
+  }
   settings.webhook_timeout = std::chrono::milliseconds(config.get_int("webhook-timeout-ms", 10, 600'000));
   settings.retry.max_attempts = config.get_int("webhook-max-attempts", 1, 1000);
   settings.retry.first_retry = std::chrono::milliseconds(config.get_int("webhook-first-retry-ms", 1, 3'600'000));
@@ -40,6 +64,16 @@ Settings settings_from(const core::Config& config) {
   }
   settings.delivery_interval = std::chrono::milliseconds(config.get_int("delivery-interval-ms", 10, 60'000));
   return settings;
+}
+
+// "https://hooks.example/in, signed with 1 key, certificate checked against the system's trust store"
+std::string delivery_summary(const Settings& settings) {
+  const std::size_t keys = settings.webhook_keys.size();
+  std::string summary =
+      settings.webhook->url + ", signed with " + std::to_string(keys) + (keys == 1 ? " key" : " keys");
+  if (!settings.webhook->tls) return summary + ", in the clear";
+  if (settings.webhook_ca_file.empty()) return summary + ", certificate checked against the system's trust store";
+  return summary + ", certificate checked against " + settings.webhook_ca_file;
 }
 
 // What one event-loop thread owns: the handler state and, on the delivering thread, the webhook client.
@@ -59,6 +93,12 @@ int main(int argc, char** argv) {
     const notifications::Settings settings = notifications::settings_from(config);
     // Before anything touches the database: a broker URL of another service's user is refused at once.
     const auto broker = core::messaging::broker_settings_from(config, "notifications");
+    // Loaded at start (a CA file even without a URL), so that one that cannot be read stops the service here
+    // rather than failing every POST.
+    std::shared_ptr<boost::asio::ssl::context> webhook_tls;
+    if ((settings.webhook && settings.webhook->tls) || !settings.webhook_ca_file.empty()) {
+      webhook_tls = notifications::webhook_tls_context(settings.webhook_ca_file);
+    }
     core::apply_migrations(config.get("database-url"), "notifications", notifications::migrations(),
                            std::chrono::seconds(30));
 
@@ -85,12 +125,13 @@ int main(int argc, char** argv) {
     }
     if (settings.webhook) {
       auto state = std::static_pointer_cast<notifications::ThreadState>(delivering.service_state);
-      state->webhook = std::make_unique<notifications::WebhookClient>(delivering.io.get_executor(), *settings.webhook,
-                                                                      settings.webhook_timeout);
+      state->webhook =
+          std::make_unique<notifications::WebhookClient>(delivering.io.get_executor(), *settings.webhook,
+                                                         settings.webhook_keys, settings.webhook_timeout, webhook_tls);
       boost::asio::co_spawn(delivering.io,
                             notifications::deliver_notifications(&state->notifications, state->webhook.get()),
                             core::LogIfFailed{"notification delivery"});
-      core::log_info("delivering notifications to ", settings.webhook->url);
+      core::log_info("delivering notifications to ", notifications::delivery_summary(settings));
     } else {
       core::log_info("no webhook configured: notifications are recorded as skipped");
     }

@@ -22,6 +22,22 @@ json::value nullable(const std::optional<std::string>& text) {
   return text ? json::value(*text) : json::value(nullptr);
 }
 
+// A URL as logs and messages show it: user info and query, which may carry the receiver's credential
+// (?token=...), become "...".
+std::string url_for_logs(const boost::urls::url_view& u) {
+  std::string text;
+  if (u.has_scheme()) text += std::string(u.scheme()) + ":";
+  if (u.has_authority()) {
+    text += "//";
+    if (u.has_userinfo()) text += "...@";
+    text += std::string(u.encoded_host_and_port());
+  }
+  text += std::string(u.encoded_path());
+  if (u.has_query()) text += "?...";
+  if (u.has_fragment()) text += "#...";
+  return text;
+}
+
 }  // namespace
 
 bool is_notification_status(std::string_view text) {
@@ -84,30 +100,30 @@ NewNotification notification_from_event(const messaging::Message& message, std::
 }
 
 WebhookTarget parse_webhook_url(std::string_view url) {
-  const std::string quoted = "the webhook URL '" + std::string(url) + "'";
   auto parsed = boost::urls::parse_uri(url);
-  if (!parsed) throw std::invalid_argument(quoted + " is not a URL");
+  // Not quoted: what failed to parse may still hold a credential.
+  if (!parsed) throw std::invalid_argument("the webhook URL is not a URL (not shown here: it may hold a credential)");
   const boost::urls::url_view& u = *parsed;
-  if (u.scheme_id() == boost::urls::scheme::https) {
-    throw std::invalid_argument(quoted +
-                                " is https://, which is not supported: give an http:// URL (a proxy that "
-                                "terminates TLS can forward to an https receiver)");
+  const std::string quoted = "the webhook URL '" + url_for_logs(u) + "'";
+  const bool tls = u.scheme_id() == boost::urls::scheme::https;
+  if (!tls && u.scheme_id() != boost::urls::scheme::http) {
+    throw std::invalid_argument(quoted + " must be an https:// or http:// URL");
   }
-  if (u.scheme_id() != boost::urls::scheme::http) throw std::invalid_argument(quoted + " must be an http:// URL");
   if (u.host_type() == boost::urls::host_type::none || u.host_address().empty()) {
     throw std::invalid_argument(quoted + " names no host");
   }
+  // No Basic auth is sent: refused rather than silently dropped.
   if (u.has_userinfo()) throw std::invalid_argument(quoted + " has user info, which is not supported");
   if (u.has_fragment()) throw std::invalid_argument(quoted + " has a fragment, which is not sent over HTTP");
   // Boost.URL reads any digits as a port; only a TCP port will do.
-  const std::optional<std::int64_t> port = u.has_port() ? core::parse_int(u.port(), 1, 65535) : 80;
+  const std::optional<std::int64_t> port = u.has_port() ? core::parse_int(u.port(), 1, 65535) : (tls ? 443 : 80);
   if (!port) throw std::invalid_argument(quoted + " needs a port from 1 to 65535");
 
   WebhookTarget target;
-  // For logs: the query may carry the receiver's credential (?token=...), so it is left out.
-  target.url = "http://" + std::string(u.encoded_host_and_port()) + std::string(u.encoded_path()) +
-               (u.has_query() ? "?..." : "");
+  target.tls = tls;
+  target.url = url_for_logs(u);
   target.host = u.host_address();
+  target.host_is_address = u.host_type() != boost::urls::host_type::name;
   target.port = std::to_string(*port);
   target.authority = std::string(u.encoded_host_and_port());
   target.target = u.encoded_path().empty() ? "/" : std::string(u.encoded_path());

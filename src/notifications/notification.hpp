@@ -76,14 +76,19 @@ core::json::object webhook_body(const core::messaging::Message& message, std::st
 
 // Where notifications are POSTed, split from FLASHTIX_WEBHOOK_URL.
 struct WebhookTarget {
-  std::string url;        // for logs: as configured, but a query shown as "?..." (it may hold a credential)
-  std::string host;       // to resolve: a name or an address (an IPv6 one without brackets)
-  std::string port;       // "80" when the URL names none
+  bool tls = false;  // https://: TLS, the receiver's certificate verified
+  std::string url;   // for logs: user info and query shown as "..." (they may hold a credential)
+  // To resolve, and to check the certificate's name against: a name or an address (IPv6 without brackets).
+  std::string host;
+  // An IP address, which is not sent as the TLS server name (SNI).
+  bool host_is_address = false;
+  std::string port;       // "80" (http) or "443" (https) when the URL names none
   std::string authority;  // the Host header: host[:port] as written
   std::string target;     // path and query; "/" when the URL has no path
 };
 
-// Only http:// with a host, and no user info or fragment; throws std::invalid_argument saying why.
+// http:// or https:// with a host, and no user info or fragment; throws std::invalid_argument saying why.
+// Neither the result's url nor a message shows the URL's user info or query, which may hold a credential.
 WebhookTarget parse_webhook_url(std::string_view url);
 
 struct RetryPolicy {

@@ -177,8 +177,10 @@ TEST(BoundedError, CutsLongTextOnACharacterBoundary) {
 
 TEST(ParseWebhookUrl, SplitsHostPortAndTarget) {
   const WebhookTarget target = parse_webhook_url("http://127.0.0.1:9000/hooks/flashtix");
+  EXPECT_FALSE(target.tls);
   EXPECT_EQ(target.url, "http://127.0.0.1:9000/hooks/flashtix");
   EXPECT_EQ(target.host, "127.0.0.1");
+  EXPECT_TRUE(target.host_is_address);
   EXPECT_EQ(target.port, "9000");
   EXPECT_EQ(target.authority, "127.0.0.1:9000");
   EXPECT_EQ(target.target, "/hooks/flashtix");
@@ -187,6 +189,7 @@ TEST(ParseWebhookUrl, SplitsHostPortAndTarget) {
   // What the logs show keeps the receiver's credential out.
   EXPECT_EQ(with_query.url, "http://hooks.example/in?...");
   EXPECT_EQ(with_query.host, "hooks.example");
+  EXPECT_FALSE(with_query.host_is_address);
   EXPECT_EQ(with_query.port, "80");
   EXPECT_EQ(with_query.authority, "hooks.example");
   EXPECT_EQ(with_query.target, "/in?token=a%20b&x=1");
@@ -194,20 +197,55 @@ TEST(ParseWebhookUrl, SplitsHostPortAndTarget) {
   EXPECT_EQ(parse_webhook_url("http://localhost:8080").target, "/");
   const WebhookTarget v6 = parse_webhook_url("http://[::1]:9000/h");
   EXPECT_EQ(v6.host, "::1");
+  EXPECT_TRUE(v6.host_is_address);
   EXPECT_EQ(v6.authority, "[::1]:9000");
 }
 
+TEST(ParseWebhookUrl, TakesHttpsWithPort443ByDefault) {
+  const WebhookTarget target = parse_webhook_url("https://hooks.example/in?key=k");
+  EXPECT_TRUE(target.tls);
+  EXPECT_EQ(target.url, "https://hooks.example/in?...");
+  EXPECT_EQ(target.host, "hooks.example");
+  EXPECT_FALSE(target.host_is_address);
+  EXPECT_EQ(target.port, "443");
+  EXPECT_EQ(target.authority, "hooks.example");
+  EXPECT_EQ(target.target, "/in?key=k");
+
+  const WebhookTarget own_port = parse_webhook_url("HTTPS://127.0.0.1:8443");
+  EXPECT_TRUE(own_port.tls);
+  EXPECT_TRUE(own_port.host_is_address);
+  EXPECT_EQ(own_port.port, "8443");
+  EXPECT_EQ(own_port.target, "/");
+}
+
 TEST(ParseWebhookUrl, RefusesWhatItCannotPost) {
-  for (const char* url : {"https://hooks.example/in", "ftp://hooks.example/in", "hooks.example/in", "not a url",
-                          "http:///path", "http://user:secret@hooks.example/", "http://hooks.example/#part",
-                          "http://hooks.example:0/", "http://hooks.example:99999/", "http://hooks.example:/"}) {
+  for (const char* url :
+       {"ftp://hooks.example/in", "hooks.example/in", "not a url", "http:///path", "https:///path",
+        "http://user:secret@hooks.example/", "https://user@hooks.example/", "http://hooks.example/#part",
+        "http://hooks.example:0/", "https://hooks.example:99999/", "http://hooks.example:/", "wss://hooks.example/"}) {
     EXPECT_THROW(parse_webhook_url(url), std::invalid_argument) << url;
   }
+}
+
+// A refused URL is named in the message, but not its credential: the message goes to the log.
+TEST(ParseWebhookUrl, NeverQuotesACredentialWhenItRefuses) {
+  for (const char* url : {"http://user:hunter2@hooks.example/in", "https://hunter2@hooks.example/in?token=hunter2",
+                          "ftp://hooks.example/in?token=hunter2", "http://hooks.example:99999/in?token=hunter2",
+                          "http://hooks.example/in?token=hunter2#hunter2", "http://us er:hunter2@hooks.example/",
+                          "http://hooks.example/in?token=hunter2 x"}) {
+    try {
+      parse_webhook_url(url);
+      ADD_FAILURE() << "accepted " << url;
+    } catch (const std::invalid_argument& e) {
+      EXPECT_EQ(std::string(e.what()).find("hunter2"), std::string::npos) << e.what();
+    }
+  }
   try {
-    parse_webhook_url("https://hooks.example/in");
-    FAIL();
+    parse_webhook_url("http://user:hunter2@hooks.example/in");
+    ADD_FAILURE() << "accepted user info";
   } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string(e.what()).find("https"), std::string::npos);
+    EXPECT_NE(std::string(e.what()).find("http://...@hooks.example/in"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("user info"), std::string::npos) << e.what();
   }
 }
 

@@ -3,6 +3,7 @@
 
 #include <chrono>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "core/config.hpp"
@@ -11,12 +12,18 @@
 #include "core/migrations.hpp"
 #include "core/pg.hpp"
 #include "notifications/notification.hpp"
+#include "notifications/signature.hpp"
 
 namespace flashtix::notifications {
 
 struct Settings {
   // Nothing when no webhook is configured: notifications are then recorded as skipped.
   std::optional<WebhookTarget> webhook;
+  // What every delivery is signed with, from --webhook-secret-file: the first key, and during a rotation
+  // the others. Never empty when there is a webhook.
+  std::vector<WebhookKey> webhook_keys;
+  // PEM certificates an https:// receiver's certificate must chain to; empty: the system's trust store.
+  std::string webhook_ca_file;
   // One POST at most: connect, send and the receiver's answer.
   std::chrono::milliseconds webhook_timeout{10'000};
   RetryPolicy retry;

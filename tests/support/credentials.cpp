@@ -2,10 +2,13 @@
 #include "support/credentials.hpp"
 
 #include <openssl/evp.h>
+#include <sys/stat.h>
 
 #include <array>
 #include <fstream>
 #include <stdexcept>
+
+#include "support/standard_webhooks.hpp"
 
 namespace flashtix::test {
 
@@ -42,12 +45,25 @@ std::string sha256_hex(std::string_view text) {
 
 std::string random_password() { return random_token(); }
 
+std::string write_secret_file(const std::string& name, const std::string& text) {
+  const std::string path = make_temp_dir("flashtix-secrets-") + "/" + name;
+  {
+    std::ofstream file(path);
+    file << text << "\n";
+    if (!file) throw std::runtime_error("cannot write " + path);
+  }
+  ::chmod(path.c_str(), S_IRUSR | S_IWUSR);
+  return path;
+}
+
 const TestTokens& test_tokens() {
   static const TestTokens tokens = [] {
-    TestTokens made{random_token(), random_token(), make_temp_dir("flashtix-secrets-") + "/service-token"};
-    std::ofstream file(made.service_file);
-    file << made.service << "\n";
-    if (!file) throw std::runtime_error("cannot write " + made.service_file);
+    TestTokens made;
+    made.admin = random_token();
+    made.service = random_token();
+    made.service_file = write_secret_file("service-token", made.service);
+    made.webhook_secret = random_webhook_secret();
+    made.webhook_secret_file = write_secret_file("webhook-secret", made.webhook_secret);
     return made;
   }();
   return tokens;
@@ -59,7 +75,8 @@ EnvVars credential_env() {
   const TestTokens& tokens = test_tokens();
   return {{"FLASHTIX_ADMIN_TOKEN_SHA256", sha256_hex(tokens.admin)},
           {"FLASHTIX_SERVICE_TOKEN_SHA256", sha256_hex(tokens.service)},
-          {"FLASHTIX_INVENTORY_TOKEN_FILE", tokens.service_file}};
+          {"FLASHTIX_INVENTORY_TOKEN_FILE", tokens.service_file},
+          {"FLASHTIX_WEBHOOK_SECRET_FILE", tokens.webhook_secret_file}};
 }
 
 }  // namespace flashtix::test
