@@ -370,6 +370,11 @@ TEST(Flow, AMessageThatCanNeverBeHandledGoesToTheDeadLetterQueue) {
   EXPECT_EQ(final_status(order, 10s), "CONFIRMED");
 }
 
+TEST(Flow, PaymentsAndNotificationsServeTheirOpenApiDocuments) {
+  EXPECT_TRUE(serves_its_openapi_document(payments().port(), "payments"));
+  EXPECT_TRUE(serves_its_openapi_document(notifications().port(), "notifications"));
+}
+
 TEST(Flow, PaymentsAndNotificationsAnswerReadsAndRefuseBadInput) {
   const std::int64_t event = create_event(10);
   const std::string order = place_order(event, 1, "tok_ok");

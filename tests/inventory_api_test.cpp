@@ -112,6 +112,10 @@ TEST_F(InventoryApi, ReadyWhileTheDatabaseAnswers) {
   EXPECT_EQ(ready.json(), json::parse(R"({"status":"ready"})"));
 }
 
+TEST_F(InventoryApi, ServesItsOpenApiDocument) {
+  EXPECT_TRUE(serves_its_openapi_document(inventory_port(), "inventory"));
+}
+
 TEST_F(InventoryApi, OneKeepAliveConnectionServesManyRequests) {
   HttpConnection connection(inventory_port());
   for (int i = 0; i < 5; ++i) {

@@ -4,6 +4,8 @@
 #include <atomic>
 #include <cstdlib>
 #include <ctime>
+#include <fstream>
+#include <iterator>
 #include <iostream>
 #include <memory>
 #include <random>
@@ -236,6 +238,25 @@ bool is_null_field(const json::value& object, std::string_view name) {
     for (const auto& cell : row) failure << " " << cell;
   }
   return failure;
+}
+
+::testing::AssertionResult serves_its_openapi_document(unsigned short port, std::string_view service) {
+  const HttpResponse answer = http_request(port, "GET", "/openapi.json", "", {{"Authorization", ""}});
+  if (auto json_answer = is_json(answer, 200); !json_answer) return json_answer;
+  if (answer.has_header("RateLimit") || answer.has_header("RateLimit-Policy")) {
+    return ::testing::AssertionFailure() << "/openapi.json is a probe, never rate limited, yet it answered "
+                                         << "RateLimit: " << answer.header("RateLimit");
+  }
+  const std::string path = std::string(FLASHTIX_OPENAPI_DIR) + "/" + std::string(service) + ".json";
+  std::ifstream file(path);
+  if (!file) return ::testing::AssertionFailure() << "cannot read " << path;
+  const json::value built = json::parse(std::string(std::istreambuf_iterator<char>(file), {}));
+  if (answer.json() != built) {
+    return ::testing::AssertionFailure() << "/openapi.json answered another document than " << path << ": "
+                                         << answer.describe();
+  }
+  if (built.at("openapi") != "3.1.0") return ::testing::AssertionFailure() << path << " is not OpenAPI 3.1.0";
+  return ::testing::AssertionSuccess();
 }
 
 std::string db_snapshot() {

@@ -67,6 +67,9 @@ bool is_null_field(const boost::json::value& object, std::string_view name);
 ::testing::AssertionResult is_json(const HttpResponse& response, int status);
 // db/checks/ledger.sql returns no row.
 ::testing::AssertionResult ledger_balanced();
+// GET /openapi.json without a credential answers 200 application/json with the document the build made for
+// `service` (FLASHTIX_OPENAPI_DIR/<service>.json), as a probe: without the rate limit's fields.
+::testing::AssertionResult serves_its_openapi_document(unsigned short port, std::string_view service);
 
 // Every row of events and reservations, as text, to show that a request changed nothing.
 std::string db_snapshot();

@@ -29,6 +29,10 @@ TEST(OrdersApi, HealthAndReady) {
   EXPECT_EQ(string_field(ready.json(), "status"), "ready");
 }
 
+TEST(OrdersApi, ServesItsOpenApiDocument) {
+  EXPECT_TRUE(serves_its_openapi_document(orders().port(), "orders"));
+}
+
 TEST(OrdersApi, SeedRequestCreatesAPendingOrderHoldingTheTickets) {
   const std::int64_t event = create_event(10);
   const HttpResponse created = order_post(orders(), order_body(event, 2));

@@ -47,7 +47,14 @@ void Router::add(http::verb method, std::string pattern, Role role, Handler hand
   }
   auto route_metrics = std::make_unique<RouteMetrics>(http::to_string(method), pattern);
   routes_.push_back(
-      Route{method, std::move(segments), role, std::move(handler), true, std::move(route_metrics), std::move(pattern)});
+      Route{method, std::move(pattern), std::move(segments), role, std::move(handler), true, std::move(route_metrics)});
+}
+
+std::vector<Router::Entry> Router::entries() const {
+  std::vector<Entry> entries;
+  entries.reserve(routes_.size());
+  for (const Route& route : routes_) entries.push_back(Entry{route.method, route.pattern});
+  return entries;
 }
 
 void Router::probe(std::string pattern, Handler handler) {

@@ -52,15 +52,22 @@ class Router {
   Result<const Handler*> match(Request& request) const;
   const RouteMetrics& unmatched_metrics() const { return *unmatched_; }
 
+  // The table as it was built, in order: what the service's OpenAPI document must describe.
+  struct Entry {
+    http::verb method;
+    std::string_view pattern;
+  };
+  std::vector<Entry> entries() const;
+
  private:
   struct Route {
     http::verb method;
+    std::string pattern;
     std::vector<std::string> segments;
     Role role;
     Handler handler;
     bool rate_limited = true;
     std::unique_ptr<RouteMetrics> metrics;
-    std::string pattern;
   };
   std::vector<Route> routes_;
   std::unique_ptr<RouteMetrics> unmatched_ = std::make_unique<RouteMetrics>("", "unmatched");

@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 #include "core/config.hpp"
 #include "core/migrations.hpp"
@@ -52,6 +53,8 @@ struct Settings {
 
 // The schema, compiled in from db/inventory/.
 const std::vector<core::Migration>& migrations();
+// The OpenAPI document GET /openapi.json answers, compiled in from src/inventory/openapi.json.
+std::string_view openapi_document();
 
 std::vector<core::ConfigOption> options();
 Settings settings_from(const core::Config& config);

@@ -9,6 +9,7 @@
 #include "core/http_server.hpp"
 #include "core/json_fields.hpp"
 #include "core/metrics.hpp"
+#include "core/openapi.hpp"
 #include "core/secure_random.hpp"
 #include "core/service_host.hpp"
 #include "inventory/event_desk.hpp"
@@ -233,7 +234,7 @@ awaitable<Response> reserve(Inventory* inventory, Request request) {
 }
 
 // Many reserves in one call, each answered as POST /inventory/reserve would answer it alone:
-// {"results": [{"status": 201, "body": {...}}, ...]}, in order. A fault fails only its own items.
+// {"results": [{"status": 200, "body": {...}}, ...]}, in order. A fault fails only its own items.
 awaitable<Response> reserve_batch(Inventory* inventory, Request request) {
   auto parsed = parse_reserve_batch(request.body(), inventory->settings);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
@@ -338,6 +339,7 @@ awaitable<Response> get_reservation(Inventory* inventory, Request request) {
 core::Router make_router(Inventory* inventory) {
   core::Router router;
   core::add_health_route(router);
+  core::add_openapi_route(router, openapi_document());
   core::add_database_ready_route(router, inventory->db);
   using core::Role;
   router.post("/events", Role::admin, core::bind<create_event>(inventory));

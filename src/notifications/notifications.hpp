@@ -4,6 +4,7 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config.hpp"
@@ -34,6 +35,8 @@ struct Settings {
 
 // The schema, compiled in from db/notifications/.
 const std::vector<core::Migration>& migrations();
+// The OpenAPI document GET /openapi.json answers, compiled in from src/notifications/openapi.json.
+std::string_view openapi_document();
 
 std::vector<core::ConfigOption> options();
 Settings settings_from(const core::Config& config);

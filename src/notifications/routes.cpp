@@ -2,6 +2,7 @@
 #include "notifications/routes.hpp"
 
 #include "core/json_fields.hpp"
+#include "core/openapi.hpp"
 #include "core/service_host.hpp"
 #include "core/uuid.hpp"
 #include "notifications/store.hpp"
@@ -72,6 +73,7 @@ awaitable<Response> ready(Notifications* notifications, Request request) {
 core::Router make_router(Notifications* notifications) {
   core::Router router;
   core::add_health_route(router);
+  core::add_openapi_route(router, openapi_document());
   router.probe("/ready", core::bind<ready>(notifications));
   // A notification carries its buyer's e-mail: admin only.
   router.get("/notifications", core::Role::admin, core::bind<list_notifications>(notifications));

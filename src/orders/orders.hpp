@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config.hpp"
@@ -33,6 +34,8 @@ struct Settings {
 
 // The schema, compiled in from db/orders/.
 const std::vector<core::Migration>& migrations();
+// The OpenAPI document GET /openapi.json answers, compiled in from src/orders/openapi.json.
+std::string_view openapi_document();
 
 std::vector<core::ConfigOption> options();
 Settings settings_from(const core::Config& config);

@@ -6,6 +6,7 @@
 
 #include "core/auth.hpp"
 #include "core/json_fields.hpp"
+#include "core/openapi.hpp"
 #include "core/service_host.hpp"
 #include "core/uuid.hpp"
 #include "orders/checkout.hpp"
@@ -152,6 +153,7 @@ awaitable<Response> ready(Orders* orders, Request request) {
 core::Router make_router(Orders* orders) {
   core::Router router;
   core::add_health_route(router);
+  core::add_openapi_route(router, openapi_document());
   router.probe("/ready", core::bind<ready>(orders));
   router.post("/orders", core::bind<create_order>(orders));
   // Every order with its buyer's e-mail: admin only.

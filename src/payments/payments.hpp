@@ -2,6 +2,7 @@
 #pragma once
 
 #include <chrono>
+#include <string_view>
 #include <vector>
 
 #include "core/config.hpp"
@@ -20,6 +21,8 @@ struct Settings {
 
 // The schema, compiled in from db/payments/.
 const std::vector<core::Migration>& migrations();
+// The OpenAPI document GET /openapi.json answers, compiled in from src/payments/openapi.json.
+std::string_view openapi_document();
 
 std::vector<core::ConfigOption> options();
 Settings settings_from(const core::Config& config);

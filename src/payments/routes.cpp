@@ -3,6 +3,7 @@
 
 #include <limits>
 
+#include "core/openapi.hpp"
 #include "core/service_host.hpp"
 #include "core/uuid.hpp"
 #include "payments/payment.hpp"
@@ -67,6 +68,7 @@ awaitable<Response> ready(Payments* payments, Request request) {
 core::Router make_router(Payments* payments) {
   core::Router router;
   core::add_health_route(router);
+  core::add_openapi_route(router, openapi_document());
   router.probe("/ready", core::bind<ready>(payments));
   // A payment names its order and amount: admin only.
   router.get("/payments", core::Role::admin, core::bind<list_payments>(payments));

@@ -2,6 +2,7 @@
 // bytes, and Asio coroutines on one io_context for concurrent load.
 #include "support/http_client.hpp"
 
+#include "support/answer_record.hpp"
 #include "support/credentials.hpp"
 
 #include <netinet/in.h>
@@ -184,6 +185,7 @@ HttpResponse HttpConnection::request(std::string_view method, std::string_view t
     throw std::runtime_error(what_failed(impl.port, method, target, "read", ec));
   }
   HttpResponse response = to_response(parser.release());
+  record_answer(method, target, response.status, response.headers, response.body);
   if (!response.keep_alive) {
     beast::error_code ignored;
     impl.stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
@@ -367,11 +369,12 @@ asio::awaitable<void> load_worker(LoadState* state) {
       stream.reset();
       continue;
     }
-    auto response = parser.release();
-    result.status = static_cast<int>(response.result_int());
-    result.replayed = response["Idempotent-Replayed"] == "true";
-    result.body = std::move(response.body());
-    if (!response.keep_alive()) stream.reset();
+    HttpResponse answer = to_response(parser.release());
+    record_answer(request.method, request.target, answer.status, answer.headers, answer.body);
+    result.status = answer.status;
+    result.replayed = answer.header("Idempotent-Replayed") == "true";
+    result.body = std::move(answer.body);
+    if (!answer.keep_alive) stream.reset();
   }
   if (stream) {
     beast::error_code ignored;

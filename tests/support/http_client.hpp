@@ -1,5 +1,6 @@
 // HTTP for black-box tests: a small synchronous HTTP/1.1 client, a raw-socket client for input that is not
-// valid HTTP, and a load driver that runs many requests over many concurrent keep-alive connections.
+// valid HTTP, and a load driver that runs many requests over many concurrent keep-alive connections. Every
+// answer the HTTP clients and the load driver get goes to the OpenAPI check's recorder (support/answer_record.hpp).
 #pragma once
 
 #include <boost/json/value.hpp>

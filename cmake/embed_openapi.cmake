@@ -1,0 +1,97 @@
+# Builds a service's OpenAPI document from src/<service>/openapi.json and what every service shares
+# (src/core/openapi.json), and compiles it into the binary (cmake/embed_text.cmake) as
+# flashtix::<service>::openapi_document(), so GET /openapi.json reads no file at run time.
+
+# The sections of src/core/openapi.json's components a service may use.
+set(FLASHTIX_OPENAPI_SECTIONS schemas responses parameters headers securitySchemes)
+
+# The merged document: the service's, with every shared path (the probes), the shared answers to requests
+# no operation describes (x-flashtix-unrouted) and those shared components that it uses, directly or through
+# another one (a service never redefines a shared name), and info.version set to the project's. Also written to <build>/openapi/<service>.json for the tests that check it.
+function(flashtix_embed_openapi target service)
+  set(shared_file ${PROJECT_SOURCE_DIR}/src/core/openapi.json)
+  set(service_file ${PROJECT_SOURCE_DIR}/src/${service}/openapi.json)
+  set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${shared_file} ${service_file})
+  file(READ ${shared_file} shared)
+  file(READ ${service_file} document)
+  # Quoted everywhere: JSON text holds semicolons, which CMake would otherwise split into lists.
+  string(JSON ignored ERROR_VARIABLE error TYPE "${shared}")
+  if(error)
+    message(FATAL_ERROR "${shared_file} is not JSON: ${error}")
+  endif()
+  string(JSON ignored ERROR_VARIABLE error TYPE "${document}")
+  if(error)
+    message(FATAL_ERROR "${service_file} is not JSON: ${error}")
+  endif()
+  string(JSON document SET "${document}" info version "\"${PROJECT_VERSION}\"")
+  string(JSON unrouted GET "${shared}" x-flashtix-unrouted)
+  string(JSON document SET "${document}" x-flashtix-unrouted "${unrouted}")
+
+  string(JSON count LENGTH "${shared}" paths)
+  math(EXPR last "${count} - 1")
+  foreach(i RANGE ${last})
+    string(JSON path MEMBER "${shared}" paths ${i})
+    string(JSON ignored ERROR_VARIABLE missing GET "${document}" paths "${path}")
+    if(NOT missing)
+      message(FATAL_ERROR "${service_file} describes ${path}, which src/core/openapi.json describes for every service")
+    endif()
+    string(JSON item GET "${shared}" paths "${path}")
+    string(JSON document SET "${document}" paths "${path}" "${item}")
+  endforeach()
+
+  string(JSON ignored ERROR_VARIABLE missing GET "${document}" components)
+  if(missing)
+    string(JSON document SET "${document}" components "{}")
+  endif()
+  foreach(section IN LISTS FLASHTIX_OPENAPI_SECTIONS)
+    string(JSON ignored ERROR_VARIABLE missing GET "${document}" components ${section})
+    if(missing)
+      string(JSON document SET "${document}" components ${section} "{}")
+    endif()
+    string(JSON count ERROR_VARIABLE missing LENGTH "${shared}" components ${section})
+    set(shared_${section} "")
+    if(NOT missing AND count GREATER 0)
+      math(EXPR last "${count} - 1")
+      foreach(i RANGE ${last})
+        string(JSON name MEMBER "${shared}" components ${section} ${i})
+        string(JSON ignored ERROR_VARIABLE missing GET "${document}" components ${section} "${name}")
+        if(NOT missing)
+          message(FATAL_ERROR "${service_file} defines components/${section}/${name}, which src/core/openapi.json defines")
+        endif()
+        list(APPEND shared_${section} "${name}")
+      endforeach()
+    endif()
+  endforeach()
+
+  # Takes in each shared component the document refers to, until the components taken in refer to no more.
+  set(changed TRUE)
+  while(changed)
+    set(changed FALSE)
+    foreach(section IN LISTS FLASHTIX_OPENAPI_SECTIONS)
+      set(left "")
+      foreach(name IN LISTS shared_${section})
+        if(section STREQUAL "securitySchemes")
+          # A security requirement names its scheme as a member: {"adminToken": []}.
+          string(FIND "${document}" "\"${name}\"" at)
+        else()
+          string(FIND "${document}" "\"#/components/${section}/${name}\"" at)
+        endif()
+        if(at EQUAL -1)
+          list(APPEND left "${name}")
+        else()
+          string(JSON value GET "${shared}" components ${section} "${name}")
+          string(JSON document SET "${document}" components ${section} "${name}" "${value}")
+          set(changed TRUE)
+        endif()
+      endforeach()
+      set(shared_${section} "${left}")
+    endforeach()
+  endwhile()
+
+  set(json_out ${CMAKE_BINARY_DIR}/openapi/${service}.json)
+  # Written beside, then copied only when changed, so an unchanged document does not rebuild.
+  file(WRITE ${json_out}.new "${document}\n")
+  configure_file(${json_out}.new ${json_out} COPYONLY)
+
+  flashtix_embed_text(${target} flashtix::${service} openapi_document ${json_out})
+endfunction()
