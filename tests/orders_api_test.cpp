@@ -229,6 +229,8 @@ TEST(OrdersApi, SameKeySameBodyGetsTheFirstAnswerAgain) {
   EXPECT_EQ(again.status, 200);
   EXPECT_EQ(again.body, first.body);
   EXPECT_EQ(again.header("Idempotent-Replayed"), "true");
+  // As the first answer, with where the order is.
+  EXPECT_EQ(again.header("Location"), "/orders/" + string_field(again.json(), "order_id"));
   EXPECT_EQ(db_order_count(event), 1);
   EXPECT_EQ(db_hold_count(event), 1);
   EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 2, 0}));

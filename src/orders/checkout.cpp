@@ -175,6 +175,13 @@ Response answer_of_key(const store::KeyAnswer& earlier, const store::Keyed& key)
   Response response{static_cast<status>(earlier.status), earlier.body,
                     earlier.status >= 400 ? "application/problem+json" : "application/json", {}, {}};
   response.headers.emplace_back("Idempotent-Replayed", "true");
+  // A replayed order is answered as it was the first time: 200 with where the order is.
+  if (earlier.status == 200) {
+    boost::system::error_code error;
+    const json::value body = json::parse(earlier.body, error);
+    const json::value* id = !error && body.is_object() ? body.get_object().if_contains("order_id") : nullptr;
+    if (id && id->is_string()) response.headers.emplace_back("Location", "/orders/" + std::string(id->get_string()));
+  }
   return response;
 }
 
