@@ -988,6 +988,24 @@ TEST_F(InventoryApi, StreamsPastTheirBoundAreRefusedAndTheirPlacesComeBack) {
   EXPECT_LT(std::chrono::steady_clock::now() - stopping, 5s);
 }
 
+TEST_F(InventoryApi, OneClientCannotTakeEveryStream) {
+  auto bounded = std::make_unique<ServiceProcess>(
+      "flashtix-inventory",
+      EnvVars{{"FLASHTIX_DATABASE_URL", pg().database_url()}, {"FLASHTIX_MAX_STREAMS_PER_CLIENT", "2"}});
+  const std::int64_t event = create_event(5);
+  const std::string request = "GET /events/" + std::to_string(event) + "/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+  std::vector<std::unique_ptr<RawConnection>> open;
+  for (int i = 0; i < 2; ++i) {
+    open.push_back(std::make_unique<RawConnection>(bounded->port()));
+    ASSERT_TRUE(open.back()->send(request));
+    ASSERT_NE(stock_update(*open.back(), 5, 5s).find("event: stock"), std::string::npos);
+  }
+  EXPECT_TRUE(is_problem(http_request(bounded->port(), "GET", "/events/" + std::to_string(event) + "/stream", "",
+                                      {{"Authorization", ""}}),
+                         503, "too_many_subscribers"));
+  EXPECT_EQ(bounded->stop(), 0);
+}
+
 TEST_F(InventoryApi, TheSalePageIsServedAtTheRoot) {
   const HttpResponse page = http_request(inventory_port(), "GET", "/", "", {{"Authorization", ""}});
   ASSERT_EQ(page.status, 200) << page.describe();

@@ -170,6 +170,27 @@ TEST_F(InventoryBatching, APerBuyerLimitHoldsWhenOneBuyerStormsTwoInstances) {
   stop_cleanly(*second);
 }
 
+// A confirm that waits for its event's row past the hold's time does not sell it: the hold's time is
+// judged when the row is had, not when the transaction began. (Another instance's batch may have counted
+// the hold gone meanwhile, against a per-buyer limit, and sold the tickets again.)
+TEST_F(InventoryBatching, AConfirmThatWaitsForItsRowPastTheHoldsTimeDoesNotSellIt) {
+  const std::int64_t event = create_event(5);
+  const HttpResponse held = post("/inventory/reserve", json::object{{"event_id", event}, {"quantity", 1}, {"hold_seconds", 1}});
+  ASSERT_EQ(held.status, 200) << held.describe();
+  const std::int64_t id = int_field(held.json(), "reservation_id");
+  auto blocker = pg().session();
+  blocker->exec(lock_event_row(event));
+  HttpResponse confirmed;
+  std::thread confirm([&] { confirmed = post("/inventory/confirm", json::object{{"reservation_id", id}}); });
+  // Past the hold's time, and well inside the confirm's lock timeout (3 s).
+  std::this_thread::sleep_for(1600ms);
+  blocker->exec("COMMIT");
+  confirm.join();
+  EXPECT_TRUE(is_problem(confirmed, 409, "hold_expired"));
+  EXPECT_TRUE(eventually(3s, [&] { return db_status(id) == "EXPIRED"; })) << db_status(id);
+  EXPECT_EQ(db_counts(event), (EventCounts{5, 5, 0, 0}));
+}
+
 TEST_F(InventoryBatching, TwoInstancesWeatherTheStormTogether) {
   auto second = start_inventory({});
   run_storm({inventory_port(), second->port()});

@@ -166,7 +166,7 @@ Connection::Connection(const BrokerSettings& settings) {
     check(login, "log in to the broker");
     amqp_channel_open(state_, kChannel);
     check_reply("open a channel");
-    declare_topology();
+    if (settings.declare_topology) declare_topology();
   } catch (const BrokerUnavailable&) {
     amqp_destroy_connection(state_);
     throw;

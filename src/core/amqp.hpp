@@ -57,6 +57,8 @@ struct BrokerSettings {
   std::chrono::milliseconds connect_timeout{3000};
   // The broker closes a connection that misses two beats; 0 turns beats off.
   std::chrono::seconds heartbeat{10};
+  // Whether the connection declares the whole topology at once; off for one that only looks at it.
+  bool declare_topology = true;
 };
 
 // What one published message carries on the wire besides its body.

@@ -43,6 +43,9 @@ struct Request {
   Role caller = Role::anyone;
   // The connection's peer (an IP address); the rate limit may read the client's through trusted proxies.
   std::string client_address;
+  // Set by the router for an anonymous caller: who it is for limits (RateLimiter::client_of, through
+  // trusted proxies); empty otherwise.
+  std::string client;
   // Set by the router for a call that counts against a rate limit: the headers its answer carries.
   std::vector<std::pair<std::string, std::string>> rate_limit_headers;
   // Set by the router once the path matched a route: where the answer is counted, and its pattern.

@@ -63,9 +63,13 @@ class Writer {
     std::unique_lock lock(mutex_);
     if (now) {
       // In order: what was gathered first, then this line, before the caller goes on (it may be about
-      // to die on purpose, as a failpoint does).
-      write_all(buffer_);
-      buffer_.clear();
+      // to die on purpose, as a failpoint does). The write lock is taken before the buffer's is let go,
+      // as the writer thread does, so a batch it took earlier is out first and lines never interleave.
+      std::string gathered;
+      gathered.swap(buffer_);
+      const std::lock_guard writing(write_mutex_);
+      lock.unlock();
+      write_all(gathered);
       write_all(line);
       return;
     }
@@ -80,9 +84,12 @@ class Writer {
   }
 
   void flush() {
-    const std::lock_guard lock(mutex_);
-    write_all(buffer_);
-    buffer_.clear();
+    std::unique_lock lock(mutex_);
+    std::string gathered;
+    gathered.swap(buffer_);
+    const std::lock_guard writing(write_mutex_);
+    lock.unlock();
+    write_all(gathered);
   }
 
  private:
@@ -93,15 +100,19 @@ class Writer {
       ready_.wait_for(lock, kFlushInterval, [this] { return buffer_.size() >= kFlushBytes; });
       batch.swap(buffer_);
       const std::size_t dropped = std::exchange(dropped_, 0);
-      lock.unlock();
-      if (dropped > 0) batch += "log: " + std::to_string(dropped) + " lines dropped (the log did not keep up)\n";
-      write_all(batch);
+      {
+        const std::lock_guard writing(write_mutex_);
+        lock.unlock();
+        if (dropped > 0) batch += "log: " + std::to_string(dropped) + " lines dropped (the log did not keep up)\n";
+        write_all(batch);
+      }
       batch.clear();
       lock.lock();
     }
   }
 
-  std::mutex mutex_;
+  std::mutex mutex_;        // the buffer
+  std::mutex write_mutex_;  // standard error; taken while mutex_ is held, never the other way round
   std::condition_variable ready_;
   std::string buffer_;
   std::size_t dropped_ = 0;
@@ -233,7 +244,9 @@ void write_log_line(LogLevel level, std::string_view message, std::initializer_l
     }
     line += '\n';
   }
-  writer().add(std::move(line), level >= LogLevel::warn);
+  // Errors at once (a process may be about to end); warnings may come in floods (a database outage
+  // answers every request with one), so they are gathered like the rest.
+  writer().add(std::move(line), level >= LogLevel::error);
 }
 
 void flush_log() { writer().flush(); }

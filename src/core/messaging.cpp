@@ -469,7 +469,15 @@ void Consumer::measure_dead_letters() {
   dead_letters_measured_at_ = now;
   try {
     // A connection of its own: the consuming one may have a delivery arriving in the middle of the answer.
-    if (!inspector_) inspector_ = std::make_unique<amqp::Connection>(broker_settings_);
+    // It runs on the consumer's thread, so it is made as light as it can be: no heartbeats to keep up (it
+    // sits idle between looks), no topology to declare (the consuming connection did), a short connect.
+    if (!inspector_) {
+      amqp::BrokerSettings settings = broker_settings_;
+      settings.heartbeat = std::chrono::seconds(0);
+      settings.declare_topology = false;
+      settings.connect_timeout = std::min(settings.connect_timeout, std::chrono::milliseconds(1000));
+      inspector_ = std::make_unique<amqp::Connection>(settings);
+    }
     dead_letter_depth_->Set(static_cast<double>(inspector_->queue_depth(amqp::dead_letter_queue(queue_))));
   } catch (const std::exception&) {
     inspector_.reset();  // the consuming connection reports the outage; try again next time

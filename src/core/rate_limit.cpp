@@ -36,6 +36,25 @@ std::int64_t ceil_seconds(std::chrono::milliseconds ms) { return (ms.count() + 9
 
 }  // namespace
 
+std::optional<boost::asio::ip::address> canonical_address(std::string_view text) {
+  boost::system::error_code ec;
+  boost::asio::ip::address address = boost::asio::ip::make_address(text, ec);
+  if (ec) return std::nullopt;
+  // A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d: the same client as a.b.c.d.
+  if (address.is_v6() && address.to_v6().is_v4_mapped()) {
+    address = boost::asio::ip::make_address_v4(boost::asio::ip::v4_mapped, address.to_v6());
+  }
+  return address;
+}
+
+std::string bucket_key(const boost::asio::ip::address& address) {
+  if (address.is_v4()) return address.to_string();
+  // One IPv6 client commonly has a whole /64 to pick addresses from: the /64 is the client.
+  auto bytes = address.to_v6().to_bytes();
+  std::fill(bytes.begin() + 8, bytes.end(), 0);
+  return boost::asio::ip::address_v6(bytes).to_string() + "/64";
+}
+
 RateLimitSettings rate_limit_settings_from(const Config& config) {
   RateLimitSettings settings;
   settings.requests_per_second = static_cast<double>(config.get_int("rate-limit-per-second", 0, 1'000'000'000));
@@ -49,7 +68,11 @@ RateLimitSettings rate_limit_settings_from(const Config& config) {
   return settings;
 }
 
-RateLimiter::RateLimiter(RateLimitSettings settings) : settings_(std::move(settings)) {}
+RateLimiter::RateLimiter(RateLimitSettings settings) : settings_(std::move(settings)) {
+  for (const std::string& proxy : settings_.trusted_proxies) {
+    if (const auto address = canonical_address(proxy)) trusted_.push_back(*address);
+  }
+}
 
 void RateLimiter::forget_idle(Clock::time_point now) {
   std::erase_if(buckets_, [&](const auto& entry) {
@@ -67,7 +90,11 @@ RateLimitVerdict RateLimiter::take(const std::string& client, Clock::time_point 
   const std::lock_guard lock(mutex_);
   auto found = buckets_.find(client);
   if (found == buckets_.end()) {
-    if (buckets_.size() >= kMaxRateLimitedClients) forget_idle(now);
+    // Forgetting reads every bucket: at most once a second, however many new clients arrive.
+    if (buckets_.size() >= kMaxRateLimitedClients && now - forgot_at_ >= std::chrono::seconds(1)) {
+      forget_idle(now);
+      forgot_at_ = now;
+    }
     if (buckets_.size() >= kMaxRateLimitedClients) {
       // Every tracked client is busy: a new one waits rather than growing the table without bound.
       verdict.allowed = false;
@@ -93,18 +120,27 @@ RateLimitVerdict RateLimiter::take(const std::string& client, Clock::time_point 
 }
 
 std::string RateLimiter::client_of(const Request& request) const {
-  const auto trusted = [this](std::string_view address) {
-    return std::find(settings_.trusted_proxies.begin(), settings_.trusted_proxies.end(), address) !=
-           settings_.trusted_proxies.end();
+  const std::optional<boost::asio::ip::address> peer = canonical_address(request.client_address);
+  const auto trusted = [this](const boost::asio::ip::address& address) {
+    return std::find(trusted_.begin(), trusted_.end(), address) != trusted_.end();
   };
-  if (!trusted(request.client_address)) return request.client_address;
+  if (!peer) return request.client_address;
+  if (!trusted(*peer)) return bucket_key(*peer);
   // The proxies append the address they received from: read from the right, the first that is not a
-  // proxy of ours is the client. Anything further left was written by the client and proves nothing.
-  const std::vector<std::string> hops = split_list(request.header("X-Forwarded-For"));
-  for (auto hop = hops.rbegin(); hop != hops.rend(); ++hop) {
-    if (!trusted(*hop)) return is_ip_address(*hop) ? *hop : request.client_address;
+  // proxy of ours is the client. Anything further left was written by the client and proves nothing. A
+  // proxy may add a header of its own rather than append, so every X-Forwarded-For field counts, in order.
+  std::string forwarded;
+  for (auto field = request.message.equal_range("X-Forwarded-For"); field.first != field.second; ++field.first) {
+    if (!forwarded.empty()) forwarded += ',';
+    forwarded += std::string(field.first->value());
   }
-  return request.client_address;
+  const std::vector<std::string> hops = split_list(forwarded);
+  for (auto hop = hops.rbegin(); hop != hops.rend(); ++hop) {
+    const std::optional<boost::asio::ip::address> address = canonical_address(*hop);
+    if (!address) return bucket_key(*peer);
+    if (!trusted(*address)) return bucket_key(*address);
+  }
+  return bucket_key(*peer);
 }
 
 std::vector<std::pair<std::string, std::string>> RateLimiter::headers(const RateLimitVerdict& verdict) const {

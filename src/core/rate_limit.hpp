@@ -2,7 +2,9 @@
 // process. Callers that prove a role (the service and admin tokens) are not limited here.
 #pragma once
 
+#include <boost/asio/ip/address.hpp>
 #include <chrono>
+#include <optional>
 #include <cstddef>
 #include <mutex>
 #include <string>
@@ -49,8 +51,8 @@ class RateLimiter {
   // Takes one request of `client` from its bucket. Any thread.
   RateLimitVerdict take(const std::string& client, Clock::time_point now = Clock::now());
 
-  // The address a request counts against: the connection's peer, or, when that peer is a trusted proxy,
-  // the last address of X-Forwarded-For that is not one.
+  // The bucket a request counts against: the connection's peer, or, when that peer is a trusted proxy,
+  // the last address of X-Forwarded-For that is not one (see bucket_key).
   std::string client_of(const Request& request) const;
 
   // The IETF RateLimit-Policy and RateLimit fields (draft-ietf-httpapi-ratelimit-headers) of a verdict,
@@ -70,8 +72,15 @@ class RateLimiter {
   void forget_idle(Clock::time_point now);
 
   RateLimitSettings settings_;
+  std::vector<boost::asio::ip::address> trusted_;  // the trusted proxies, parsed
   std::mutex mutex_;
   std::unordered_map<std::string, Bucket> buckets_;
+  Clock::time_point forgot_at_{};
 };
+
+// An address as a client is known by: IPv4-mapped IPv6 as IPv4; nothing for a malformed one.
+std::optional<boost::asio::ip::address> canonical_address(std::string_view text);
+// The bucket of an address: an IPv4 address, or an IPv6 address's /64.
+std::string bucket_key(const boost::asio::ip::address& address);
 
 }  // namespace flashtix::core

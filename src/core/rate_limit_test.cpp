@@ -93,6 +93,31 @@ TEST(RateLimiter, TheClientBehindATrustedProxyIsTheLastHopThatIsNotAProxy) {
   EXPECT_EQ(limiter.client_of(request), "198.51.100.1");
 }
 
+TEST(RateLimiter, EveryForwardedForFieldCountsAndAddressesAreCompared) {
+  RateLimiter limiter(settings(1, 1, {"10.0.0.100"}));
+  Request request;
+  // Behind a dual-stack listener the proxy shows up IPv4-mapped.
+  request.client_address = "::ffff:10.0.0.100";
+  // A client's own field first, then the one the proxy added rather than appending to it.
+  request.message.insert("X-Forwarded-For", "6.6.6.6");
+  request.message.insert("X-Forwarded-For", "203.0.113.7");
+  EXPECT_EQ(limiter.client_of(request), "203.0.113.7");
+  request.message.erase("X-Forwarded-For");
+  EXPECT_EQ(limiter.client_of(request), "10.0.0.100");
+}
+
+TEST(RateLimiter, AnIpv6ClientIsItsSlash64) {
+  RateLimiter limiter(settings(1, 1));
+  Request request;
+  request.client_address = "2001:db8:1:2:aaaa::1";
+  const std::string first = limiter.client_of(request);
+  request.client_address = "2001:db8:1:2:bbbb::9";
+  EXPECT_EQ(limiter.client_of(request), first);
+  EXPECT_EQ(first, "2001:db8:1:2::/64");
+  request.client_address = "2001:db8:1:3::1";
+  EXPECT_NE(limiter.client_of(request), first);
+}
+
 TEST(RateLimiter, TheTableOfClientsIsBounded) {
   RateLimiter limiter(settings(1, 2));
   const Clock::time_point now{};

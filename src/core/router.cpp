@@ -101,9 +101,10 @@ Result<const Handler*> Router::match(Request& request) const {
       // An open route takes any token; one that proves a role says so to the handler.
       request.caller = credentials.role_of(*token).value_or(Role::anyone);
     }
+    if (request.caller == Role::anyone && rate_limiter_ != nullptr) request.client = rate_limiter_->client_of(request);
     if (request.caller == Role::anyone && route.rate_limited && rate_limiter_ != nullptr &&
         rate_limiter_->settings().enabled()) {
-      const RateLimitVerdict verdict = rate_limiter_->take(rate_limiter_->client_of(request));
+      const RateLimitVerdict verdict = rate_limiter_->take(request.client);
       if (!verdict.allowed) return rate_limiter_->refusal(verdict);
       request.rate_limit_headers = rate_limiter_->headers(verdict);
     }

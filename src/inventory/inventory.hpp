@@ -34,8 +34,9 @@ struct StreamLimits {
   // A comment line after this long without a change, so that a gone client is noticed and proxies keep
   // the connection.
   std::chrono::milliseconds keepalive{15000};
-  // Streams open at once in this process at most; more are refused with 503.
+  // Streams open at once in this process at most, and from one client address; more are refused with 503.
   int max_subscribers = 1000;
+  int max_per_client = 10;
   // A stream ends after this long; the browser's EventSource reconnects on its own.
   std::chrono::milliseconds max_duration{std::chrono::hours(1)};
 };

@@ -28,6 +28,7 @@ std::vector<core::ConfigOption> options() {
       {"sold-out-recheck-ms", "500", "how long a sold-out event is refused from memory before asking the database"});
   list.push_back({"stream-interval-ms", "250", "how often a live stream (GET /events/{id}/stream) looks for changes"});
   list.push_back({"max-stream-subscribers", "1000", "live streams open at once at most; more are refused with 503"});
+  list.push_back({"max-streams-per-client", "10", "live streams open at once from one client address at most"});
   // The broker takes what the outbox announces (the holds a reset voided); selling needs no broker.
   for (auto& option : core::messaging::broker_options("inventory")) list.push_back(std::move(option));
   for (auto& option : core::retention_options()) list.push_back(std::move(option));
@@ -46,6 +47,7 @@ Settings settings_from(const core::Config& config) {
   settings.desk.sold_out_recheck = std::chrono::milliseconds(config.get_int("sold-out-recheck-ms", 0, 60'000));
   settings.stream.tick = std::chrono::milliseconds(config.get_int("stream-interval-ms", 50, 60'000));
   settings.stream.max_subscribers = static_cast<int>(config.get_int("max-stream-subscribers", 0, 100'000));
+  settings.stream.max_per_client = static_cast<int>(config.get_int("max-streams-per-client", 1, 100'000));
   return settings;
 }
 

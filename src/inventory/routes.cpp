@@ -100,7 +100,8 @@ awaitable<Response> stream_event(Inventory* inventory, Request request) {
   if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);
   auto event = co_await store::find_event(inventory->db, std::get<std::int64_t>(id));
   if (!event) co_return problem_response(event_not_found(std::get<std::int64_t>(id)));
-  co_return event_stream(inventory->snapshots, inventory->streams, inventory->settings.stream, std::move(*event));
+  co_return event_stream(inventory->snapshots, inventory->streams, inventory->settings.stream, std::move(*event),
+                         request.client.empty() ? request.client_address : request.client);
 }
 
 awaitable<Response> get_event(Inventory* inventory, Request request) {
@@ -270,9 +271,9 @@ awaitable<std::optional<HoldAfter>> settle_hold(Inventory* inventory, HoldRef re
 
 // The service role releases any hold; anyone else only a hold whose secret (hold_secret, answered by the
 // reserve that made it) is sent as `Authorization: Bearer <hold_secret>`. Nothing when the caller may.
-awaitable<std::optional<Problem>> refused_release(Inventory* inventory, const Request& request, const ReleaseCommand& command) {
-  if (request.caller >= core::Role::service) co_return std::nullopt;
-  const auto token = core::bearer_token(request);
+awaitable<std::optional<Problem>> refused_release(Inventory* inventory, core::Role caller,
+                                                  std::optional<std::string> token, ReleaseCommand command) {
+  if (caller >= core::Role::service) co_return std::nullopt;
   if (!token) {
     co_return core::unauthenticated("releasing a hold needs the service role or the hold's secret (hold_secret) as "
                                     "Authorization: Bearer <hold_secret>");
@@ -290,7 +291,10 @@ awaitable<Response> release(Inventory* inventory, Request request) {
   auto parsed = parse_release(request.body(), inventory->settings);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
   const ReleaseCommand command = std::get<ReleaseCommand>(std::move(parsed));
-  if (auto refused = co_await refused_release(inventory, request, command)) co_return problem_response(*refused);
+  const auto token = core::bearer_token(request);
+  std::optional<std::string> token_text = token ? std::optional<std::string>(std::string(*token)) : std::nullopt;
+  std::optional<Problem> refused = co_await refused_release(inventory, request.caller, std::move(token_text), command);
+  if (refused) co_return problem_response(*refused);
   auto after = co_await settle_hold(inventory, command.hold, SettleKind::release);
   if (!after && command.event_id) {
     // Given up on before its reserve committed: the tombstone makes that reserve hold nothing. If the

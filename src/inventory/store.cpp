@@ -83,9 +83,11 @@ constexpr Query kInsertTombstone{"insert_tombstone",
 // --- One event's batch ---
 
 // The holds a batch settles, locked after their event rows, in id order, so two batches never wait on
-// each other in a circle.
+// each other in a circle. `live` is judged by the clock when the locks are had, not when the transaction
+// began (now()): a confirm that waited for its event's row past the hold's time must not sell it, since
+// a batch of another instance may meanwhile have counted it gone (kBuyerTickets) or sold its tickets.
 constexpr Query kLockHolds{"lock_holds",
-                           "SELECT " FLASHTIX_RESERVATION_COLUMNS ", r.expires_at > now() AS live "
+                           "SELECT " FLASHTIX_RESERVATION_COLUMNS ", r.expires_at > clock_timestamp() AS live "
                            "FROM inventory.reservations r WHERE r.id = ANY($1::bigint[]) ORDER BY r.id FOR UPDATE"};
 
 // Holds past their time, oldest first (through reservations_held_expiry, so only due holds are read),
@@ -105,13 +107,14 @@ constexpr Query kLockEvents{"lock_events",
 
 // After the lock: what each buyer of the batch holds (live) or bought of an event that limits it. Every
 // hold of such an event is made under its row lock, so no batch can add to these sums meanwhile. Holds
-// past their time count no more, swept or not. Pairs arrive unique.
+// past their time (by the clock, after the lock) count no more, swept or not: kLockHolds judges a confirm
+// by the clock after its lock too, so such a hold can never be sold afterwards. Pairs arrive unique.
 constexpr Query kBuyerTickets{"buyer_tickets",
                               "SELECT r.event_id, r.buyer_digest, sum(r.quantity)::bigint AS tickets "
                               "  FROM unnest($1::bigint[], $2::text[]) AS b(event_id, buyer_digest) "
                               "  JOIN inventory.reservations r "
                               "    ON r.event_id = b.event_id AND r.buyer_digest = b.buyer_digest "
-                              " WHERE r.status = 'CONFIRMED' OR (r.status = 'HELD' AND r.expires_at > now()) "
+                              " WHERE r.status = 'CONFIRMED' OR (r.status = 'HELD' AND r.expires_at > clock_timestamp()) "
                               " GROUP BY r.event_id, r.buyer_digest"};
 
 // After the lock, so a hold another batch of this event committed under one of these keys is seen.

@@ -15,14 +15,49 @@ namespace flashtix::inventory {
 namespace asio = boost::asio;
 using asio::awaitable;
 
-awaitable<std::optional<Event>> EventSnapshots::latest(std::int64_t event_id) {
+awaitable<EventSnapshots::Snapshot> EventSnapshots::latest(std::int64_t event_id) {
   const auto now = std::chrono::steady_clock::now();
-  const auto found = copies_.find(event_id);
-  if (found != copies_.end() && now - found->second.read_at < fresh_for_) co_return found->second.event;
-  // A plain read: no lock, nothing a batch waits for.
-  std::optional<Event> event = co_await store::find_event(db_, event_id);
-  copies_[event_id] = Copy{event, now};
-  co_return event;
+  auto found = copies_.find(event_id);
+  if (found != copies_.end() && (found->second.reading || now - found->second.read_at < fresh_for_)) {
+    // Fresh enough, or being read for another stream this moment: one read a tick, however many watch.
+    co_return found->second.snapshot;
+  }
+  if (found == copies_.end()) found = copies_.emplace(event_id, Copy{}).first;
+  // Stamped before the read, so that a failing read is not tried again by every stream in the same tick.
+  found->second.read_at = now;
+  found->second.reading = true;
+  std::optional<Event> event;
+  try {
+    // A plain read: no lock, nothing a batch waits for.
+    event = co_await store::find_event(db_, event_id);
+  } catch (const std::exception&) {
+    copies_[event_id].reading = false;
+    throw;
+  }
+  // Looked up again: the map may have grown during the read.
+  Copy& copy = copies_[event_id];
+  copy.snapshot = Snapshot{true, event};
+  copy.reading = false;
+  co_return copy.snapshot;
+}
+
+bool StreamCount::enter(const std::string& client, const StreamLimits& limits) {
+  const std::lock_guard lock(mutex_);
+  int& mine = per_client_[client];
+  if (open_ >= limits.max_subscribers || mine >= limits.max_per_client) {
+    if (mine == 0) per_client_.erase(client);
+    return false;
+  }
+  ++open_;
+  ++mine;
+  return true;
+}
+
+void StreamCount::leave(const std::string& client) {
+  const std::lock_guard lock(mutex_);
+  --open_;
+  const auto found = per_client_.find(client);
+  if (found != per_client_.end() && --found->second == 0) per_client_.erase(found);
 }
 
 namespace {
@@ -30,8 +65,9 @@ namespace {
 // Holds a place among the open streams until the answer, streamed or not, is gone.
 struct Subscription {
   StreamCount* count;
-  explicit Subscription(StreamCount* counted) : count(counted) {}
-  ~Subscription() { count->open.fetch_sub(1, std::memory_order_relaxed); }
+  std::string client;
+  Subscription(StreamCount* counted, std::string address) : count(counted), client(std::move(address)) {}
+  ~Subscription() { count->leave(client); }
   Subscription(const Subscription&) = delete;
   Subscription& operator=(const Subscription&) = delete;
 };
@@ -66,14 +102,16 @@ awaitable<void> run_stream(EventSnapshots* snapshots, std::shared_ptr<Subscripti
     timer.expires_after(limits.tick);
     co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
     if (!writer->open()) co_return;
-    std::optional<Event> now;
+    EventSnapshots::Snapshot latest;
     try {
-      now = co_await snapshots->latest(first.id);
+      latest = co_await snapshots->latest(first.id);
     } catch (const std::exception&) {
       // The database is away for a moment: the page keeps what it has; the next tick asks again.
       continue;
     }
-    if (!now) co_return;  // the event is gone
+    if (!latest.known) continue;
+    if (!latest.event) co_return;  // the event is gone
+    const std::optional<Event>& now = latest.event;
     std::string message;
     if (!same_counts(*now, sent)) {
       message = stock_message(*now);
@@ -90,15 +128,16 @@ awaitable<void> run_stream(EventSnapshots* snapshots, std::shared_ptr<Subscripti
 
 }  // namespace
 
-core::Response event_stream(EventSnapshots* snapshots, StreamCount* count, StreamLimits limits, Event first) {
-  if (count->open.fetch_add(1, std::memory_order_relaxed) >= limits.max_subscribers) {
-    count->open.fetch_sub(1, std::memory_order_relaxed);
+core::Response event_stream(EventSnapshots* snapshots, StreamCount* count, StreamLimits limits, Event first,
+                            std::string client) {
+  if (!count->enter(client, limits)) {
     return core::problem_response(core::Problem{core::http::status::service_unavailable, "too_many_subscribers",
-                                                "Too many streams", "this service has as many open streams as it "
-                                                "serves; retry later",
+                                                "Too many streams",
+                                                "this service, or this client address, has as many open streams as "
+                                                "it may; retry later",
                                                 {}, {{"Retry-After", "5"}}});
   }
-  auto subscription = std::make_shared<Subscription>(count);
+  auto subscription = std::make_shared<Subscription>(count, std::move(client));
   core::Response response;
   response.content_type = "text/event-stream";
   response.headers = {{"Cache-Control", "no-cache"}};
