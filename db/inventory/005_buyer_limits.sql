@@ -5,6 +5,8 @@ ALTER TABLE inventory.events ADD COLUMN max_tickets_per_buyer integer CHECK (max
 
 ALTER TABLE inventory.reservations ADD COLUMN buyer_digest text CHECK (buyer_digest ~ '^[0-9a-f]{64}$');
 
--- What one buyer holds and bought of one event, read under the event's row lock by every batch.
-CREATE INDEX reservations_event_buyer ON inventory.reservations (event_id, buyer_digest)
+-- What one buyer holds and bought of one event, read under the event's row lock by every batch. The buyer
+-- first: a plan made while the table was empty must still go straight to the batch's buyers, not read
+-- every hold of a hot event.
+CREATE INDEX reservations_buyer_event ON inventory.reservations (buyer_digest, event_id)
     WHERE buyer_digest IS NOT NULL;
