@@ -22,12 +22,15 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLASHTIX_TESTS=OFF
  && strip build/bin/flashtix-*
 
 # The four services (one binary each, chosen by the container's command) and the init container that
-# makes the secrets: the binaries' run-time libraries, and ./flashtix and access/ for the secrets' recipe.
+# makes the secrets: the binaries' run-time libraries, the system's trust store for https:// webhooks, and
+# ./flashtix and access/ for the secrets' recipe.
 FROM flashtix/debian:12 AS service
 RUN apt-get update \
  && apt-get install -y libboost-json1.81.0 libboost-url1.81.0 libpq5 libssl3 librabbitmq4 libprometheus-cpp-core1.0 \
+      ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin flashtix
+ && groupadd --system --gid 10001 flashtix \
+ && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home --shell /usr/sbin/nologin flashtix
 COPY --from=build /src/build/bin/flashtix-inventory /src/build/bin/flashtix-orders /src/build/bin/flashtix-payments \
      /src/build/bin/flashtix-notifications /usr/local/bin/
 COPY flashtix /usr/local/share/flashtix/

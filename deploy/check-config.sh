@@ -97,12 +97,15 @@ container_secrets() {
   "$init" --state "$WORK/secrets" --out "$WORK/out1" >/dev/null
   for file in postgres/db-password rabbitmq/definitions.json \
     {inventory,orders,payments,notifications}/{db-password,amqp-password,admin-token.sha256,service-token.sha256} \
-    orders/service-token; do
+    orders/service-token notifications/webhook-secret; do
     [[ -s $WORK/out1/$file ]] || { printf '%s was not handed out\n' "$file"; return 1; }
     [[ $(stat -c %a "$WORK/out1/$file") == 400 ]] || { printf '%s is not mode 0400\n' "$file"; return 1; }
   done
   for name in inventory payments notifications; do
     [[ ! -e $WORK/out1/$name/service-token ]] || { printf '%s got the service token\n' "$name"; return 1; }
+  done
+  for name in inventory orders payments; do
+    [[ ! -e $WORK/out1/$name/webhook-secret ]] || { printf '%s got the webhook secret\n' "$name"; return 1; }
   done
   expected=$(grep -Ev '^\s*(#|$)' "$ROOT/access/rabbitmq-users" | awk '{print $1}' | sort | tr '\n' ' ')
   actual=$(python3 -c 'import json, sys; print(" ".join(sorted(u["name"] for u in json.load(open(sys.argv[1]))["users"])))' \
