@@ -71,7 +71,10 @@ void count_results(const std::vector<store::EventBatchResult>& results, std::siz
 
 }  // namespace
 
-EventDesk::EventDesk(Home home, DeskLimits limits) : home_(home), limits_(limits) {}
+EventDesk::EventDesk(Home home, DeskLimits limits) : home_(home), limits_(limits) {
+  // The hold counters exist from the start, at 0, so that a rate over them counts the first holds too.
+  desk_metrics();
+}
 
 awaitable<ReserveOutcome> EventDesk::reserve(ReserveCommand command) {
   const std::int64_t event_id = command.event_id;

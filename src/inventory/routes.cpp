@@ -173,17 +173,16 @@ struct ReserveAnswer {
 };
 
 // Reserves refused, by the problem's code (sold_out, overloaded, deadline_passed, buyer_limit_reached, ...).
+prometheus::Counter& refusal_counter(std::string_view code) {
+  return core::metrics::counter("flashtix_reserves_refused_total", "Reserves answered with a refusal, by its code",
+                                {{"reason", std::string(code)}});
+}
+
 void count_refusal(std::string_view code) {
   // A few codes, each looked up once: the family's own lookup takes a lock.
   thread_local std::unordered_map<std::string, prometheus::Counter*> counters;
   auto found = counters.find(std::string(code));
-  if (found == counters.end()) {
-    found = counters
-                .emplace(std::string(code), &core::metrics::counter("flashtix_reserves_refused_total",
-                                                                     "Reserves answered with a refusal, by its code",
-                                                                     {{"reason", std::string(code)}}))
-                .first;
-  }
+  if (found == counters.end()) found = counters.emplace(std::string(code), &refusal_counter(code)).first;
   found->second->Increment();
 }
 
@@ -341,6 +340,9 @@ awaitable<Response> get_reservation(Inventory* inventory, Request request) {
 }  // namespace
 
 core::Router make_router(Inventory* inventory) {
+  // The refusals of a sale are counted from the start, at 0: a counter that first appears with a count
+  // already on it loses that count from every rate over it (the sold-out rate of a sell-out's first burst).
+  for (const std::string_view code : {"sold_out", "overloaded", "deadline_passed"}) refusal_counter(code);
   core::Router router;
   core::add_health_route(router);
   core::add_openapi_route(router, openapi_document());
