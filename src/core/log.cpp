@@ -4,6 +4,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -128,6 +129,15 @@ Writer& writer() {
 
 void append_json_string(std::string& out, std::string_view text) {
   out += '"';
+  // Most values need no escaping (ids, routes, numbers): appended whole.
+  const bool plain = std::all_of(text.begin(), text.end(), [](char c) {
+    return c != '"' && c != '\\' && static_cast<unsigned char>(c) >= 0x20;
+  });
+  if (plain) {
+    out += text;
+    out += '"';
+    return;
+  }
   for (const char c : text) {
     const auto byte = static_cast<unsigned char>(c);
     switch (c) {
@@ -149,17 +159,27 @@ void append_json_string(std::string& out, std::string_view text) {
   out += '"';
 }
 
-std::string timestamp() {
+// RFC 3339 UTC with milliseconds. The date and time of day are formatted once a second per thread: an
+// access line per request should not cost a calendar computation each.
+void append_timestamp(std::string& out) {
   using namespace std::chrono;
   const auto now = system_clock::now();
-  const std::time_t seconds = system_clock::to_time_t(now);
-  const auto millis = duration_cast<milliseconds>(now.time_since_epoch()).count() % 1000;
-  std::tm utc{};
-  gmtime_r(&seconds, &utc);
-  char stamp[40];
-  const std::size_t n = std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &utc);
-  std::snprintf(stamp + n, sizeof stamp - n, ".%03dZ", static_cast<int>(millis));
-  return stamp;
+  const auto since_epoch_ms = duration_cast<milliseconds>(now.time_since_epoch()).count();
+  const std::time_t seconds = static_cast<std::time_t>(since_epoch_ms / 1000);
+  const int millis = static_cast<int>(since_epoch_ms % 1000);
+  thread_local std::time_t formatted_second = -1;
+  thread_local char formatted[24];
+  thread_local std::size_t formatted_length = 0;
+  if (seconds != formatted_second) {
+    std::tm utc{};
+    gmtime_r(&seconds, &utc);
+    formatted_length = std::strftime(formatted, sizeof formatted, "%Y-%m-%dT%H:%M:%S", &utc);
+    formatted_second = seconds;
+  }
+  out.append(formatted, formatted_length);
+  const char fraction[6] = {'.', static_cast<char>('0' + millis / 100), static_cast<char>('0' + millis / 10 % 10),
+                            static_cast<char>('0' + millis % 10), 'Z', '\0'};
+  out.append(fraction, 5);
 }
 
 }  // namespace
@@ -212,7 +232,7 @@ void write_log_line(LogLevel level, std::string_view message, std::initializer_l
   line.reserve(128 + message.size());
   if (g_json.load(std::memory_order_relaxed)) {
     line += "{\"time\":\"";
-    line += timestamp();
+    append_timestamp(line);
     line += "\",\"level\":\"";
     line += level_name(level);
     line += "\",\"service\":";
@@ -231,7 +251,7 @@ void write_log_line(LogLevel level, std::string_view message, std::initializer_l
     }
     line += "}\n";
   } else {
-    line += timestamp();
+    append_timestamp(line);
     line += ' ';
     line += level_name(level);
     line += ' ';
