@@ -115,7 +115,7 @@ pg_write_access() {
 }
 
 pg_init() {
-  local datadir
+  local datadir options
   [[ -e $STATE/pg/PG_VERSION ]] && return 0
   pg_prepare_datadir
   datadir=$(pg_datadir)
@@ -126,8 +126,8 @@ pg_init() {
   fi
   say "initialising PostgreSQL 15 in $datadir"
   # Its pg_hba.conf is replaced before the first start (pg_write_access).
-  as_pg "$PG_BIN/initdb" -D "$datadir" -U postgres --auth-local=peer --auth-host=reject --encoding=UTF8 \
-    --locale=C.UTF-8 >/dev/null
+  mapfile -t options < <(grep -Ev '^[[:space:]]*(#|$)' "$ROOT/embedded/initdb.options")
+  as_pg "$PG_BIN/initdb" -D "$datadir" "${options[@]}" >/dev/null
   pg_write_config "$datadir" "$(pg_socketdir)"
 }
 
