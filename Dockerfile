@@ -23,7 +23,7 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DFLASHTIX_TESTS=OFF
 
 # The four services (one binary each, chosen by the container's command) and the init container that
 # makes the secrets: the binaries' run-time libraries, the system's trust store for https:// webhooks, and
-# ./flashtix and access/ for the secrets' recipe.
+# ./flashtix, embedded/ and access/ for the secrets' recipe.
 FROM flashtix/debian:12 AS service
 RUN apt-get update \
  && apt-get install -y libboost-json1.81.0 libboost-url1.81.0 libpq5 libssl3 librabbitmq4 libprometheus-cpp-core1.0 \
@@ -35,6 +35,7 @@ COPY --from=build /src/build/bin/flashtix-inventory /src/build/bin/flashtix-orde
      /src/build/bin/flashtix-notifications /usr/local/bin/
 COPY flashtix /usr/local/share/flashtix/
 COPY access /usr/local/share/flashtix/access
+COPY embedded /usr/local/share/flashtix/embedded
 COPY deploy/container/service-entrypoint deploy/container/init-secrets deploy/container/probe \
      /usr/local/share/flashtix/deploy/container/
 # In a container a service listens on its network, not on loopback alone.
@@ -52,6 +53,7 @@ RUN mkdir -p /etc/postgresql-common \
  && rm -rf /var/lib/apt/lists/*
 COPY flashtix /usr/local/share/flashtix/
 COPY access /usr/local/share/flashtix/access
+COPY embedded /usr/local/share/flashtix/embedded
 COPY deploy/container/postgres-entrypoint deploy/container/seed /usr/local/share/flashtix/deploy/container/
 # psql in a `docker exec` is PostgreSQL 15's own, and finds the server on its default socket.
 ENV PATH=/usr/lib/postgresql/15/bin:$PATH

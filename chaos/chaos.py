@@ -6,8 +6,8 @@ instances of each service on them, sells one event through the whole flow while 
 the seed picks (kill -9 and restart of service instances, PostgreSQL stopped fast or its postmaster
 killed, the broker killed, an inventory instance paused past its callers' deadline), waits for the
 system to settle and checks the books. It prints one JSON summary and exits 1 on any violation.
-Infrastructure faults go through `flashtix __chaos ACTION`, so the recipe of the embedded PostgreSQL
-and RabbitMQ exists once, in ./flashtix.
+Infrastructure faults go through `flashtix __chaos ACTION` (chaos/chaos.sh), so the recipe of the
+embedded PostgreSQL and RabbitMQ exists once, in embedded/.
 """
 
 import argparse

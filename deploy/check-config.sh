@@ -32,8 +32,8 @@ need() {
 
 scripts_parse() {
   local script
-  for script in "$ROOT/flashtix" "$ROOT/deploy/build-base-image.sh" "$ROOT/deploy/check-config.sh" \
-    "$ROOT"/deploy/container/*; do
+  for script in "$ROOT/flashtix" "$ROOT"/embedded/*.sh "$ROOT/bench/bench.sh" "$ROOT/chaos/chaos.sh" \
+    "$ROOT/deploy/build-base-image.sh" "$ROOT/deploy/check-config.sh" "$ROOT"/deploy/container/*; do
     bash -n "$script" || { printf '%s does not parse\n' "$script"; return 1; }
   done
 }

@@ -18,7 +18,7 @@
 #include "support/posix.hpp"
 
 #ifndef FLASHTIX_SOURCE_DIR
-#error "FLASHTIX_SOURCE_DIR must name the source tree (for db/checks/ledger.sql and access/pg_hba.conf)"
+#error "FLASHTIX_SOURCE_DIR must name the source tree (db/checks/ledger.sql, access/pg_hba.conf, embedded/)"
 #endif
 
 namespace flashtix::test {
@@ -74,6 +74,13 @@ std::string read_file(const std::string& path) {
 // Writes over an existing file, which keeps its owner (postgres, when the tests run as root).
 void overwrite_file(const std::string& path, const std::string& text) {
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
+  file << text;
+  if (!file.flush()) throw std::runtime_error("cannot write " + path);
+}
+
+// Adds to the end of an existing file, which keeps its owner too.
+void append_file(const std::string& path, const std::string& text) {
+  std::ofstream file(path, std::ios::binary | std::ios::app);
   file << text;
   if (!file.flush()) throw std::runtime_error("cannot write " + path);
 }
@@ -138,11 +145,16 @@ void PgCluster::init_data_directory() {
     throw std::runtime_error("chown " + dir_ + " to postgres failed");
   }
   SpawnOptions options;
-  // Its pg_hba.conf is replaced before the first start (write_access_rules).
-  std::vector<std::string> initdb{kPgBin + "/initdb", "-D", dir_ + "/data", "-U", kSuperuser, "--auth-local=peer",
-                                  "--auth-host=reject", "-E", "UTF8", "--locale=C.UTF-8",
-                                  // Only initdb's own final flush is skipped; the server itself runs durable.
-                                  "--no-sync"};
+  // As ./flashtix makes its clusters (embedded/initdb.options); the pg_hba.conf is replaced before the first
+  // start (write_access_rules).
+  std::vector<std::string> initdb{kPgBin + "/initdb", "-D", dir_ + "/data"};
+  std::istringstream lines(read_file(std::string(FLASHTIX_SOURCE_DIR) + "/embedded/initdb.options"));
+  for (std::string line; std::getline(lines, line);) {
+    if (!line.empty() && line[0] != '#') initdb.push_back(line);
+  }
+  // The harness's own: only initdb's final flush is skipped (a test cluster lives minutes); the server
+  // itself runs durable.
+  initdb.push_back("--no-sync");
   if (account) {
     options.argv = {"/usr/sbin/runuser", "-u", "postgres", "--"};
     options.argv.insert(options.argv.end(), initdb.begin(), initdb.end());
@@ -156,6 +168,11 @@ void PgCluster::init_data_directory() {
     throw std::runtime_error("initdb exited with " + std::to_string(code) + "; log tail:\n" +
                              file_tail(options.log_path));
   }
+  // The settings of ./flashtix's clusters, from the same file (embedded/postgresql.conf): loopback only,
+  // durable commits, SCRAM passwords, 300 connections. What is the harness's own is on the server's
+  // command line (start_server).
+  append_file(dir_ + "/data/postgresql.conf",
+              "\n" + read_file(std::string(FLASHTIX_SOURCE_DIR) + "/embedded/postgresql.conf"));
 }
 
 void PgCluster::write_access_rules() const {
@@ -170,11 +187,10 @@ void PgCluster::start_server() {
   SpawnOptions options;
   // The server is our own child rather than pg_ctl's or runuser's (both fork), so the parent-death
   // signal reaches it: SIGQUIT is an immediate shutdown that also ends the backends.
-  options.argv = {kPgBin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-h", "127.0.0.1", "-p",
-                  std::to_string(port_),
-                  // Durable commits, as every published figure assumes.
-                  "-c", "fsync=on", "-c", "synchronous_commit=on", "-c", "full_page_writes=on", "-c",
-                  "max_connections=300", "-c", "log_min_messages=warning", "-c", "log_line_prefix=%m [%p] %q%u@%d "};
+  // On top of embedded/postgresql.conf, the harness's own: the socket in the cluster's directory, a free
+  // port, and a quieter log whose lines say when, which process and who.
+  options.argv = {kPgBin + "/postgres", "-D", dir_ + "/data", "-k", dir_, "-p", std::to_string(port_)};
+  options.argv.insert(options.argv.end(), {"-c", "log_min_messages=warning", "-c", "log_line_prefix=%m [%p] %q%u@%d "});
   options.env = {{"LC_ALL", "C.UTF-8"}};
   options.log_path = log_path();
   options.run_as = postgres_account_if_root();

@@ -1,6 +1,6 @@
 // A throwaway PostgreSQL 15 cluster for one test binary: initdb in a temporary directory, a free port,
-// durable settings and the access rules of ./flashtix up (access/pg_hba.conf), the flashuser role with a
-// password of its own and the flashtix database.
+// the settings and the access rules of ./flashtix up (embedded/postgresql.conf, access/pg_hba.conf), the
+// flashuser role with a password of its own and the flashtix database.
 #pragma once
 
 #include <sys/types.h>

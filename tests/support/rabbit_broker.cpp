@@ -1,21 +1,18 @@
 // Boots and stops a private RabbitMQ node for the black-box tests: the server script run directly (the
 // /usr/sbin wrappers switch to the rabbitmq user and /var/lib/rabbitmq), with every path and port in the
-// environment, next to an epmd of its own. Its users come from access/rabbitmq-users, as ./flashtix
-// makes them (rabbit_write_definitions there): definitions the node imports at boot, so no guest.
+// environment, next to an epmd of its own. Its settings and environment are ./flashtix's (embedded/), and
+// its users are made by ./flashtix's own recipe (rabbit_write_definitions in embedded/rabbitmq.sh) from
+// access/rabbitmq-users: definitions the node imports at boot, so no guest.
 #include "support/rabbit_broker.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <array>
 #include <atomic>
-#include <boost/json.hpp>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
@@ -32,7 +29,7 @@
 #include "support/credentials.hpp"
 
 #ifndef FLASHTIX_SOURCE_DIR
-#error "FLASHTIX_SOURCE_DIR must name the source tree (for access/rabbitmq-users)"
+#error "FLASHTIX_SOURCE_DIR must name the source tree (access/rabbitmq-users, embedded/, ./flashtix)"
 #endif
 
 namespace flashtix::test {
@@ -46,9 +43,13 @@ constexpr auto kEpmdStartTimeout = std::chrono::seconds(5);
 // A graceful stop flushes the message stores; it takes a few seconds.
 constexpr auto kStopGrace = std::chrono::seconds(30);
 constexpr auto kCtlTimeout = std::chrono::seconds(60);
+constexpr auto kDefinitionsTimeout = std::chrono::seconds(60);
 // Every read and write of the readiness probe.
 constexpr int kProbeIoTimeoutMs = 2000;
 constexpr std::size_t kMaxFrameBytes = 1 << 20;
+
+// access/rabbitmq-users names each service's user flashtix-<service>.
+const std::string kUserPrefix = "flashtix-";
 
 // Two brokers in one binary still get their own node names.
 std::atomic<int> broker_count{0};
@@ -259,6 +260,22 @@ std::string read_text(const std::string& path) {
   return text.str();
 }
 
+// A file of the source tree, which must be there.
+std::string read_source_file(const std::string& relative_path) {
+  const std::string path = std::string(FLASHTIX_SOURCE_DIR) + "/" + relative_path;
+  std::ifstream file(path, std::ios::binary);
+  if (!file) throw std::runtime_error("cannot read " + path);
+  std::ostringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+void replace_all(std::string& text, const std::string& placeholder, const std::string& value) {
+  for (auto at = text.find(placeholder); at != std::string::npos; at = text.find(placeholder, at + value.size())) {
+    text.replace(at, placeholder.size(), value);
+  }
+}
+
 // One line of access/rabbitmq-users: a broker user and its permission patterns.
 struct BrokerUser {
   std::string name, configure, write, read;
@@ -279,23 +296,6 @@ std::vector<BrokerUser> broker_users() {
   }
   if (users.empty()) throw std::runtime_error(path + " names no user");
   return users;
-}
-
-// RabbitMQ's rabbit_password_hashing_sha256: base64 of a 4-byte salt and SHA-256(salt + password).
-std::string password_hash(const std::string& password) {
-  constexpr std::size_t kSaltBytes = 4;
-  constexpr std::size_t kHashBytes = kSaltBytes + 32;
-  std::array<unsigned char, kHashBytes> salted_digest{};
-  if (RAND_bytes(salted_digest.data(), kSaltBytes) != 1) throw std::runtime_error("RAND_bytes failed");
-  const std::string salted = std::string(reinterpret_cast<const char*>(salted_digest.data()), kSaltBytes) + password;
-  unsigned int size = 0;
-  if (EVP_Digest(salted.data(), salted.size(), salted_digest.data() + kSaltBytes, &size, EVP_sha256(), nullptr) != 1) {
-    throw std::runtime_error("SHA-256 failed");
-  }
-  // Four characters for every three bytes, and the terminating NUL EVP_EncodeBlock writes.
-  std::array<unsigned char, 4 * ((kHashBytes + 2) / 3) + 1> base64{};
-  const int length = EVP_EncodeBlock(base64.data(), salted_digest.data(), static_cast<int>(salted_digest.size()));
-  return std::string(reinterpret_cast<const char*>(base64.data()), static_cast<std::size_t>(length));
 }
 
 }  // namespace
@@ -353,69 +353,63 @@ std::string RabbitBroker::login_error(const std::string& user, const std::string
 }
 
 EnvVars RabbitBroker::environment() const {
-  return {
-      // HOME holds the Erlang cookie the node and rabbitmqctl share; nobody else's node can use it.
-      {"HOME", dir_ + "/home"},
-      {"RABBITMQ_NODENAME", node_name_},
-      {"RABBITMQ_NODE_IP_ADDRESS", "127.0.0.1"},
-      {"RABBITMQ_NODE_PORT", std::to_string(amqp_port_)},
-      // Set explicitly: the default, AMQP port + 20000, is past 65535 for most free ports.
-      {"RABBITMQ_DIST_PORT", std::to_string(dist_port_)},
-      {"ERL_EPMD_PORT", std::to_string(epmd_port_)},
-      {"RABBITMQ_MNESIA_BASE", dir_ + "/mnesia"},
-      {"RABBITMQ_LOG_BASE", dir_ + "/log"},
-      {"RABBITMQ_PID_FILE", dir_ + "/rabbitmq.pid"},
-      {"RABBITMQ_CONFIG_FILE", dir_ + "/rabbitmq.conf"},
-      {"RABBITMQ_ADVANCED_CONFIG_FILE", dir_ + "/advanced.config"},
-      // Read instead of /etc/rabbitmq/rabbitmq-env.conf, which belongs to the system node.
-      {"RABBITMQ_CONF_ENV_FILE", dir_ + "/rabbitmq-env.conf"},
-      {"RABBITMQ_ENABLED_PLUGINS_FILE", dir_ + "/enabled_plugins"},
-      {"ERL_CRASH_DUMP", dir_ + "/erl_crash.dump"},
-      // The distribution listens on loopback only; rabbitmqctl takes any free port for its own rather than
-      // one of 35672-35682, which every other node's CLI on this machine competes for.
-      {"RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS", "-kernel inet_dist_use_interface {127,0,0,1}"},
-      {"RABBITMQ_CTL_ERL_ARGS", "-kernel inet_dist_use_interface {127,0,0,1}"},
-      {"RABBITMQ_CTL_DIST_PORT_MIN", "0"},
-      {"RABBITMQ_CTL_DIST_PORT_MAX", "0"},
-      // rabbitmqctl warns about a Latin-1 VM otherwise.
-      {"LC_ALL", "C.UTF-8"},
-  };
+  // ./flashtix's node environment (embedded/rabbitmq.env), with this node's directory, name and ports.
+  const std::string path = "embedded/rabbitmq.env";
+  const std::pair<std::string, std::string> values[] = {{"@DIR@", dir_},
+                                                        {"@NODE@", node_name_},
+                                                        {"@AMQP_PORT@", std::to_string(amqp_port_)},
+                                                        {"@DIST_PORT@", std::to_string(dist_port_)},
+                                                        {"@EPMD_PORT@", std::to_string(epmd_port_)}};
+  EnvVars env;
+  std::istringstream lines(read_source_file(path));
+  for (std::string line; std::getline(lines, line);) {
+    if (line.empty() || line[0] == '#') continue;
+    for (const auto& [placeholder, value] : values) replace_all(line, placeholder, value);
+    const auto equals = line.find('=');
+    if (equals == std::string::npos || equals == 0) throw std::runtime_error(path + ": not NAME=value: " + line);
+    env.emplace_back(line.substr(0, equals), line.substr(equals + 1));
+  }
+  // The harness's own: ctest may run without a locale, and rabbitmqctl warns about a Latin-1 VM then.
+  env.emplace_back("LC_ALL", "C.UTF-8");
+  return env;
 }
 
 void RabbitBroker::write_files() const {
   for (const char* sub : {"/home", "/mnesia", "/log"}) std::filesystem::create_directory(dir_ + sub);
-  // Erlang refuses a cookie file that others can read.
+  // The harness's own (./flashtix lets the node make its cookie at its first boot). Erlang refuses a
+  // cookie file that others can read.
   const std::string cookie = dir_ + "/home/.erlang.cookie";
   write_text(cookie, random_cookie());
   if (::chmod(cookie.c_str(), 0400) != 0) throw std::runtime_error("chmod " + cookie + " failed");
-  // No plugins: the management plugin would open an HTTP port of its own.
-  write_text(dir_ + "/enabled_plugins", "[].\n");
-  write_text(dir_ + "/rabbitmq-env.conf", "# Every setting is in the environment the harness sets.\n");
-  // The users come from the definitions, imported at every boot; with definitions to load, a new node
-  // makes no guest user.
+  // As ./flashtix writes them (rabbit_prepare): no plugins, no settings from /etc, the log on stdout.
+  write_text(dir_ + "/enabled_plugins", read_source_file("embedded/enabled_plugins"));
+  write_text(dir_ + "/rabbitmq-env.conf", read_source_file("embedded/rabbitmq-env.conf"));
   write_text(dir_ + "/rabbitmq.conf",
-             "# Everything is logged to stdout, which the harness keeps in rabbitmq.log.\n"
-             "log.console = true\n"
-             "log.console.use_colors = off\n"
-             "log.file = false\n"
-             "load_definitions = " + dir_ + "/definitions.json\n");
-  boost::json::array users;
-  boost::json::array permissions;
-  for (const BrokerUser& user : broker_users()) {
-    users.push_back({{"name", user.name},
-                     {"password_hash", password_hash(password(user.name))},
-                     {"hashing_algorithm", "rabbit_password_hashing_sha256"},
-                     {"tags", ""}});
-    permissions.push_back({{"user", user.name},
-                           {"vhost", "/"},
-                           {"configure", user.configure},
-                           {"write", user.write},
-                           {"read", user.read}});
+             read_source_file("embedded/rabbitmq.conf") + "load_definitions = " + dir_ + "/definitions.json\n");
+  write_definitions();
+}
+
+void RabbitBroker::write_definitions() const {
+  // The passwords go where ./flashtix's recipe reads a state directory's (secrets/amqp-<service>-password),
+  // never onto a command line.
+  const std::string secrets = dir_ + "/secrets";
+  std::filesystem::create_directory(secrets);
+  std::filesystem::permissions(secrets, std::filesystem::perms::owner_all);
+  for (const auto& [user, password] : passwords_) {
+    const std::string service = user.rfind(kUserPrefix, 0) == 0 ? user.substr(kUserPrefix.size()) : user;
+    const std::string path = secrets + "/amqp-" + service + "-password";
+    write_text(path, password + "\n");
+    if (::chmod(path.c_str(), 0600) != 0) throw std::runtime_error("chmod " + path + " failed");
   }
-  const boost::json::object definitions{{"vhosts", boost::json::array{boost::json::object{{"name", "/"}}}},
-                                        {"users", users},
-                                        {"permissions", permissions}};
-  write_text(dir_ + "/definitions.json", boost::json::serialize(definitions));
+  SpawnOptions options;
+  const std::string script = "source \"$1/flashtix\" && STATE=$2 && rabbit_write_definitions \"$2/definitions.json\"";
+  options.argv = {"/bin/bash", "-c", script, "rabbit_write_definitions", FLASHTIX_SOURCE_DIR, dir_};
+  options.log_path = dir_ + "/definitions.log";
+  const int code = run_to_completion(options, kDefinitionsTimeout);
+  if (code != 0) {
+    throw std::runtime_error("rabbit_write_definitions (embedded/rabbitmq.sh) exited with " + std::to_string(code) +
+                             ":\n" + file_tail(options.log_path));
+  }
 }
 
 void RabbitBroker::start_epmd() {

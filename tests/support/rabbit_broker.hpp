@@ -1,6 +1,7 @@
 // A throwaway RabbitMQ node for one test binary: its own directory under /tmp, free ports for AMQP,
-// distribution and epmd, stopped (with its epmd) and removed at the end. Its users are those of
-// ./flashtix up (access/rabbitmq-users: one per service, no guest), each with a password of its own.
+// distribution and epmd, stopped (with its epmd) and removed at the end. Its settings, environment and
+// users are those of ./flashtix up (embedded/, access/rabbitmq-users: one user per service, no guest),
+// each user with a password of its own.
 #pragma once
 
 #include <sys/types.h>
@@ -52,6 +53,7 @@ class RabbitBroker {
  private:
   EnvVars environment() const;
   void write_files() const;
+  void write_definitions() const;
   void start_epmd();
   void stop_epmd();
   void wait_until_accepting();
