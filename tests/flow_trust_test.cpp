@@ -11,6 +11,7 @@ namespace {
 
 using namespace std::chrono_literals;
 namespace json = boost::json;
+namespace events = core::events;
 namespace messaging = core::messaging;
 
 std::string sql_text(const std::string& text) { return "'" + text + "'"; }
@@ -63,9 +64,9 @@ TEST(Trust, AnEventFromAUserThatDoesNotOwnItsTypeChangesNothingAndIsDeadLettered
                             {"event_id", event},
                             {"quantity", 2},
                             {"was", "CONFIRMED"}};
-  const std::vector<messaging::Message> forged{new_event(messaging::kOrderCancelled, order, cancelled),
-                                               new_event(messaging::kOrderCancelled, order, cancelled),
-                                               new_event(messaging::kHoldVoided, order, voided)};
+  const std::vector<messaging::Message> forged{new_event(events::OrderCancelled::kType, order, cancelled),
+                                               new_event(events::OrderCancelled::kType, order, cancelled),
+                                               new_event(events::HoldVoided::kType, order, voided)};
   // The payment service's user may publish to the exchange, but order.* is not its to say.
   publish_as("payments", forged[0]);
   // A message without a user_id names no publisher at all, even from a user that owns the type.
@@ -95,7 +96,7 @@ TEST(Trust, AnEventFromAUserThatDoesNotOwnItsTypeChangesNothingAndIsDeadLettered
   EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 0, 2}));
 
   // The same cancellation from the order service's own user is acted on: refunded, and the buyer told.
-  publish_as("orders", new_event(messaging::kOrderCancelled, order, cancelled));
+  publish_as("orders", new_event(events::OrderCancelled::kType, order, cancelled));
   EXPECT_TRUE(eventually(20s, [&] {
     const json::array payments = payments_of(order);
     return payments.size() == 1 && payments.at(0).at("status").as_string() == "refunded";
@@ -107,7 +108,8 @@ TEST(Trust, AnEventFromAUserThatDoesNotOwnItsTypeChangesNothingAndIsDeadLettered
 
 TEST(Trust, TheBrokerRefusesAUserIdOtherThanThePublishersLogin) {
   const std::string order = core::random_uuid();
-  const messaging::Message message = new_event(messaging::kPaymentRefunded, order, json::object{{"order_id", order}});
+  const messaging::Message message =
+      new_event(events::PaymentRefunded::kType, order, json::object{{"order_id", order}});
   // A publisher cannot pass for another service: the broker validates user_id against the login.
   const std::string refused = publish_with_user_id("orders", "flashtix-payments", message);
   EXPECT_NE(refused.find("PRECONDITION_FAILED"), std::string::npos) << refused;
@@ -120,7 +122,7 @@ TEST(Trust, EachBrokerUserMayDoOnlyWhatItsServiceNeeds) {
   const std::string order = core::random_uuid();
   const std::string refused =
       publish_with_user_id("notifications", "flashtix-notifications",
-                           new_event(messaging::kOrderConfirmed, order, json::object{{"order_id", order}}));
+                           new_event(events::OrderConfirmed::kType, order, json::object{{"order_id", order}}));
   EXPECT_NE(refused.find("ACCESS_REFUSED"), std::string::npos) << refused;
 }
 

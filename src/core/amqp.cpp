@@ -8,6 +8,8 @@
 #include <algorithm>
 #include <array>
 
+#include "core/events.hpp"
+
 namespace flashtix::core::amqp {
 
 namespace {
@@ -89,12 +91,16 @@ void check(const amqp_rpc_reply_t& reply, const char* what) {
 
 }  // namespace
 
+std::string queue_of(std::string_view service) { return "flashtix." + std::string(service); }
+
 const std::vector<QueueSpec>& queues() {
-  static const std::vector<QueueSpec> kQueues = {
-      {kPaymentsQueue, {"order.created", "order.cancelled", "order.expired"}},
-      {kOrdersQueue, {"payment.succeeded", "payment.failed", "hold.voided"}},
-      {kNotificationsQueue, {"order.confirmed", "order.cancelled", "order.expired"}},
-  };
+  static const std::vector<QueueSpec> kQueues = [] {
+    std::vector<QueueSpec> specs;
+    for (std::string_view service : events::consuming_services()) {
+      specs.push_back({queue_of(service), events::consumed_by(service)});
+    }
+    return specs;
+  }();
   return kQueues;
 }
 

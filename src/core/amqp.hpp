@@ -28,19 +28,18 @@ inline constexpr std::string_view kDeadLetterExchange = "flashtix.dead-letter";
 // Deliveries of one message before the broker gives up on it and dead-letters it.
 inline constexpr int kMaxDeliveries = 30;
 
-// One queue per consuming service.
-inline constexpr std::string_view kOrdersQueue = "flashtix.orders";
-inline constexpr std::string_view kPaymentsQueue = "flashtix.payments";
-inline constexpr std::string_view kNotificationsQueue = "flashtix.notifications";
+// The queue of a consuming service: "orders" -> "flashtix.orders".
+std::string queue_of(std::string_view service);
 
 // One consuming service's queue and the event types bound to it.
 struct QueueSpec {
-  std::string_view name;
+  std::string name;
   std::vector<std::string_view> event_types;
 };
 
 // The whole topology, declared by every connection: the queues exist before the first event is
-// published, whichever service starts first, so nothing is dropped as unroutable.
+// published, whichever service starts first, so nothing is dropped as unroutable. Derived from the
+// event contract (core/events.hpp): a queue for each consuming service, bound to the types it consumes.
 const std::vector<QueueSpec>& queues();
 // "flashtix.payments" -> "flashtix.payments.dead"
 std::string dead_letter_queue(std::string_view queue);

@@ -6,21 +6,22 @@
 
 #include "core/amqp.hpp"
 #include "core/config.hpp"
-#include "core/messaging.hpp"
+#include "core/events.hpp"
+#include "core/messaging/broker.hpp"
 
 namespace flashtix::core {
 namespace {
 
 TEST(EventOwner, EachTypeBelongsToTheServiceThatPublishesIt) {
   using messaging::event_owner;
-  for (auto type :
-       {messaging::kOrderCreated, messaging::kOrderConfirmed, messaging::kOrderCancelled, messaging::kOrderExpired}) {
+  for (auto type : {events::OrderCreated::kType, events::OrderConfirmed::kType, events::OrderCancelled::kType,
+                    events::OrderExpired::kType}) {
     EXPECT_EQ(event_owner(type), "orders") << type;
   }
-  for (auto type : {messaging::kPaymentSucceeded, messaging::kPaymentFailed, messaging::kPaymentRefunded}) {
+  for (auto type : {events::PaymentSucceeded::kType, events::PaymentFailed::kType, events::PaymentRefunded::kType}) {
     EXPECT_EQ(event_owner(type), "payments") << type;
   }
-  EXPECT_EQ(event_owner(messaging::kHoldVoided), "inventory");
+  EXPECT_EQ(event_owner(events::HoldVoided::kType), "inventory");
   EXPECT_EQ(event_owner("order.created.extra"), std::nullopt);
   EXPECT_EQ(event_owner("order"), std::nullopt);
   EXPECT_EQ(event_owner(""), std::nullopt);

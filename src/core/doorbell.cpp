@@ -3,6 +3,7 @@
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/post.hpp>
+#include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
 
 namespace flashtix::core {
@@ -23,6 +24,12 @@ asio::awaitable<void> Doorbell::wait(std::chrono::milliseconds at_most) {
   co_await timer_.async_wait(asio::as_tuple(asio::use_awaitable));
   // Whatever rang before this point committed before the round that follows starts.
   rung_ = false;
+}
+
+asio::awaitable<void> sleep_for(std::chrono::milliseconds duration) {
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  timer.expires_after(duration);
+  co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
 }
 
 }  // namespace flashtix::core

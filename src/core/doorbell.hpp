@@ -1,5 +1,6 @@
 // Wakes a background loop (outbox relay, refunds, webhook delivery) from any thread, so that work just
-// committed is picked up at once rather than at the loop's next poll.
+// committed is picked up at once rather than at the loop's next poll; and the plain pause such a loop
+// takes when it must not be woken early.
 #pragma once
 
 #include <atomic>
@@ -25,5 +26,8 @@ class Doorbell {
   boost::asio::steady_timer timer_;
   std::atomic<bool> rung_{false};
 };
+
+// A pause on the caller's loop that no ring shortens: a retry after a failure waits its full time.
+boost::asio::awaitable<void> sleep_for(std::chrono::milliseconds duration);
 
 }  // namespace flashtix::core

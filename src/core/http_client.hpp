@@ -11,15 +11,10 @@
 #include <string>
 #include <vector>
 
+#include "core/errors.hpp"
 #include "core/http.hpp"
 
 namespace flashtix::core {
-
-// The peer could not be reached, broke the connection, or did not answer in time.
-class PeerUnavailable : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 struct ClientResponse {
   http::status status;

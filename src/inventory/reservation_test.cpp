@@ -4,7 +4,9 @@
 #include <gtest/gtest.h>
 
 #include "core/buyer.hpp"
+#include "core/events.hpp"
 #include "core/uuid.hpp"
+#include "inventory/inventory.hpp"
 
 namespace flashtix::inventory {
 namespace {
@@ -91,6 +93,17 @@ TEST(ParseCreateEvent, APerBuyerLimitIsPositive) {
   EXPECT_EQ(std::get<CreateEvent>(limited).max_tickets_per_buyer, 2);
   EXPECT_TRUE(std::holds_alternative<core::Problem>(
       parse_create_event(R"({"name": "A", "total_tickets": 5, "max_tickets_per_buyer": 0})", kSettings)));
+}
+
+// The reset's trigger writes hold.voided from SQL (db/inventory/003), the one event type not written by
+// C++ with the contract's constant; an applied migration is never edited, so this holds them together.
+TEST(ResetTrigger, AnnouncesVoidedHoldsUnderTheContractsName) {
+  const std::string quoted = "'" + std::string(core::events::HoldVoided::kType) + "'";
+  bool announced = false;
+  for (const core::Migration& migration : migrations()) {
+    announced = announced || migration.sql.find(quoted) != std::string_view::npos;
+  }
+  EXPECT_TRUE(announced) << "no migration writes " << quoted;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 #include "notifications/intake.hpp"
 
 #include "core/log.hpp"
+#include "core/messaging/inbox.hpp"
 #include "core/uuid.hpp"
 #include "notifications/delivery.hpp"
 #include "notifications/store.hpp"
@@ -9,14 +10,18 @@
 namespace flashtix::notifications {
 
 using boost::asio::awaitable;
+namespace events = core::events;
 namespace messaging = core::messaging;
 
-awaitable<void> handle_event(Notifications* notifications, messaging::Message message) {
-  const bool seen = co_await messaging::already_handled(notifications->db, notifications->tables, message.id);
-  if (seen) co_return;
+namespace {
+
+// Every ending of an order is told the same way: one notification per order and event type.
+awaitable<void> record_notification(Notifications* notifications, messaging::Message message,
+                                    events::OrderEnded ended) {
   const bool webhook_configured = notifications->settings.webhook.has_value();
   // The id exists before the row: the webhook body carries it.
-  const NewNotification notification = notification_from_event(message, core::random_uuid(), webhook_configured);
+  const NewNotification notification =
+      notification_from_event(message, ended, core::random_uuid(), webhook_configured);
   std::vector<core::pg::Statement> effect;
   effect.push_back(store::insert_notification(notification));
   const auto results =
@@ -29,6 +34,25 @@ awaitable<void> handle_event(Notifications* notifications, messaging::Message me
   core::log_debug("recorded ", notification.kind, " notification ", notification.id, " for order ",
                   notification.order_id);
   if (notification.status == kPending) notifications->doorbell->ring();
+}
+
+// What the notification service does with each event its queue gets
+// (events::consumed_by(events::kNotifications)).
+const messaging::EventRoutes<Notifications> kRoutes{events::kNotifications,
+                                                    {
+                                                        messaging::on<events::OrderConfirmed, record_notification>(),
+                                                        messaging::on<events::OrderCancelled, record_notification>(),
+                                                        messaging::on<events::OrderExpired, record_notification>(),
+                                                    }};
+
+}  // namespace
+
+const messaging::EventRoutes<Notifications>& event_routes() { return kRoutes; }
+
+awaitable<void> handle_event(Notifications* notifications, messaging::Message message) {
+  const bool seen = co_await messaging::already_handled(notifications->db, notifications->tables, message.id);
+  if (seen) co_return;
+  co_await kRoutes.dispatch(notifications, std::move(message));
 }
 
 }  // namespace flashtix::notifications

@@ -110,7 +110,7 @@ int main(int argc, char** argv) {
     std::vector<notifications::Notifications*> per_worker;
     std::vector<boost::asio::any_io_executor> executors;
     for (auto& worker : host.workers()) executors.push_back(worker->io.get_executor());
-    core::messaging::Consumer consumer(broker, std::string(core::amqp::kNotificationsQueue),
+    core::messaging::Consumer consumer(broker, core::amqp::queue_of("notifications"),
                                        static_cast<int>(config.get_int("prefetch", 1, 1000)), executors,
                                        [&per_worker](core::messaging::Message message, std::size_t worker) {
                                          return notifications::handle_event(per_worker[worker], std::move(message));

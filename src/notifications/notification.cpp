@@ -7,12 +7,13 @@
 #include <stdexcept>
 
 #include "core/json_fields.hpp"
+#include "core/messaging/routes.hpp"
 #include "core/time.hpp"
-#include "core/uuid.hpp"
 
 namespace flashtix::notifications {
 
 namespace json = core::json;
+namespace events = core::events;
 namespace messaging = core::messaging;
 using messaging::InvalidMessage;
 
@@ -45,7 +46,8 @@ bool is_notification_status(std::string_view text) {
 }
 
 bool is_notified_event(std::string_view type) {
-  return type == messaging::kOrderConfirmed || type == messaging::kOrderCancelled || type == messaging::kOrderExpired;
+  const events::EventType* row = events::find_event_type(type);
+  return row && std::find(row->consumers.begin(), row->consumers.end(), events::kNotifications) != row->consumers.end();
 }
 
 json::object to_json(const Notification& notification) {
@@ -73,12 +75,20 @@ json::object webhook_body(const messaging::Message& message, std::string_view no
 }
 
 NewNotification notification_from_event(const messaging::Message& message, std::string id, bool webhook_configured) {
+  if (!is_notified_event(message.type)) {
+    throw InvalidMessage("the notification service does not handle " + message.type + " " + message.id);
+  }
+  // The three notified types share one payload.
+  return notification_from_event(message, messaging::decode<events::OrderEnded>(message), std::move(id),
+                                 webhook_configured);
+}
+
+NewNotification notification_from_event(const messaging::Message& message, const events::OrderEnded& ended,
+                                        std::string id, bool webhook_configured) {
   const std::string about = message.type + " " + message.id;
-  if (!is_notified_event(message.type)) throw InvalidMessage("the notification service does not handle " + about);
   NewNotification notification;
-  notification.order_id = messaging::payload_string(message, "order_id");
-  if (!core::is_uuid(notification.order_id)) throw InvalidMessage(about + ": 'order_id' is not a UUID");
-  notification.recipient = messaging::payload_optional_string(message, "customer_email");
+  notification.order_id = ended.order_id;
+  notification.recipient = ended.customer_email;
   if (notification.recipient && core::utf8_length(*notification.recipient) > kMaxRecipientLength) {
     throw InvalidMessage(about + ": 'customer_email' is longer than " + std::to_string(kMaxRecipientLength));
   }

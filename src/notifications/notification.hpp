@@ -12,8 +12,9 @@
 #include <string>
 #include <string_view>
 
+#include "core/events.hpp"
 #include "core/http.hpp"
-#include "core/messaging.hpp"
+#include "core/messaging/envelope.hpp"
 
 namespace flashtix::notifications {
 
@@ -31,7 +32,8 @@ inline constexpr std::size_t kMaxWebhookBodyBytes = 64 * 1024;
 inline constexpr std::size_t kMaxErrorLength = 500;
 
 bool is_notification_status(std::string_view text);
-// The event types that make a notification: order.confirmed, order.cancelled, order.expired.
+// The event types that make a notification: those the contract sends to the notification service
+// (order.confirmed, order.cancelled, order.expired).
 bool is_notified_event(std::string_view type);
 
 // A notification as stored.
@@ -64,13 +66,18 @@ struct NewNotification {
   std::optional<std::string> last_error;
 };
 
-// Builds the notification `id` for an order event. Throws core::messaging::InvalidMessage when the event
-// is not one that notifies or its payload is not an order's (no UUID order_id, a recipient that is not a
-// string or too long, a body past kMaxWebhookBodyBytes).
+// Builds the notification `id` for an order event whose payload is decoded as `ended`. Throws
+// core::messaging::InvalidMessage when the recipient is too long or the body past kMaxWebhookBodyBytes.
+NewNotification notification_from_event(const core::messaging::Message& message,
+                                        const core::events::OrderEnded& ended, std::string id,
+                                        bool webhook_configured);
+// The same for a message not decoded yet: also throws InvalidMessage when the event is not one that
+// notifies or its payload is not an order's (no UUID order_id, a recipient that is not a string, ...).
 NewNotification notification_from_event(const core::messaging::Message& message, std::string id,
                                         bool webhook_configured);
 
 // The webhook body: {"notification_id", "type", "order_id", "occurred_at", "data": <the event's payload>}.
+// "data" is the payload as it arrived, fields the contract does not name included.
 core::json::object webhook_body(const core::messaging::Message& message, std::string_view notification_id,
                                 std::string_view order_id);
 

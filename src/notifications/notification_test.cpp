@@ -3,9 +3,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <stdexcept>
 
 #include "core/time.hpp"
+#include "notifications/intake.hpp"
 
 namespace flashtix::notifications {
 namespace {
@@ -247,6 +249,17 @@ TEST(ParseWebhookUrl, NeverQuotesACredentialWhenItRefuses) {
     EXPECT_NE(std::string(e.what()).find("http://...@hooks.example/in"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("user info"), std::string::npos) << e.what();
   }
+}
+
+// A type the contract binds to the notifications queue without a route would be dead-lettered; a route for a
+// type not bound would never run.
+TEST(EventRoutes, RouteExactlyTheTypesTheContractSendsToNotifications) {
+  std::vector<std::string_view> routed = event_routes().types();
+  std::vector<std::string_view> bound = core::events::consumed_by(core::events::kNotifications);
+  std::sort(routed.begin(), routed.end());
+  std::sort(bound.begin(), bound.end());
+  EXPECT_EQ(routed, bound);
+  EXPECT_FALSE(routed.empty());
 }
 
 }  // namespace

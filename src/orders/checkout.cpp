@@ -253,13 +253,7 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
   json::object answer = to_json(order);
   answer["order_secret"] = secret;
   const std::string body = json::serialize(answer);
-  json::object created{{"order_id", order.id},
-                       {"event_id", order.event_id},
-                       {"quantity", order.quantity},
-                       {"payment_token", command.payment_token},
-                       {"reservation_id", order.reservation_id},
-                       {"expires_at", core::rfc3339_from_unix_ms(order.expires_at_ms)}};
-  created["customer_email"] = order.customer_email ? json::value(*order.customer_email) : json::value(nullptr);
+  const std::string created = core::events::payload_text(created_event(order, command.payment_token));
   bool recorded = false;
   // A failure the database reported rolled the insert back, and one in this service's queue never sent
   // it; any other (a broken connection, a deadline) leaves it unknown whether the insert committed.
@@ -268,7 +262,7 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
   try {
     if (core::failpoint_active("orders_insert_fail")) throw core::pg::Error("XX000", "failpoint orders_insert_fail");
     if (core::failpoint_active("orders_insert_unknown")) throw core::pg::Unavailable("failpoint orders_insert_unknown");
-    const store::RecordOutcome outcome = co_await orders->writes->insert_order(order, key, body, json::serialize(created));
+    const store::RecordOutcome outcome = co_await orders->writes->insert_order(order, key, body, created);
     recorded = std::holds_alternative<store::Recorded>(outcome);
     if (const auto* taken = std::get_if<store::KeyTaken>(&outcome)) earlier = taken->earlier;
     if (core::failpoint_active("orders_insert_answer_lost")) {

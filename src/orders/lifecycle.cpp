@@ -3,6 +3,7 @@
 #include "orders/lifecycle.hpp"
 
 #include "core/log.hpp"
+#include "core/messaging/inbox.hpp"
 #include "core/uuid.hpp"
 #include "orders/inventory_client.hpp"
 #include "orders/store.hpp"
@@ -13,19 +14,13 @@ using boost::asio::awaitable;
 using core::messaging::InvalidMessage;
 using core::messaging::Message;
 using core::pg::Statement;
+namespace events = core::events;
 namespace messaging = core::messaging;
 
 namespace {
 
-std::string order_id_of(const Message& message) {
-  std::string id = messaging::payload_string(message, "order_id");
-  if (!core::is_uuid(id)) throw InvalidMessage(message.type + " " + message.id + ": 'order_id' is not a UUID");
-  return id;
-}
-
 // The order a payment event is about; it exists, since order.created commits with the order.
-awaitable<Order> order_of(Orders* orders, const Message& message) {
-  const std::string order_id = order_id_of(message);
+awaitable<Order> order_of(Orders* orders, const Message& message, const std::string& order_id) {
   std::optional<Order> order = co_await store::find_order(orders->db, order_id);
   if (!order) throw InvalidMessage(message.type + " " + message.id + ": there is no order " + order_id);
   co_return *order;
@@ -38,9 +33,9 @@ awaitable<void> apply_once(Orders* orders, Message message, std::vector<Statemen
   if (announces && results && !results->front().empty()) orders->relay->wake();
 }
 
-awaitable<void> on_payment_succeeded(Orders* orders, Message message) {
-  const std::string payment_id = messaging::payload_string(message, "payment_id");
-  Order order = co_await order_of(orders, message);
+awaitable<void> on_payment_succeeded(Orders* orders, Message message, events::PaymentOutcome paid) {
+  const std::string payment_id = paid.payment_id;
+  Order order = co_await order_of(orders, message, paid.order_id);
   std::vector<Statement> effect;
   // Already CANCELLED or EXPIRED: the payment service saw that event too and refunds on its own.
   if (order.status == kPendingPayment) {
@@ -48,7 +43,7 @@ awaitable<void> on_payment_succeeded(Orders* orders, Message message) {
     order.payment_id = payment_id;
     if (std::holds_alternative<HoldConfirmed>(confirmed)) {
       order.status = std::string(kConfirmed);
-      effect.push_back(store::finish_order(order, messaging::kOrderConfirmed));
+      effect.push_back(store::finish_order(order, events::OrderConfirmed::kType));
     } else if (const auto* lapsed = std::get_if<HoldLapsed>(&confirmed); lapsed && lapsed->reservation_status == "VOIDED") {
       // The event was reset before the money arrived: refunded on order.cancelled.
       effect.push_back(store::void_order(order));
@@ -60,15 +55,15 @@ awaitable<void> on_payment_succeeded(Orders* orders, Message message) {
       co_await orders->inventory->release(order.id, order.traceparent);
       order.status = std::string(kExpired);
       order.status_reason = std::string(kReasonHoldExpired);
-      effect.push_back(store::finish_order(order, messaging::kOrderExpired));
+      effect.push_back(store::finish_order(order, events::OrderExpired::kType));
     }
   }
   co_await apply_once(orders, std::move(message), std::move(effect));
 }
 
-awaitable<void> on_payment_failed(Orders* orders, Message message) {
-  const std::string payment_id = messaging::payload_string(message, "payment_id");
-  Order order = co_await order_of(orders, message);
+awaitable<void> on_payment_failed(Orders* orders, Message message, events::PaymentOutcome failed) {
+  const std::string payment_id = failed.payment_id;
+  Order order = co_await order_of(orders, message, failed.order_id);
   std::vector<Statement> effect;
   if (order.status == kPendingPayment) {
     const ReleaseOutcome released = co_await orders->inventory->release(order.id, order.traceparent);
@@ -79,7 +74,7 @@ awaitable<void> on_payment_failed(Orders* orders, Message message) {
       order.status = std::string(kCancelled);
       order.status_reason = std::string(kReasonPaymentDeclined);
       order.payment_id = payment_id;
-      effect.push_back(store::finish_order(order, messaging::kOrderCancelled));
+      effect.push_back(store::finish_order(order, events::OrderCancelled::kType));
     }
   }
   co_await apply_once(orders, std::move(message), std::move(effect));
@@ -88,8 +83,8 @@ awaitable<void> on_payment_failed(Orders* orders, Message message) {
 // The documented reset voided this hold: its order, pending or paid, is cancelled (event_reset), and its
 // order.cancelled gets the payment refunded and the buyer told. A hold made without an order (a manual
 // reserve) has nothing to cancel.
-awaitable<void> on_hold_voided(Orders* orders, Message message) {
-  const std::string key = messaging::payload_string(message, "reservation_key");
+awaitable<void> on_hold_voided(Orders* orders, Message message, events::HoldVoided voided) {
+  const std::string key = voided.reservation_key;
   std::optional<Order> order;
   if (core::is_uuid(key)) order = co_await store::find_order(orders->db, key);
   std::vector<Statement> effect;
@@ -100,20 +95,22 @@ awaitable<void> on_hold_voided(Orders* orders, Message message) {
   co_await apply_once(orders, std::move(message), std::move(effect));
 }
 
+// What the order service does with each event its queue gets (events::consumed_by(events::kOrders)).
+const messaging::EventRoutes<Orders> kRoutes{events::kOrders,
+                                             {
+                                                 messaging::on<events::PaymentSucceeded, on_payment_succeeded>(),
+                                                 messaging::on<events::PaymentFailed, on_payment_failed>(),
+                                                 messaging::on<events::HoldVoided, on_hold_voided>(),
+                                             }};
+
 }  // namespace
+
+const core::messaging::EventRoutes<Orders>& event_routes() { return kRoutes; }
 
 awaitable<void> handle_event(Orders* orders, Message message) {
   const bool seen = co_await messaging::already_handled(orders->db, orders->tables, message.id);
   if (seen) co_return;
-  if (message.type == messaging::kPaymentSucceeded) {
-    co_await on_payment_succeeded(orders, std::move(message));
-  } else if (message.type == messaging::kPaymentFailed) {
-    co_await on_payment_failed(orders, std::move(message));
-  } else if (message.type == messaging::kHoldVoided) {
-    co_await on_hold_voided(orders, std::move(message));
-  } else {
-    throw InvalidMessage("the order service does not handle " + message.type);
-  }
+  co_await kRoutes.dispatch(orders, std::move(message));
 }
 
 awaitable<void> expire_order(Orders* orders, Order order) {
@@ -126,7 +123,8 @@ awaitable<void> expire_order(Orders* orders, Order order) {
     order.status = std::string(kExpired);
     order.status_reason = std::string(kReasonHoldExpired);
   }
-  const std::string_view event = order.status == kConfirmed ? messaging::kOrderConfirmed : messaging::kOrderExpired;
+  const std::string_view event =
+      order.status == kConfirmed ? events::OrderConfirmed::kType : events::OrderExpired::kType;
   const bool changed = co_await store::finish_order(orders->db, order, event);
   if (changed) orders->relay->wake();
 }

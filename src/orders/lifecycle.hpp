@@ -5,14 +5,18 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "core/messaging.hpp"
+#include "core/messaging/envelope.hpp"
+#include "core/messaging/routes.hpp"
 #include "orders/order.hpp"
 #include "orders/orders.hpp"
 
 namespace flashtix::orders {
 
-// Handles payment.succeeded and payment.failed from the orders queue.
+// Handles payment.succeeded, payment.failed and hold.voided from the orders queue: a message already in
+// the inbox is dropped, any other goes to its type's route.
 boost::asio::awaitable<void> handle_event(Orders* orders, core::messaging::Message message);
+// The route table handle_event uses, one route for each type the contract binds to the orders queue.
+const core::messaging::EventRoutes<Orders>& event_routes();
 
 // An unpaid order past its hold time: releases the hold and marks the order EXPIRED, or, when the hold
 // turns out to be sold (a confirm got there first), CONFIRMED. Throws core::PeerUnavailable when

@@ -80,7 +80,7 @@ int main(int argc, char** argv) {
     std::vector<boost::asio::any_io_executor> executors;
     for (auto& worker : host.workers()) executors.push_back(worker->io.get_executor());
     core::messaging::Consumer consumer(
-        broker, std::string(core::amqp::kOrdersQueue), static_cast<int>(config.get_int("prefetch", 1, 1000)),
+        broker, core::amqp::queue_of("orders"), static_cast<int>(config.get_int("prefetch", 1, 1000)),
         executors, [&orders_per_worker](core::messaging::Message message, std::size_t worker) {
           return orders::handle_event(orders_per_worker[worker], std::move(message));
         });

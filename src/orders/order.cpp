@@ -72,16 +72,25 @@ json::object to_json(const Order& order) {
   return object;
 }
 
-json::object ended_event_payload(const Order& order) {
-  json::object payload{{"order_id", order.id},
-                       {"status", order.status},
-                       {"event_id", order.event_id},
-                       {"quantity", order.quantity},
-                       {"reservation_id", order.reservation_id}};
-  payload["customer_email"] = order.customer_email ? json::value(*order.customer_email) : json::value(nullptr);
-  payload["payment_id"] = order.payment_id ? json::value(*order.payment_id) : json::value(nullptr);
-  payload["reason"] = order.status_reason ? json::value(*order.status_reason) : json::value(nullptr);
-  return payload;
+core::events::OrderCreated created_event(const Order& order, const std::string& payment_token) {
+  return {.order_id = order.id,
+          .event_id = order.event_id,
+          .quantity = order.quantity,
+          .payment_token = payment_token,
+          .reservation_id = order.reservation_id,
+          .expires_at_ms = order.expires_at_ms,
+          .customer_email = order.customer_email};
+}
+
+core::events::OrderEnded ended_event(const Order& order) {
+  return {.order_id = order.id,
+          .status = order.status,
+          .event_id = order.event_id,
+          .quantity = order.quantity,
+          .reservation_id = order.reservation_id,
+          .customer_email = order.customer_email,
+          .payment_id = order.payment_id,
+          .reason = order.status_reason};
 }
 
 }  // namespace flashtix::orders

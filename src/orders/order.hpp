@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 
+#include "core/events.hpp"
 #include "core/http.hpp"
 #include "orders/orders.hpp"
 
@@ -67,7 +68,9 @@ core::Result<CreateOrder> parse_create_order(std::string_view body, const Settin
 core::Result<std::optional<std::string>> parse_idempotency_key(std::string_view header, bool present);
 
 core::json::object to_json(const Order& order);
+// The payload of order.created: the order as placed, with the token its payment is charged with.
+core::events::OrderCreated created_event(const Order& order, const std::string& payment_token);
 // The payload of order.confirmed, order.cancelled and order.expired: the order as it ended.
-core::json::object ended_event_payload(const Order& order);
+core::events::OrderEnded ended_event(const Order& order);
 
 }  // namespace flashtix::orders

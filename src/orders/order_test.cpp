@@ -3,6 +3,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "orders/lifecycle.hpp"
+
 namespace flashtix::orders {
 namespace {
 
@@ -47,6 +51,17 @@ TEST(IdempotencyKeyHeader, AbsentOrVisibleAscii) {
 TEST(OrderStatus, KnowsTheFour) {
   for (auto status : {kPendingPayment, kConfirmed, kCancelled, kExpired}) EXPECT_TRUE(is_order_status(status));
   EXPECT_FALSE(is_order_status("HELD"));
+}
+
+// A type the contract binds to the orders queue without a route would be dead-lettered; a route for a
+// type not bound would never run.
+TEST(EventRoutes, RouteExactlyTheTypesTheContractSendsToOrders) {
+  std::vector<std::string_view> routed = event_routes().types();
+  std::vector<std::string_view> bound = core::events::consumed_by(core::events::kOrders);
+  std::sort(routed.begin(), routed.end());
+  std::sort(bound.begin(), bound.end());
+  EXPECT_EQ(routed, bound);
+  EXPECT_FALSE(routed.empty());
 }
 
 }  // namespace

@@ -130,7 +130,7 @@ awaitable<Response> cancel_order(Orders* orders, Request request) {
   Order cancelled = *order;
   cancelled.status = std::string(kCancelled);
   cancelled.status_reason = std::string(kReasonCancelledByCustomer);
-  const bool changed = co_await store::finish_order(orders->db, cancelled, core::messaging::kOrderCancelled);
+  const bool changed = co_await store::finish_order(orders->db, cancelled, core::events::OrderCancelled::kType);
   if (changed) orders->relay->wake();
   auto after = co_await store::find_order(orders->db, order_id);
   if (!after) co_return problem_response(order_not_found());

@@ -63,7 +63,8 @@ struct OrderColumns {
     return core::pg::params(text_array(ids), int_array(event_ids), int_array(quantities), text_array(customer_emails),
                             int_array(reservation_ids), int_array(expires_at_ms), int_array(created_at_ms),
                             text_array(keys), text_array(fingerprints), text_array(response_bodies),
-                            text_array(created_payloads), text_array(secrets), text_array(traceparents));
+                            text_array(created_payloads), text_array(secrets), text_array(traceparents),
+                            core::events::OrderCreated::kType);
   }
 };
 
@@ -87,8 +88,8 @@ constexpr Query kRememberAnswers{
     "ON CONFLICT (key) DO NOTHING "
     "RETURNING key"};
 
-// Each order, its order.created event and its key's answer commit together; a keyed order is inserted
-// only if its answer was (no other request with that key answered first).
+// Each order, its order.created event ($14, the type) and its key's answer commit together; a keyed
+// order is inserted only if its answer was (no other request with that key answered first).
 constexpr Query kInsertOrders{
     "insert_orders",
     "WITH input AS ("
@@ -117,7 +118,7 @@ constexpr Query kInsertOrders{
     "    RETURNING id), "
     "announced AS ("
     "    INSERT INTO orders.outbox (type, correlation_id, payload, traceparent) "
-    "    SELECT 'order.created', r.id::text, r.created_payload, r.traceparent FROM recorded r) "
+    "    SELECT $14::text, r.id::text, r.created_payload, r.traceparent FROM recorded r) "
     "SELECT id::text AS id FROM inserted"};
 
 // The answers of a batch's keys, read after its inserts in the same transaction: ours, or the ones that
@@ -327,7 +328,7 @@ awaitable<OrderPage> list_orders(Pool* db, OrderFilter filter) {
 
 Statement finish_order(const Order& ended, std::string_view event_type) {
   return Statement{&kFinishOrder, params(ended.id, ended.status, ended.status_reason, ended.payment_id, event_type,
-                                         json::serialize(ended_event_payload(ended)),
+                                         core::events::payload_text(ended_event(ended)),
                                          text_array(std::vector<std::string>{std::string(kPendingPayment)}))};
 }
 
@@ -337,7 +338,7 @@ Statement void_order(const Order& order) {
   voided.status_reason = std::string(kReasonEventReset);
   return Statement{&kFinishOrder,
                    params(voided.id, voided.status, voided.status_reason, voided.payment_id,
-                          core::messaging::kOrderCancelled, json::serialize(ended_event_payload(voided)),
+                          core::events::OrderCancelled::kType, core::events::payload_text(ended_event(voided)),
                           text_array(std::vector<std::string>{std::string(kPendingPayment), std::string(kConfirmed)}))};
 }
 

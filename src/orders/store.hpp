@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "core/batcher.hpp"
-#include "core/messaging.hpp"
+#include "core/messaging/tables.hpp"
 #include "core/pg.hpp"
 #include "core/retention.hpp"
 #include "orders/order.hpp"

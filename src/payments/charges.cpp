@@ -4,11 +4,12 @@
 #include "payments/charges.hpp"
 
 #include "core/log.hpp"
-#include "core/uuid.hpp"
+#include "core/messaging/inbox.hpp"
 #include "payments/store.hpp"
 
 namespace flashtix::payments {
 
+namespace events = core::events;
 namespace messaging = core::messaging;
 using boost::asio::awaitable;
 using core::pg::Statement;
@@ -20,16 +21,9 @@ namespace {
 constexpr int kRefundBatch = 100;
 constexpr std::size_t kMaxTokenLength = 64;
 
-std::string order_id_of(const Message& message) {
-  std::string id = messaging::payload_string(message, "order_id");
-  if (!core::is_uuid(id)) throw InvalidMessage(message.type + " " + message.id + ": 'order_id' is not a UUID");
-  return id;
-}
-
-awaitable<void> on_order_created(Payments* payments, Message message) {
-  store::NewCharge charge{order_id_of(message), messaging::payload_int(message, "event_id"),
-                          messaging::payload_int(message, "quantity"),
-                          messaging::payload_string(message, "payment_token"), message.traceparent};
+awaitable<void> on_order_created(Payments* payments, Message message, events::OrderCreated created) {
+  store::NewCharge charge{created.order_id, created.event_id, created.quantity, created.payment_token,
+                          message.traceparent};
   if (charge.quantity <= 0 || charge.payment_token.empty() || charge.payment_token.size() > kMaxTokenLength) {
     throw InvalidMessage("order.created " + message.id + ": quantity or payment_token out of bounds");
   }
@@ -45,7 +39,7 @@ awaitable<void> on_order_created(Payments* payments, Message message) {
     if (!approved) payment->failure_reason = result.decline_code;
     effect.push_back(store::lock_order(payment->order_id));
     effect.push_back(
-        store::finish_charge(*payment, approved ? messaging::kPaymentSucceeded : messaging::kPaymentFailed));
+        store::finish_charge(*payment, approved ? events::PaymentSucceeded::kType : events::PaymentFailed::kType));
   }
   const auto results = co_await messaging::handle_once(payments->db, payments->tables, std::move(message),
                                                        std::move(effect));
@@ -55,9 +49,9 @@ awaitable<void> on_order_created(Payments* payments, Message message) {
   if (approved && (*results)[1].boolean(0, "refund_due")) payments->refunds->ring();
 }
 
-awaitable<void> on_order_closed(Payments* payments, Message message) {
-  const std::string order_id = order_id_of(message);
-  const std::string order_status = messaging::payload_string(message, "status");
+awaitable<void> on_order_closed(Payments* payments, Message message, events::OrderEnded closed) {
+  const std::string order_id = closed.order_id;
+  const std::string order_status = closed.status;
   std::vector<Statement> effect;
   effect.push_back(store::lock_order(order_id));
   effect.push_back(store::close_order(order_id, order_status));
@@ -80,18 +74,22 @@ awaitable<void> refund_due_payments(Payments* payments) {
   }
 }
 
+// What the payment service does with each event its queue gets (events::consumed_by(events::kPayments)).
+const messaging::EventRoutes<Payments> kRoutes{events::kPayments,
+                                               {
+                                                   messaging::on<events::OrderCreated, on_order_created>(),
+                                                   messaging::on<events::OrderCancelled, on_order_closed>(),
+                                                   messaging::on<events::OrderExpired, on_order_closed>(),
+                                               }};
+
 }  // namespace
+
+const core::messaging::EventRoutes<Payments>& event_routes() { return kRoutes; }
 
 awaitable<void> handle_event(Payments* payments, Message message) {
   const bool seen = co_await messaging::already_handled(payments->db, payments->tables, message.id);
   if (seen) co_return;
-  if (message.type == messaging::kOrderCreated) {
-    co_await on_order_created(payments, std::move(message));
-  } else if (message.type == messaging::kOrderCancelled || message.type == messaging::kOrderExpired) {
-    co_await on_order_closed(payments, std::move(message));
-  } else {
-    throw InvalidMessage("the payment service does not handle " + message.type);
-  }
+  co_await kRoutes.dispatch(payments, std::move(message));
 }
 
 awaitable<void> run_refunds(Payments* payments) {

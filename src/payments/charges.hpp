@@ -4,13 +4,17 @@
 
 #include <boost/asio/awaitable.hpp>
 
-#include "core/messaging.hpp"
+#include "core/messaging/envelope.hpp"
+#include "core/messaging/routes.hpp"
 #include "payments/payments.hpp"
 
 namespace flashtix::payments {
 
-// Handles order.created, order.cancelled and order.expired from the payments queue.
+// Handles order.created, order.cancelled and order.expired from the payments queue: a message already in
+// the inbox is dropped, any other goes to its type's route.
 boost::asio::awaitable<void> handle_event(Payments* payments, core::messaging::Message message);
+// The route table handle_event uses, one route for each type the contract binds to the payments queue.
+const core::messaging::EventRoutes<Payments>& event_routes();
 
 // Refunds succeeded payments of closed orders until the event loop stops: on a wake-up and on every
 // interval, for refunds a crash or another instance left behind. Safe with several instances.

@@ -55,7 +55,7 @@ int main(int argc, char** argv) {
     std::vector<boost::asio::any_io_executor> executors;
     for (auto& worker : host.workers()) executors.push_back(worker->io.get_executor());
     core::messaging::Consumer consumer(
-        broker, std::string(core::amqp::kPaymentsQueue), static_cast<int>(config.get_int("prefetch", 1, 1000)),
+        broker, core::amqp::queue_of("payments"), static_cast<int>(config.get_int("prefetch", 1, 1000)),
         executors, [&payments_per_worker](core::messaging::Message message, std::size_t worker) {
           return payments::handle_event(payments_per_worker[worker], std::move(message));
         });

@@ -25,14 +25,13 @@ json::object to_json(const Payment& payment) {
   return object;
 }
 
-json::object event_payload(const Payment& payment) {
-  json::object payload{{"payment_id", payment.id},
-                       {"order_id", payment.order_id},
-                       {"status", payment.status},
-                       {"event_id", payment.event_id},
-                       {"quantity", payment.quantity}};
-  payload["reason"] = payment.failure_reason ? json::value(*payment.failure_reason) : json::value(nullptr);
-  return payload;
+core::events::PaymentOutcome event_payload(const Payment& payment) {
+  return {.payment_id = payment.id,
+          .order_id = payment.order_id,
+          .status = payment.status,
+          .event_id = payment.event_id,
+          .quantity = payment.quantity,
+          .reason = payment.failure_reason};
 }
 
 }  // namespace flashtix::payments

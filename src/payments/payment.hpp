@@ -7,6 +7,7 @@
 #include <optional>
 #include <string>
 
+#include "core/events.hpp"
 #include "core/http.hpp"
 
 namespace flashtix::payments {
@@ -35,6 +36,6 @@ struct Payment {
 // The API's view. The token is not shown: it stands for the buyer's payment method.
 core::json::object to_json(const Payment& payment);
 // The payload of payment.succeeded, payment.failed and payment.refunded.
-core::json::object event_payload(const Payment& payment);
+core::events::PaymentOutcome event_payload(const Payment& payment);
 
 }  // namespace flashtix::payments

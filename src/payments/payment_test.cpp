@@ -1,6 +1,9 @@
 // The simulated gateway's decisions and the payment's JSON shapes.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
+#include "payments/charges.hpp"
 #include "payments/gateway.hpp"
 #include "payments/payment.hpp"
 
@@ -44,11 +47,22 @@ TEST(PaymentJson, HidesTheTokenAndShowsTheOutcome) {
   EXPECT_EQ(json.at("status").as_string(), "failed");
   EXPECT_EQ(json.at("failure_reason").as_string(), "card_declined");
   EXPECT_TRUE(json.at("refunded_at").is_null());
-  const auto payload = event_payload(payment);
+  const auto payload = core::json::value_from(event_payload(payment)).as_object();
   EXPECT_EQ(payload.at("order_id").as_string(), payment.order_id);
   EXPECT_EQ(payload.at("reason").as_string(), "card_declined");
   EXPECT_TRUE(is_payment_status("refunded"));
   EXPECT_FALSE(is_payment_status("REFUNDED"));
+}
+
+// A type the contract binds to the payments queue without a route would be dead-lettered; a route for a
+// type not bound would never run.
+TEST(EventRoutes, RouteExactlyTheTypesTheContractSendsToPayments) {
+  std::vector<std::string_view> routed = event_routes().types();
+  std::vector<std::string_view> bound = core::events::consumed_by(core::events::kPayments);
+  std::sort(routed.begin(), routed.end());
+  std::sort(bound.begin(), bound.end());
+  EXPECT_EQ(routed, bound);
+  EXPECT_FALSE(routed.empty());
 }
 
 }  // namespace

@@ -76,7 +76,7 @@ constexpr Query kRecordRefund{"record_refund",
                               "     WHERE id = $1::uuid AND status = 'succeeded' "
                               "    RETURNING order_id, traceparent) "
                               "INSERT INTO payments.outbox (type, correlation_id, payload, traceparent) "
-                              "SELECT 'payment.refunded', order_id::text, $2::jsonb, traceparent FROM changed "
+                              "SELECT $3::text, order_id::text, $2::jsonb, traceparent FROM changed "
                               "RETURNING seq"};
 
 constexpr Query kSelectPayment{"select_payment",
@@ -117,7 +117,7 @@ Statement lock_order(const std::string& order_id) { return Statement{&kLockOrder
 
 Statement finish_charge(const Payment& ended, std::string_view event_type) {
   return Statement{&kFinishCharge, params(ended.id, ended.status, ended.failure_reason, event_type,
-                                          json::serialize(event_payload(ended)))};
+                                          core::events::payload_text(event_payload(ended)))};
 }
 
 Statement close_order(const std::string& order_id, const std::string& order_status) {
@@ -132,7 +132,9 @@ awaitable<std::vector<Payment>> due_refunds(Pool* db, int batch) {
 }
 
 awaitable<bool> record_refund(Pool* db, Payment refunded) {
-  const Result changed = co_await db->exec(kRecordRefund, params(refunded.id, json::serialize(event_payload(refunded))));
+  const Result changed = co_await db->exec(
+      kRecordRefund, params(refunded.id, core::events::payload_text(event_payload(refunded)),
+                            core::events::PaymentRefunded::kType));
   co_return !changed.empty();
 }
 

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "core/messaging.hpp"
+#include "core/messaging/tables.hpp"
 #include "core/pg.hpp"
 #include "core/retention.hpp"
 #include "payments/payment.hpp"
