@@ -1,6 +1,7 @@
 // Order SQL. An Idempotency-Key's answer is an INSERT ... ON CONFLICT, never a select-then-insert.
 #include "orders/store.hpp"
 
+#include <cassert>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -326,6 +327,10 @@ awaitable<OrderPage> list_orders(Pool* db, OrderFilter filter) {
 }
 
 Statement finish_order(const Order& ended, std::string_view event_type) {
+  // An order ends in the state its event announces; one that ends unsold says why.
+  assert((ended.status == kConfirmed && event_type == core::messaging::kOrderConfirmed) ||
+         (ended.status == kCancelled && event_type == core::messaging::kOrderCancelled && ended.status_reason) ||
+         (ended.status == kExpired && event_type == core::messaging::kOrderExpired && ended.status_reason));
   return Statement{&kFinishOrder, params(ended.id, ended.status, ended.status_reason, ended.payment_id, event_type,
                                          json::serialize(ended_event_payload(ended)),
                                          text_array(std::vector<std::string>{std::string(kPendingPayment)}))};
