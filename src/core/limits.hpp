@@ -49,11 +49,10 @@ class LimitFlags {
   // One flag for `Limits::*member`, accepted from `min` to `max`.
   template <class Value>
   LimitFlags& add(std::string flag, Value Limits::*member, std::int64_t min, std::int64_t max, std::string help) {
-    entries_.push_back(Entry{std::move(flag), std::move(help), min, max,
-                             [member](const Limits& limits) { return detail::count_of(limits.*member); },
-                             [member](Limits& limits, std::int64_t count) {
-                               limits.*member = detail::value_of<Value>(count);
-                             }});
+    entries_.push_back(
+        Entry{std::move(flag), std::move(help), min, max,
+              [member](const Limits& limits) { return detail::count_of(limits.*member); },
+              [member](Limits& limits, std::int64_t count) { limits.*member = detail::value_of<Value>(count); }});
     return *this;
   }
   // One flag for a member of a group of limits (`&Limits::desk, &DeskLimits::max_batch`).

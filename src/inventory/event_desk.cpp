@@ -301,7 +301,8 @@ awaitable<void> EventDesk::run_transaction(EventDesk* desk, std::vector<LineBatc
         break;
       } catch (const core::pg::Error& e) {
         // A deadlock or serialization failure rolled the transaction back whole; it may run again.
-        again = attempt < desk->limits_.max_transaction_attempts && (e.sqlstate() == "40P01" || e.sqlstate() == "40001");
+        again = attempt < desk->limits_.max_transaction_attempts &&
+                (e.sqlstate() == "40P01" || e.sqlstate() == "40001");
         one_by_one = !again && requests > 1 && !core::pg::is_transient(e);
         if (one_by_one) {
           core::log_warn("a transaction of ", requests, " requests failed (", e.what(), "); retrying one by one");

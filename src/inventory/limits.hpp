@@ -25,7 +25,7 @@ struct DeskLimits {
   std::chrono::milliseconds queue_wait{2000};
   // How long a refusal from the stock the last batch committed stands before the database is asked again.
   std::chrono::milliseconds sold_out_recheck{500};
-  int expire_batch = 1000;           // holds one batch expires at most
+  int expire_batch = 1000;  // holds one batch expires at most
   // Events with a queue at most: idle ones are dropped past it; with none idle, 503 overloaded.
   std::size_t max_events = 100'000;
   // Event batches in one transaction at most (each of at most max_batch requests).

@@ -19,11 +19,12 @@ Limits limits_from_flags(std::vector<const char*> argv) {
 TEST(InventoryLimits, FlagsKeepTheirNamesAndDefaults) {
   std::map<std::string, std::string> defaults;
   for (const auto& option : Limits::options()) defaults[option.name] = option.default_value;
-  const std::map<std::string, std::string> expected{
-      {"max-quantity", "10"},           {"default-hold-seconds", "600"},   {"max-hold-seconds", "3600"},
-      {"sweep-interval-ms", "250"},     {"max-batch-size", "512"},         {"max-waiting-per-event", "10000"},
-      {"queue-wait-ms", "2000"},        {"sold-out-recheck-ms", "500"},    {"stream-interval-ms", "250"},
-      {"max-stream-subscribers", "1000"}, {"max-streams-per-client", "10"}};
+  const std::map<std::string, std::string> expected{{"max-quantity", "10"},          {"default-hold-seconds", "600"},
+                                                    {"max-hold-seconds", "3600"},    {"sweep-interval-ms", "250"},
+                                                    {"max-batch-size", "512"},       {"max-waiting-per-event", "10000"},
+                                                    {"queue-wait-ms", "2000"},       {"sold-out-recheck-ms", "500"},
+                                                    {"stream-interval-ms", "250"},   {"max-stream-subscribers", "1000"},
+                                                    {"max-streams-per-client", "10"}};
   EXPECT_EQ(defaults, expected);
   const Limits limits = limits_from_flags({});
   EXPECT_EQ(limits.max_hold_seconds, 3600);

@@ -15,7 +15,8 @@ namespace {
 
 // Expiry joins each event's next batch, so it costs that event no commit of its own.
 boost::asio::awaitable<std::int64_t> sweep_once(Inventory* inventory) {
-  const std::vector<std::int64_t> events = co_await store::events_with_due_holds(inventory->db, inventory->limits.due_holds_per_sweep);
+  const int due_holds = inventory->limits.due_holds_per_sweep;
+  const std::vector<std::int64_t> events = co_await store::events_with_due_holds(inventory->db, due_holds);
   std::int64_t expired = 0;
   for (const std::int64_t event_id : events) {
     for (int round = 0; round < inventory->limits.max_sweep_rounds; ++round) {

@@ -78,8 +78,9 @@ asio::awaitable<void> check_limits_with_inventory(Limits limits, InventoryClient
       unknown_why = e.what();
     }
     if (!published) {
-      core::log_warn("inventory publishes no limits (GET /inventory/limits answered 404): --hold-seconds and "
-                     "--max-quantity are not checked against inventory's");
+      core::log_warn(
+          "inventory publishes no limits (GET /inventory/limits answered 404): --hold-seconds and "
+          "--max-quantity are not checked against inventory's");
       co_return;
     }
     if (theirs) {

@@ -34,7 +34,7 @@ struct Limits {
   std::int64_t hold_seconds = 600;  // how long an order's tickets are held while payment runs
   std::chrono::milliseconds inventory_timeout{3000};
   std::chrono::milliseconds sweep_interval{500};
-  int max_orders_per_sweep = 500;      // unpaid orders one sweep expires at most
+  int max_orders_per_sweep = 500;     // unpaid orders one sweep expires at most
   core::BatchLimits checkout_writes;  // writes in one transaction, writes waiting
   core::BatchLimits key_lookups;      // Idempotency-Keys in one read, lookups waiting
   // Reserves in one call to inventory (at most what inventory takes, checked at start), reserves waiting,

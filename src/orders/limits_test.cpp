@@ -19,10 +19,10 @@ Limits limits_from_flags(std::vector<const char*> argv) {
 TEST(OrdersLimits, FlagsKeepTheirNamesAndDefaults) {
   std::map<std::string, std::string> defaults;
   for (const auto& option : Limits::options()) defaults[option.name] = option.default_value;
-  const std::map<std::string, std::string> expected{
-      {"inventory-timeout-ms", "3000"}, {"max-quantity", "10"},       {"hold-seconds", "600"},
-      {"sweep-interval-ms", "500"},     {"max-batch-size", "512"},    {"max-waiting-writes", "10000"},
-      {"queue-wait-ms", "2000"}};
+  const std::map<std::string, std::string> expected{{"inventory-timeout-ms", "3000"}, {"max-quantity", "10"},
+                                                    {"hold-seconds", "600"},          {"sweep-interval-ms", "500"},
+                                                    {"max-batch-size", "512"},        {"max-waiting-writes", "10000"},
+                                                    {"queue-wait-ms", "2000"}};
   EXPECT_EQ(defaults, expected);
   const Limits limits = limits_from_flags({});
   EXPECT_EQ(limits.hold_seconds, 600);
