@@ -335,6 +335,25 @@ TEST(Flow, AConsumerKilledBetweenItsEffectAndItsAckHasNoSecondEffect) {
   EXPECT_TRUE(ledger_balanced());
 }
 
+TEST(Flow, AChargeTheGatewayNeverAnswersIsGivenUpAtItsDeadlineAndMadeAgain) {
+  const std::int64_t event = create_event(10);
+  // The only payment consumer for a while: its gateway takes the first charge and never answers it.
+  ASSERT_EQ(payments().stop(), 0);
+  auto hanging = start_payments({{"FLASHTIX_FAILPOINTS", "gateway_first_charge_hangs"},
+                                 {"FLASHTIX_GATEWAY_SLOW_DELAY_MS", "0"},
+                                 {"FLASHTIX_GATEWAY_TIMEOUT_MS", "1000"}});
+  const std::string order = place_order(event, 2, "tok_ok");
+  EXPECT_EQ(final_status(order, 15s), "CONFIRMED") << hanging->log_tail();
+  EXPECT_NE(hanging->log_tail(50000).find("did not answer a charge within 1000 ms"), std::string::npos)
+      << hanging->log_tail();
+  EXPECT_EQ(hanging->stop(), 0);
+
+  payments().start();
+  EXPECT_EQ(payments_of(order).size(), 1u);
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 0, 2}));
+  EXPECT_TRUE(ledger_balanced());
+}
+
 TEST(Flow, AnInventoryOutageWhileThePaymentArrivesDelaysTheOrderAndLosesNothing) {
   const std::int64_t event = create_event(10);
   // The payment takes 4 s; inventory is down when it arrives and for a while after.

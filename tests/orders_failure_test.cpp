@@ -32,6 +32,32 @@ std::int64_t held_under_key(const std::string& key) {
                         .at(0));
 }
 
+TEST(OrdersFaults, AHoldTimeAboveInventorysMaximumStopsTheServiceWithAClearError) {
+  // The shared inventory keeps its default --max-hold-seconds of 3600: every hold of 7200 s would be refused.
+  std::string log;
+  try {
+    auto service = start_orders({{"FLASHTIX_HOLD_SECONDS", "7200"}});
+    EXPECT_TRUE(eventually(15s, [&] { return !service->running(); })) << service->log_tail();
+    EXPECT_EQ(service->last_exit_code(), std::optional<int>(1));
+    log = service->log_tail();
+  } catch (const std::runtime_error& e) {
+    // It stopped before its first /health answer; the harness's message carries the exit code and the log.
+    log = e.what();
+    EXPECT_NE(log.find("exited with 1 "), std::string::npos) << log;
+  }
+  EXPECT_NE(log.find("--hold-seconds (7200) is above inventory's --max-hold-seconds (3600)"), std::string::npos)
+      << log;
+}
+
+TEST(OrdersFaults, LimitsThatAgreeWithInventorysAreCheckedAndTheServiceRuns) {
+  auto service = start_orders({{"FLASHTIX_HOLD_SECONDS", "3600"}});
+  EXPECT_TRUE(eventually(10s, [&] { return service->log_tail(20000).find("limits agree with inventory") !=
+                                           std::string::npos; }))
+      << service->log_tail();
+  EXPECT_TRUE(service->running());
+  EXPECT_EQ(service->stop(), 0);
+}
+
 TEST(OrdersFaults, InventoryDownIs503WithRetryAfterAndLeaksNothing) {
   const std::int64_t event = create_event(5);
   auto service = start_orders({{"FLASHTIX_INVENTORY_TIMEOUT_MS", "500"}});

@@ -5,6 +5,7 @@
 
 #include <cstdlib>
 
+#include "core/limits.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
 
@@ -45,6 +46,55 @@ TEST(Config, IntegerOptionsAreRangeChecked) {
   config.parse(1, argv);
   EXPECT_THROW(config.get_int("port", 1, 65535), std::invalid_argument);
   EXPECT_THROW(config.get_int("word", 0, 10), std::invalid_argument);
+}
+
+struct Window {
+  std::chrono::milliseconds wait{250};
+  int depth = 4;
+};
+struct SomeLimits {
+  std::int64_t hold_seconds = 600;
+  Window window;
+};
+
+LimitFlags<SomeLimits> some_flags(std::int64_t max_hold_seconds) {
+  LimitFlags<SomeLimits> flags;
+  flags.add("hold-seconds", &SomeLimits::hold_seconds, 1, max_hold_seconds, "hold")
+      .add("wait-ms", &SomeLimits::window, &Window::wait, 0, 1000, "wait")
+      .add("depth", &SomeLimits::window, &Window::depth, 1, 8, "depth");
+  return flags;
+}
+
+TEST(LimitFlags, DefaultsComeFromTheStructAndFlagsSetItsMembers) {
+  const auto flags = some_flags(3600);
+  const auto options = flags.options();
+  ASSERT_EQ(options.size(), 3u);
+  EXPECT_EQ(options[0].name, "hold-seconds");
+  EXPECT_EQ(options[0].default_value, "600");
+  EXPECT_EQ(options[1].default_value, "250");
+  EXPECT_EQ(options[2].default_value, "4");
+
+  Config config("test", options);
+  const char* argv[] = {"test", "--wait-ms=40", "--depth", "8"};
+  config.parse(4, argv);
+  const SomeLimits limits = flags.read(config);
+  EXPECT_EQ(limits.hold_seconds, 600);
+  EXPECT_EQ(limits.window.wait, std::chrono::milliseconds(40));
+  EXPECT_EQ(limits.window.depth, 8);
+}
+
+TEST(LimitFlags, AValueOutOfRangeNamesItsFlagAndADefaultOutOfRangeIsABug) {
+  const auto flags = some_flags(3600);
+  Config config("test", flags.options());
+  const char* argv[] = {"test", "--depth=9"};
+  config.parse(2, argv);
+  try {
+    flags.read(config);
+    FAIL() << "--depth=9 was accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("--depth (FLASHTIX_DEPTH)"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(some_flags(60).options(), std::logic_error);
 }
 
 TEST(EnvName, UppercasesAndUnderscores) { EXPECT_EQ(env_name_for("max-body-bytes"), "FLASHTIX_MAX_BODY_BYTES"); }

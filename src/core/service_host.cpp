@@ -235,7 +235,13 @@ int ServiceHost::run() {
   std::signal(SIGTERM, SIG_IGN);
   std::signal(SIGINT, SIG_IGN);
   log_info(name_, " stopped");
-  return 0;
+  return exit_code_.load();
+}
+
+void ServiceHost::stop(int exit_code) {
+  exit_code_.store(exit_code);
+  // The drain an operator's SIGTERM starts, through the signal set run() waits on.
+  std::raise(SIGTERM);
 }
 
 asio::awaitable<bool> database_answers(pg::Pool* pool) {

@@ -44,6 +44,9 @@ class ServiceHost {
   // /ready answers 503 at once, new connections are refused after the drain notice, requests in flight
   // are finished (within the drain timeout), then the process stops.
   int run();
+  // From any thread while run() runs: stops the service as SIGTERM does, and run() then returns
+  // `exit_code` (a start-up check that could only be made once the service ran, and failed).
+  void stop(int exit_code);
 
  private:
   std::string name_;
@@ -57,6 +60,7 @@ class ServiceHost {
   RateLimiter rate_limiter_;  // shared by every thread's router
   std::vector<std::unique_ptr<Worker>> workers_;
   ServerState server_state_;
+  std::atomic<int> exit_code_{0};
 };
 
 // The options common to all services turned into pool settings.

@@ -35,6 +35,8 @@ Settlement settle(const std::vector<SettleRequest>& requests, const std::vector<
         changed = true;
       }
     }
+    // Only a HELD hold moves, and only to where the request takes it.
+    assert(!changed || hold.status == (request.kind == SettleKind::release ? kReleased : kConfirmed));
     if (changed) settlement.changes.push_back({hold.id, hold.status == kReleased ? kReleased : kConfirmed});
     settlement.answers.push_back(HoldAfter{hold, changed});
   }
@@ -59,6 +61,7 @@ Allocation allocate(std::int64_t event_id, std::int64_t available, const std::ve
                     const std::unordered_map<std::string, Reservation>& existing, const BuyerLimit& buyers,
                     std::chrono::steady_clock::time_point now) {
   assert(available >= 0);
+  [[maybe_unused]] const std::int64_t stock = available;
   Allocation allocation;
   allocation.decisions.reserve(requests.size());
   // Keys taken by a request of this batch, and which one.
@@ -105,7 +108,8 @@ Allocation allocate(std::int64_t event_id, std::int64_t available, const std::ve
     }
     allocation.decisions.push_back(std::move(decision));
   }
-  assert(available >= 0);
+  // Tickets are taken from the stock and from nowhere else.
+  assert(available >= 0 && allocation.taken_tickets == stock - available);
   allocation.available_after = available;
   return allocation;
 }

@@ -19,8 +19,6 @@ using asio::awaitable;
 namespace {
 // An op of a batch that needs no position in the transaction: answered from memory, or an expiry.
 constexpr std::size_t kFromMemory = static_cast<std::size_t>(-1);
-// A transaction that lost a deadlock runs once more.
-constexpr int kMaxAttempts = 2;
 
 // What the batches did to the holds, and how many requests went together.
 struct DeskMetrics {
@@ -303,7 +301,8 @@ awaitable<void> EventDesk::run_transaction(EventDesk* desk, std::vector<LineBatc
         break;
       } catch (const core::pg::Error& e) {
         // A deadlock or serialization failure rolled the transaction back whole; it may run again.
-        again = attempt < kMaxAttempts && (e.sqlstate() == "40P01" || e.sqlstate() == "40001");
+        again = attempt < desk->limits_.max_transaction_attempts &&
+                (e.sqlstate() == "40P01" || e.sqlstate() == "40001");
         one_by_one = !again && requests > 1 && !core::pg::is_transient(e);
         if (one_by_one) {
           core::log_warn("a transaction of ", requests, " requests failed (", e.what(), "); retrying one by one");

@@ -19,25 +19,25 @@ namespace {
 constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
 }
 
-Result<CreateEvent> parse_create_event(std::string_view body, const Settings& settings) {
+Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limits) {
   auto parsed = core::parse_json_object(body);
   if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
   FieldReader fields(std::get<json::object>(parsed));
   CreateEvent command;
   command.name = fields.required_string("name", 1, kMaxEventNameLength);
-  command.total_tickets = fields.required_int("total_tickets", 0, settings.max_total_tickets);
-  command.max_tickets_per_buyer = fields.optional_int("max_tickets_per_buyer", 1, settings.max_total_tickets);
+  command.total_tickets = fields.required_int("total_tickets", 0, limits.max_total_tickets);
+  command.max_tickets_per_buyer = fields.optional_int("max_tickets_per_buyer", 1, limits.max_total_tickets);
   if (fields.problem()) return *fields.problem();
   return command;
 }
 
-Result<ReserveCommand> parse_reserve(std::string_view body, const Settings& settings) {
+Result<ReserveCommand> parse_reserve(std::string_view body, const Limits& limits) {
   auto parsed = core::parse_json_object(body);
   if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
-  return reserve_from(std::get<json::object>(parsed), settings);
+  return reserve_from(std::get<json::object>(parsed), limits);
 }
 
-Result<std::vector<ReserveCommand>> parse_reserve_batch(std::string_view body, const Settings& settings) {
+Result<std::vector<ReserveCommand>> parse_reserve_batch(std::string_view body, const Limits& limits) {
   auto parsed = core::parse_json_object(body);
   if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
   const json::object& object = std::get<json::object>(parsed);
@@ -52,7 +52,7 @@ Result<std::vector<ReserveCommand>> parse_reserve_batch(std::string_view body, c
   for (std::size_t i = 0; i < items.size(); ++i) {
     const std::string where = "reservations[" + std::to_string(i) + "]";
     if (!items[i].is_object()) return core::invalid_request("'" + where + "' must be an object");
-    auto command = reserve_from(items[i].get_object(), settings);
+    auto command = reserve_from(items[i].get_object(), limits);
     if (auto* problem = std::get_if<Problem>(&command)) {
       problem->detail = where + ": " + problem->detail;
       return *problem;
@@ -62,14 +62,14 @@ Result<std::vector<ReserveCommand>> parse_reserve_batch(std::string_view body, c
   return commands;
 }
 
-Result<ReserveCommand> reserve_from(const json::object& object, const Settings& settings) {
+Result<ReserveCommand> reserve_from(const json::object& object, const Limits& limits) {
   FieldReader fields(object);
   ReserveCommand command;
   command.event_id = fields.required_int("event_id", 1, kMaxId);
-  command.quantity = fields.optional_int("quantity", 1, settings.max_quantity).value_or(1);
+  command.quantity = fields.optional_int("quantity", 1, limits.max_tickets_per_hold).value_or(1);
   auto key = fields.optional_string("reservation_key", 1, kMaxKeyLength);
   command.hold_seconds =
-      fields.optional_int("hold_seconds", 1, settings.max_hold_seconds).value_or(settings.default_hold_seconds);
+      fields.optional_int("hold_seconds", 1, limits.max_hold_seconds).value_or(limits.default_hold_seconds);
   if (auto buyer = fields.optional_string("buyer", 1, core::kMaxEmailLength)) {
     // Only the digest is kept: inventory never stores a buyer's address.
     if (const auto email = core::normalized_email(*buyer)) {
@@ -106,13 +106,13 @@ Result<HoldRef> parse_hold_ref(std::string_view body) {
   return hold_ref_from(fields);
 }
 
-Result<ReleaseCommand> parse_release(std::string_view body, const Settings& settings) {
+Result<ReleaseCommand> parse_release(std::string_view body, const Limits& limits) {
   auto parsed = core::parse_json_object(body);
   if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
   FieldReader fields(std::get<json::object>(parsed));
   ReleaseCommand command;
   command.event_id = fields.optional_int("event_id", 1, kMaxId);
-  command.quantity = fields.optional_int("quantity", 1, settings.max_quantity);
+  command.quantity = fields.optional_int("quantity", 1, limits.max_tickets_per_hold);
   auto ref = hold_ref_from(fields);
   if (auto* problem = std::get_if<Problem>(&ref)) return *problem;
   command.hold = std::get<HoldRef>(std::move(ref));

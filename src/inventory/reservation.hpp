@@ -10,7 +10,7 @@
 #include <vector>
 
 #include "core/http.hpp"
-#include "inventory/inventory.hpp"
+#include "inventory/limits.hpp"
 
 namespace flashtix::inventory {
 
@@ -20,11 +20,6 @@ inline constexpr std::string_view kConfirmed = "CONFIRMED";
 inline constexpr std::string_view kReleased = "RELEASED";
 inline constexpr std::string_view kExpired = "EXPIRED";
 inline constexpr std::string_view kVoided = "VOIDED";
-
-inline constexpr std::size_t kMaxKeyLength = 128;
-// Reserve requests in one POST /inventory/reserve-batch at most.
-inline constexpr std::size_t kMaxReserveBatch = 256;
-inline constexpr std::size_t kMaxEventNameLength = 200;
 
 struct Event {
   std::int64_t id = 0;
@@ -122,14 +117,14 @@ struct HoldAfter {
   bool changed;
 };
 
-core::Result<CreateEvent> parse_create_event(std::string_view body, const Settings& settings);
-core::Result<ReserveCommand> parse_reserve(std::string_view body, const Settings& settings);
+core::Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limits);
+core::Result<ReserveCommand> parse_reserve(std::string_view body, const Limits& limits);
 // {"reservations": [<reserve request>, ...]}: 1 to kMaxReserveBatch requests, each read as parse_reserve
 // reads one; the first bad one is the problem, naming its index.
-core::Result<std::vector<ReserveCommand>> parse_reserve_batch(std::string_view body, const Settings& settings);
-core::Result<ReserveCommand> reserve_from(const core::json::object& fields, const Settings& settings);
+core::Result<std::vector<ReserveCommand>> parse_reserve_batch(std::string_view body, const Limits& limits);
+core::Result<ReserveCommand> reserve_from(const core::json::object& fields, const Limits& limits);
 core::Result<HoldRef> parse_hold_ref(std::string_view body);
-core::Result<ReleaseCommand> parse_release(std::string_view body, const Settings& settings);
+core::Result<ReleaseCommand> parse_release(std::string_view body, const Limits& limits);
 
 core::json::object to_json(const Event& event);
 core::json::object to_json(const Reservation& reservation);

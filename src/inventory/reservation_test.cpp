@@ -11,10 +11,10 @@
 namespace flashtix::inventory {
 namespace {
 
-const Settings kSettings{};
+const Limits kLimits{};
 
 TEST(ParseReserve, SeedBodyGetsDefaults) {
-  auto parsed = parse_reserve(R"({"event_id": 1, "quantity": 1})", kSettings);
+  auto parsed = parse_reserve(R"({"event_id": 1, "quantity": 1})", kLimits);
   ASSERT_TRUE(std::holds_alternative<ReserveCommand>(parsed));
   const auto& command = std::get<ReserveCommand>(parsed);
   EXPECT_EQ(command.event_id, 1);
@@ -24,7 +24,7 @@ TEST(ParseReserve, SeedBodyGetsDefaults) {
 }
 
 TEST(ParseReserve, KeepsClientKeyAndHold) {
-  auto parsed = parse_reserve(R"({"event_id": 7, "reservation_key": "order-1", "hold_seconds": 5})", kSettings);
+  auto parsed = parse_reserve(R"({"event_id": 7, "reservation_key": "order-1", "hold_seconds": 5})", kLimits);
   ASSERT_TRUE(std::holds_alternative<ReserveCommand>(parsed));
   EXPECT_EQ(std::get<ReserveCommand>(parsed).key, "order-1");
   EXPECT_EQ(std::get<ReserveCommand>(parsed).quantity, 1);
@@ -36,19 +36,19 @@ TEST(ParseReserve, RefusesOutOfBounds) {
                            R"({"event_id": 0})", R"({"quantity": 1})", R"({"event_id": "1"})",
                            R"({"event_id": 1, "hold_seconds": 0})", R"({"event_id": 1, "hold_seconds": 3601})",
                            R"({"event_id": 1, "reservation_key": ""})", R"({"event_id": 1, "reservation_key": 5})"}) {
-    auto parsed = parse_reserve(body, kSettings);
+    auto parsed = parse_reserve(body, kLimits);
     ASSERT_TRUE(std::holds_alternative<core::Problem>(parsed)) << body;
     EXPECT_EQ(std::get<core::Problem>(parsed).code, "invalid_request") << body;
   }
-  auto too_long = parse_reserve(R"({"event_id": 1, "reservation_key": ")" + std::string(129, 'k') + "\"}", kSettings);
+  auto too_long = parse_reserve(R"({"event_id": 1, "reservation_key": ")" + std::string(129, 'k') + "\"}", kLimits);
   EXPECT_TRUE(std::holds_alternative<core::Problem>(too_long));
 }
 
 TEST(ParseReserve, MaxQuantityIsConfigurable) {
-  Settings settings;
-  settings.max_quantity = 2;
-  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_reserve(R"({"event_id": 1, "quantity": 3})", settings)));
-  EXPECT_TRUE(std::holds_alternative<ReserveCommand>(parse_reserve(R"({"event_id": 1, "quantity": 2})", settings)));
+  Limits limits;
+  limits.max_tickets_per_hold = 2;
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_reserve(R"({"event_id": 1, "quantity": 3})", limits)));
+  EXPECT_TRUE(std::holds_alternative<ReserveCommand>(parse_reserve(R"({"event_id": 1, "quantity": 2})", limits)));
 }
 
 TEST(ParseHoldRef, ExactlyOneOfIdOrKey) {
@@ -60,11 +60,11 @@ TEST(ParseHoldRef, ExactlyOneOfIdOrKey) {
 }
 
 TEST(ParseCreateEvent, NameAndStockBounds) {
-  EXPECT_TRUE(std::holds_alternative<CreateEvent>(parse_create_event(R"({"name": "A", "total_tickets": 0})", kSettings)));
-  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_create_event(R"({"name": "", "total_tickets": 1})", kSettings)));
-  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_create_event(R"({"name": "A", "total_tickets": -1})", kSettings)));
+  EXPECT_TRUE(std::holds_alternative<CreateEvent>(parse_create_event(R"({"name": "A", "total_tickets": 0})", kLimits)));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_create_event(R"({"name": "", "total_tickets": 1})", kLimits)));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_create_event(R"({"name": "A", "total_tickets": -1})", kLimits)));
   EXPECT_TRUE(
-      std::holds_alternative<core::Problem>(parse_create_event(R"({"name": "A", "total_tickets": 10000001})", kSettings)));
+      std::holds_alternative<core::Problem>(parse_create_event(R"({"name": "A", "total_tickets": 10000001})", kLimits)));
 }
 
 TEST(ToJson, ReservationShape) {
@@ -79,20 +79,20 @@ TEST(ToJson, ReservationShape) {
 }
 
 TEST(ParseReserve, TheBuyerIsKeptOnlyAsTheDigestOfItsAddress) {
-  const auto parsed = parse_reserve(R"({"event_id": 1, "buyer": " Ada@Example.com"})", kSettings);
+  const auto parsed = parse_reserve(R"({"event_id": 1, "buyer": " Ada@Example.com"})", kLimits);
   ASSERT_TRUE(std::holds_alternative<ReserveCommand>(parsed));
   EXPECT_EQ(std::get<ReserveCommand>(parsed).buyer_digest, core::buyer_digest("ada@example.com"));
-  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_reserve(R"({"event_id": 1, "buyer": "ada"})", kSettings)));
-  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_reserve(R"({"event_id": 1, "buyer": 5})", kSettings)));
-  EXPECT_FALSE(std::get<ReserveCommand>(parse_reserve(R"({"event_id": 1})", kSettings)).buyer_digest);
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_reserve(R"({"event_id": 1, "buyer": "ada"})", kLimits)));
+  EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_reserve(R"({"event_id": 1, "buyer": 5})", kLimits)));
+  EXPECT_FALSE(std::get<ReserveCommand>(parse_reserve(R"({"event_id": 1})", kLimits)).buyer_digest);
 }
 
 TEST(ParseCreateEvent, APerBuyerLimitIsPositive) {
-  const auto limited = parse_create_event(R"({"name": "A", "total_tickets": 5, "max_tickets_per_buyer": 2})", kSettings);
+  const auto limited = parse_create_event(R"({"name": "A", "total_tickets": 5, "max_tickets_per_buyer": 2})", kLimits);
   ASSERT_TRUE(std::holds_alternative<CreateEvent>(limited));
   EXPECT_EQ(std::get<CreateEvent>(limited).max_tickets_per_buyer, 2);
   EXPECT_TRUE(std::holds_alternative<core::Problem>(
-      parse_create_event(R"({"name": "A", "total_tickets": 5, "max_tickets_per_buyer": 0})", kSettings)));
+      parse_create_event(R"({"name": "A", "total_tickets": 5, "max_tickets_per_buyer": 0})", kLimits)));
 }
 
 // The reset's trigger writes hold.voided from SQL (db/inventory/003), the one event type not written by

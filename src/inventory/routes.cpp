@@ -63,7 +63,7 @@ core::Result<CallerDeadline> caller_deadline(const Request& request) {
 }
 
 awaitable<Response> create_event(Inventory* inventory, Request request) {
-  auto parsed = parse_create_event(request.body(), inventory->settings);
+  auto parsed = parse_create_event(request.body(), inventory->limits);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
   Event event = co_await store::create_event(inventory->db, std::get<CreateEvent>(std::move(parsed)));
   Response response = json_response(status::created, to_json(event));
@@ -100,7 +100,7 @@ awaitable<Response> stream_event(Inventory* inventory, Request request) {
   if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);
   auto event = co_await store::find_event(inventory->db, std::get<std::int64_t>(id));
   if (!event) co_return problem_response(event_not_found(std::get<std::int64_t>(id)));
-  co_return event_stream(inventory->snapshots, inventory->streams, inventory->settings.stream, std::move(*event),
+  co_return event_stream(inventory->snapshots, inventory->streams, inventory->limits.stream, std::move(*event),
                          request.client.empty() ? request.client_address : request.client);
 }
 
@@ -209,7 +209,7 @@ ReserveAnswer answer_to(const ReserveCommand& command, const ReserveOutcome& out
 }
 
 awaitable<Response> reserve(Inventory* inventory, Request request) {
-  auto parsed = parse_reserve(request.body(), inventory->settings);
+  auto parsed = parse_reserve(request.body(), inventory->limits);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
   auto deadline = caller_deadline(request);
   if (auto* problem = std::get_if<Problem>(&deadline)) co_return problem_response(*problem);
@@ -236,7 +236,7 @@ awaitable<Response> reserve(Inventory* inventory, Request request) {
 // Many reserves in one call, each answered as POST /inventory/reserve would answer it alone:
 // {"results": [{"status": 200, "body": {...}}, ...]}, in order. A fault fails only its own items.
 awaitable<Response> reserve_batch(Inventory* inventory, Request request) {
-  auto parsed = parse_reserve_batch(request.body(), inventory->settings);
+  auto parsed = parse_reserve_batch(request.body(), inventory->limits);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
   auto deadline = caller_deadline(request);
   if (auto* problem = std::get_if<Problem>(&deadline)) co_return problem_response(*problem);
@@ -287,7 +287,7 @@ awaitable<std::optional<Problem>> refused_release(Inventory* inventory, core::Ro
 }
 
 awaitable<Response> release(Inventory* inventory, Request request) {
-  auto parsed = parse_release(request.body(), inventory->settings);
+  auto parsed = parse_release(request.body(), inventory->limits);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
   const ReleaseCommand command = std::get<ReleaseCommand>(std::move(parsed));
   const auto token = core::bearer_token(request);
@@ -337,6 +337,17 @@ awaitable<Response> get_reservation(Inventory* inventory, Request request) {
   co_return json_response(status::ok, to_json(*reservation));
 }
 
+// The bounds of a reserve here, for the order service to check its own limits against at start.
+awaitable<Response> get_limits(Inventory* inventory, Request request) {
+  static_cast<void>(request);
+  const Limits& limits = inventory->limits;
+  const auto max_batch = static_cast<std::int64_t>(kMaxReserveBatch);
+  co_return json_response(status::ok, json::object{{"max_quantity", limits.max_tickets_per_hold},
+                                                   {"default_hold_seconds", limits.default_hold_seconds},
+                                                   {"max_hold_seconds", limits.max_hold_seconds},
+                                                   {"max_reservations_per_batch", max_batch}});
+}
+
 }  // namespace
 
 core::Router make_router(Inventory* inventory) {
@@ -361,6 +372,7 @@ core::Router make_router(Inventory* inventory) {
   router.post("/inventory/release", core::bind<release>(inventory));
   router.post("/inventory/confirm", Role::service, core::bind<confirm>(inventory));
   router.get("/inventory/reservations/{id}", Role::service, core::bind<get_reservation>(inventory));
+  router.get("/inventory/limits", Role::service, core::bind<get_limits>(inventory));
   return router;
 }
 

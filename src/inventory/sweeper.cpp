@@ -13,16 +13,13 @@ namespace flashtix::inventory {
 
 namespace {
 
-// Due holds looked at per sweep to find their events; a sweep expires up to max_sweep_rounds batches
-// of each, so one sweep may return many more holds than this.
-constexpr int kDueHoldsPerSweep = 10'000;
-
 // Expiry joins each event's next batch, so it costs that event no commit of its own.
 boost::asio::awaitable<std::int64_t> sweep_once(Inventory* inventory) {
-  const std::vector<std::int64_t> events = co_await store::events_with_due_holds(inventory->db, kDueHoldsPerSweep);
+  const int due_holds = inventory->limits.due_holds_per_sweep;
+  const std::vector<std::int64_t> events = co_await store::events_with_due_holds(inventory->db, due_holds);
   std::int64_t expired = 0;
   for (const std::int64_t event_id : events) {
-    for (int round = 0; round < inventory->settings.max_sweep_rounds; ++round) {
+    for (int round = 0; round < inventory->limits.max_sweep_rounds; ++round) {
       const std::int64_t holds = co_await inventory->desk->expire_due(event_id);
       expired += holds;
       if (holds < inventory->desk->limits().expire_batch) break;
@@ -36,7 +33,7 @@ boost::asio::awaitable<std::int64_t> sweep_once(Inventory* inventory) {
 boost::asio::awaitable<void> sweep_expired_holds(Inventory* inventory) {
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
   for (;;) {
-    timer.expires_after(inventory->settings.sweep_interval);
+    timer.expires_after(inventory->limits.sweep_interval);
     co_await timer.async_wait(boost::asio::use_awaitable);
     try {
       const std::int64_t expired = co_await sweep_once(inventory);

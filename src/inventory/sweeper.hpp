@@ -7,7 +7,7 @@
 
 namespace flashtix::inventory {
 
-// Runs until the event loop stops, sweeping every `settings.sweep_interval`. Safe with any number of
+// Runs until the event loop stops, sweeping every `limits.sweep_interval`. Safe with any number of
 // instances: each hold is expired once, under its row lock.
 boost::asio::awaitable<void> sweep_expired_holds(Inventory* inventory);
 

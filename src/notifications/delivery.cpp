@@ -43,7 +43,7 @@ awaitable<bool> deliver_one(Notifications* notifications, WebhookClient* webhook
     core::log_debug("notification ", due.id, " delivered on attempt ", due.attempts);
     co_return true;
   }
-  const RetryPolicy& retry = notifications->settings.retry;
+  const RetryPolicy& retry = notifications->settings.limits.retry;
   const std::string status(status_after_failure(due.attempts, retry));
   const std::chrono::milliseconds pause = retry_delay(due.attempts, retry, jitter());
   const std::string error = bounded_error(*failure);
@@ -59,9 +59,10 @@ awaitable<bool> deliver_one(Notifications* notifications, WebhookClient* webhook
 
 // One round: claims what is due and waits for every attempt. Returns how many rows it claimed.
 awaitable<std::size_t> deliver_due(Notifications* notifications, WebhookClient* webhook) {
-  const auto lease = std::chrono::duration_cast<std::chrono::milliseconds>(notifications->settings.webhook_timeout +
-                                                                           kDeliveryLeaseMargin);
-  std::vector<store::DueNotification> due = co_await store::claim_due(notifications->db, kDeliveryBatch, lease);
+  const Limits& limits = notifications->settings.limits;
+  const auto lease =
+      std::chrono::duration_cast<std::chrono::milliseconds>(limits.webhook_timeout + limits.delivery_lease_margin);
+  std::vector<store::DueNotification> due = co_await store::claim_due(notifications->db, limits.delivery_batch, lease);
   if (due.empty()) co_return 0;
   const std::size_t claimed = due.size();
 
@@ -115,8 +116,8 @@ awaitable<void> deliver_notifications(Notifications* notifications, WebhookClien
       failing = false;
     }
     // A full batch: more may be due right away.
-    if (!failure && claimed == static_cast<std::size_t>(kDeliveryBatch)) continue;
-    co_await notifications->doorbell->wait(notifications->settings.delivery_interval);
+    if (!failure && claimed == static_cast<std::size_t>(notifications->settings.limits.delivery_batch)) continue;
+    co_await notifications->doorbell->wait(notifications->settings.limits.delivery_interval);
   }
 }
 

@@ -10,12 +10,6 @@
 
 namespace flashtix::notifications {
 
-// Rows claimed, and so POSTs in flight, at once per instance.
-inline constexpr int kDeliveryBatch = 32;
-// A claim outlives the POST's deadline by this much, to cover recording its outcome; only after it may
-// another instance try the row again.
-inline constexpr std::chrono::seconds kDeliveryLeaseMargin{15};
-
 // Runs until the event loop stops. Safe with several instances: rows are claimed with SKIP LOCKED and a
 // lease, and a receiver can drop a repeated POST by its X-FlashTix-Notification-Id.
 boost::asio::awaitable<void> deliver_notifications(Notifications* notifications, WebhookClient* webhook);

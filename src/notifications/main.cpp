@@ -26,11 +26,7 @@ std::vector<core::ConfigOption> options() {
   list.push_back({"webhook-ca-file", "",
                   "PEM file of the CA certificates an https:// receiver's certificate must chain to; empty: the "
                   "system's trust store"});
-  list.push_back({"webhook-timeout-ms", "10000", "deadline of one webhook POST"});
-  list.push_back({"webhook-max-attempts", "8", "POSTs of one notification before it is marked failed"});
-  list.push_back({"webhook-first-retry-ms", "500", "pause after the first failed POST; doubles per failure"});
-  list.push_back({"webhook-max-retry-ms", "60000", "longest pause between POSTs of one notification"});
-  list.push_back({"delivery-interval-ms", "250", "how often due notifications are looked for when nothing new came"});
+  for (auto& option : Limits::options()) list.push_back(std::move(option));
   for (auto& option : core::messaging::broker_options("notifications")) list.push_back(std::move(option));
   for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
@@ -55,14 +51,7 @@ Settings settings_from(const core::Config& config) {
     throw std::invalid_argument("--webhook-ca-file is for an https:// webhook URL; " + settings.webhook->url +
                                 " is sent in the clear and no certificate is checked");
   }
-  settings.webhook_timeout = std::chrono::milliseconds(config.get_int("webhook-timeout-ms", 10, 600'000));
-  settings.retry.max_attempts = config.get_int("webhook-max-attempts", 1, 1000);
-  settings.retry.first_retry = std::chrono::milliseconds(config.get_int("webhook-first-retry-ms", 1, 3'600'000));
-  settings.retry.max_retry = std::chrono::milliseconds(config.get_int("webhook-max-retry-ms", 1, 86'400'000));
-  if (settings.retry.max_retry < settings.retry.first_retry) {
-    throw std::invalid_argument("--webhook-max-retry-ms must be at least --webhook-first-retry-ms");
-  }
-  settings.delivery_interval = std::chrono::milliseconds(config.get_int("delivery-interval-ms", 10, 60'000));
+  settings.limits = Limits::from(config);
   return settings;
 }
 
@@ -125,9 +114,9 @@ int main(int argc, char** argv) {
     }
     if (settings.webhook) {
       auto state = std::static_pointer_cast<notifications::ThreadState>(delivering.service_state);
-      state->webhook =
-          std::make_unique<notifications::WebhookClient>(delivering.io.get_executor(), *settings.webhook,
-                                                         settings.webhook_keys, settings.webhook_timeout, webhook_tls);
+      state->webhook = std::make_unique<notifications::WebhookClient>(delivering.io.get_executor(), *settings.webhook,
+                                                                      settings.webhook_keys,
+                                                                      settings.limits.webhook_timeout, webhook_tls);
       boost::asio::co_spawn(delivering.io,
                             notifications::deliver_notifications(&state->notifications, state->webhook.get()),
                             core::LogIfFailed{"notification delivery"});

@@ -12,6 +12,7 @@
 #include "core/messaging.hpp"
 #include "core/migrations.hpp"
 #include "core/pg.hpp"
+#include "notifications/limits.hpp"
 #include "notifications/notification.hpp"
 #include "notifications/signature.hpp"
 
@@ -25,12 +26,7 @@ struct Settings {
   std::vector<WebhookKey> webhook_keys;
   // PEM certificates an https:// receiver's certificate must chain to; empty: the system's trust store.
   std::string webhook_ca_file;
-  // One POST at most: connect, send and the receiver's answer.
-  std::chrono::milliseconds webhook_timeout{10'000};
-  RetryPolicy retry;
-  // How often the delivery loop looks for due rows when nothing woke it (rows recorded by other
-  // instances, retries coming due).
-  std::chrono::milliseconds delivery_interval{250};
+  Limits limits;
 };
 
 // The schema, compiled in from db/notifications/.

@@ -203,7 +203,7 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
                                 std::string order_id, std::string traceparent) {
   ReserveOutcome reserved;
   std::optional<std::string> unreachable;
-  const ReserveRequest request{order_id, command.event_id, command.quantity, orders->settings.hold_seconds,
+  const ReserveRequest request{order_id, command.event_id, command.quantity, orders->limits.hold_seconds,
                                command.customer_email ? core::normalized_email(*command.customer_email) : std::nullopt,
                                traceparent};
   try {

@@ -156,6 +156,25 @@ awaitable<ConfirmOutcome> InventoryClient::confirm(std::string key, std::string 
   unexpected("confirm", response);
 }
 
+awaitable<std::optional<InventoryLimits>> InventoryClient::limits() {
+  const core::ClientResponse response = co_await http_.call(http::verb::get, "/inventory/limits", "", false);
+  if (response.status == http::status::not_found) co_return std::nullopt;
+  const json::value body = response.json();
+  const json::object* object = body.if_object();
+  const auto integer = [object](std::string_view name) -> std::optional<std::int64_t> {
+    const json::value* member = object ? object->if_contains(name) : nullptr;
+    return member && member->is_int64() ? std::optional(member->as_int64()) : std::nullopt;
+  };
+  const auto max_quantity = integer("max_quantity");
+  const auto default_hold = integer("default_hold_seconds");
+  const auto max_hold = integer("max_hold_seconds");
+  const auto max_batch = integer("max_reservations_per_batch");
+  if (response.status != http::status::ok || !max_quantity || !default_hold || !max_hold || !max_batch) {
+    unexpected("limits", response);
+  }
+  co_return InventoryLimits{*max_quantity, *default_hold, *max_hold, *max_batch};
+}
+
 awaitable<bool> InventoryClient::healthy() {
   try {
     const core::ClientResponse response = co_await http_.call(http::verb::get, "/health", "", false);

@@ -13,6 +13,7 @@
 
 #include "core/batcher.hpp"
 #include "core/http_client.hpp"
+#include "orders/limits.hpp"
 
 namespace flashtix::orders {
 
@@ -86,6 +87,9 @@ class InventoryClient {
   // Sells the tickets held under `key`, in the order's trace. Safe to repeat.
   boost::asio::awaitable<ConfirmOutcome> confirm(std::string key, std::string traceparent);
   boost::asio::awaitable<bool> healthy();
+  // Inventory's bounds on a reserve (GET /inventory/limits); nothing when it publishes none (404). Throws
+  // core::PeerUnavailable when inventory cannot be reached, std::runtime_error on any other answer.
+  boost::asio::awaitable<std::optional<InventoryLimits>> limits();
 
  private:
   boost::asio::awaitable<ReleaseOutcome> release_with(std::string body, std::string traceparent);

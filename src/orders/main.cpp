@@ -20,36 +20,20 @@ namespace flashtix::orders {
 std::vector<core::ConfigOption> options() {
   auto list = core::common_options(8002);
   list.push_back({"inventory-url", "http://127.0.0.1:8001", "base URL of the inventory service"});
-  list.push_back({"inventory-timeout-ms", "3000", "deadline of one call to inventory"});
   list.push_back({"inventory-token-file", "",
                   "file holding the service token sent to inventory (./flashtix up: .flashtix/secrets/service-token)"});
-  list.push_back({"max-quantity", "10", "tickets one order may buy"});
-  list.push_back({"hold-seconds", "600", "how long an order's tickets are held for payment"});
-  list.push_back({"sweep-interval-ms", "500", "how often unpaid orders past their hold time are expired"});
-  list.push_back({"max-batch-size", "512", "checkout writes in one transaction at most"});
-  list.push_back({"max-waiting-writes", "10000", "checkout writes waiting for their transaction at most"});
-  list.push_back({"queue-wait-ms", "2000", "a checkout write or reserve not started within this is answered 503"});
+  for (auto& option : Limits::options()) list.push_back(std::move(option));
   for (auto& option : core::messaging::broker_options("orders")) list.push_back(std::move(option));
   for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
 }
 
-Settings settings_from(const core::Config& config) {
-  Settings settings;
-  settings.inventory_url = config.get("inventory-url");
-  settings.inventory_timeout = std::chrono::milliseconds(config.get_int("inventory-timeout-ms", 10, 60'000));
-  // Inventory sells and releases holds only for the service role; without its token no order can be made.
+// Inventory sells and releases holds only for the service role; without its token no order can be made.
+std::string inventory_token_from(const core::Config& config) {
   if (config.get("inventory-token-file").empty()) {
     throw std::invalid_argument("--inventory-token-file (FLASHTIX_INVENTORY_TOKEN_FILE) is required: the service token for inventory");
   }
-  settings.inventory_token = core::read_token_file(config.get("inventory-token-file"));
-  settings.max_quantity = config.get_int("max-quantity", 1, 1000);
-  settings.hold_seconds = config.get_int("hold-seconds", 1, 7 * 24 * 3600);
-  settings.sweep_interval = std::chrono::milliseconds(config.get_int("sweep-interval-ms", 10, 60'000));
-  settings.checkout_writes.max_batch = static_cast<std::size_t>(config.get_int("max-batch-size", 1, 10'000));
-  settings.checkout_writes.max_waiting = static_cast<std::size_t>(config.get_int("max-waiting-writes", 1, 1'000'000));
-  settings.queue_wait = std::chrono::milliseconds(config.get_int("queue-wait-ms", 10, 60'000));
-  return settings;
+  return core::read_token_file(config.get("inventory-token-file"));
 }
 
 // What one event-loop thread owns: its inventory client (and connections) and the handler state.
@@ -66,7 +50,8 @@ int main(int argc, char** argv) {
   try {
     config.parse(argc, argv);
     core::configure_logging("orders", config);
-    const orders::Settings settings = orders::settings_from(config);
+    const orders::Limits limits = orders::Limits::from(config);
+    const std::string inventory_token = orders::inventory_token_from(config);
     // Before anything touches the database: a broker URL of another service's user is refused at once.
     const auto broker = core::messaging::broker_settings_from(config, "orders");
     core::apply_migrations(config.get("database-url"), "orders", orders::migrations(), std::chrono::seconds(30));
@@ -88,29 +73,29 @@ int main(int argc, char** argv) {
     // One writer for the whole process, so that every thread's orders share its transactions; the key
     // lookups beside it.
     auto& writer_home = *host.workers().front();
-    orders::store::CheckoutWrites writes(writer_home.io.get_executor(), writer_home.db.get(), settings.checkout_writes,
-                                         settings.queue_wait);
-    orders::store::KeyLookups key_lookups(writer_home.io.get_executor(), writer_home.db.get(), settings.key_lookups,
-                                          settings.queue_wait);
+    orders::store::CheckoutWrites writes(writer_home.io.get_executor(), writer_home.db.get(), limits.checkout_writes,
+                                         limits.queue_wait);
+    orders::store::KeyLookups key_lookups(writer_home.io.get_executor(), writer_home.db.get(), limits.key_lookups,
+                                          limits.queue_wait);
     core::ClientOptions client_options;
-    client_options.timeout = settings.inventory_timeout;
-    client_options.bearer_token = settings.inventory_token;
+    client_options.timeout = limits.inventory_timeout;
+    client_options.bearer_token = inventory_token;
     std::vector<std::shared_ptr<orders::ThreadState>> states;
     for (auto& worker : host.workers()) {
       auto state = std::make_shared<orders::ThreadState>();
       state->inventory = std::make_unique<orders::InventoryClient>(
-          core::HttpClient(worker->io.get_executor(), settings.inventory_url, client_options));
+          core::HttpClient(worker->io.get_executor(), config.get("inventory-url"), client_options));
       states.push_back(std::move(state));
     }
     // One queue of reserves for the process, on the last thread (the writer is on the first), with that
     // thread's client.
     orders::ReserveQueue reserves(host.workers().back()->io.get_executor(), states.back()->inventory.get(),
-                                  settings.reserve_batches, settings.queue_wait);
+                                  limits.reserve_batches, limits.queue_wait);
     for (std::size_t i = 0; i < states.size(); ++i) {
       core::Worker& worker = *host.workers()[i];
       orders::ThreadState& state = *states[i];
       state.orders = orders::Orders{worker.db.get(), &writes,   &key_lookups, state.inventory.get(), &reserves,
-                                    &keys_in_flight, settings, &tables,      &relay};
+                                    &keys_in_flight, limits,   &tables,      &relay};
       worker.router = orders::make_router(&state.orders);
       worker.service_state = states[i];
       orders_per_worker.push_back(&state.orders);
@@ -119,6 +104,14 @@ int main(int argc, char** argv) {
     consumer.start();
     boost::asio::co_spawn(host.workers().front()->io, orders::sweep_orders(orders_per_worker.front()),
                           core::LogIfFailed{"order sweeper"});
+    // A hold time or quantity inventory would refuse stops the service, rather than failing every order.
+    boost::asio::co_spawn(host.workers().front()->io,
+                          orders::check_limits_with_inventory(limits, states.front()->inventory.get(),
+                                                              [&host](std::string why) {
+                                                                core::log_error("flashtix-orders cannot run: ", why);
+                                                                host.stop(1);
+                                                              }),
+                          core::LogIfFailed{"limits check"});
     boost::asio::co_spawn(host.workers().front()->io,
                           core::keep_tables_trimmed(host.workers().front()->db.get(), orders::store::retention_rules(tables),
                                                     core::retention_limits_from(config)),

@@ -24,13 +24,13 @@ std::string CreateOrder::fingerprint() const {
   return json::serialize(fields);
 }
 
-core::Result<CreateOrder> parse_create_order(std::string_view body, const Settings& settings) {
+core::Result<CreateOrder> parse_create_order(std::string_view body, const Limits& limits) {
   auto parsed = core::parse_json_object(body);
   if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
   core::FieldReader fields(std::get<json::object>(parsed));
   CreateOrder command;
   command.event_id = fields.required_int("event_id", 1, std::numeric_limits<std::int64_t>::max());
-  command.quantity = fields.optional_int("quantity", 1, settings.max_quantity).value_or(1);
+  command.quantity = fields.optional_int("quantity", 1, limits.max_tickets_per_order).value_or(1);
   command.customer_email = fields.optional_string("customer_email", 3, core::kMaxEmailLength);
   if (command.customer_email && !core::normalized_email(*command.customer_email)) {
     fields.fail("'customer_email' must be one e-mail address");

@@ -19,8 +19,6 @@ inline constexpr std::string_view kConfirmed = "CONFIRMED";
 inline constexpr std::string_view kCancelled = "CANCELLED";
 inline constexpr std::string_view kExpired = "EXPIRED";
 
-inline constexpr std::size_t kMaxIdempotencyKeyLength = 255;
-inline constexpr std::size_t kMaxPaymentTokenLength = 64;
 inline constexpr std::string_view kDefaultPaymentToken = "tok_ok";
 
 // Why an order ended other than CONFIRMED (its status_reason).
@@ -63,7 +61,7 @@ struct CreateOrder {
   std::string fingerprint() const;
 };
 
-core::Result<CreateOrder> parse_create_order(std::string_view body, const Settings& settings);
+core::Result<CreateOrder> parse_create_order(std::string_view body, const Limits& limits);
 // The Idempotency-Key header: absent is fine; present must be 1..255 visible ASCII characters.
 core::Result<std::optional<std::string>> parse_idempotency_key(std::string_view header, bool present);
 

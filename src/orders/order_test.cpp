@@ -10,10 +10,10 @@
 namespace flashtix::orders {
 namespace {
 
-const Settings kSettings{};
+const Limits kLimits{};
 
 TEST(ParseCreateOrder, SeedBodyWorks) {
-  auto parsed = parse_create_order(R"({"event_id": 1, "quantity": 2})", kSettings);
+  auto parsed = parse_create_order(R"({"event_id": 1, "quantity": 2})", kLimits);
   ASSERT_TRUE(std::holds_alternative<CreateOrder>(parsed));
   EXPECT_EQ(std::get<CreateOrder>(parsed).quantity, 2);
   EXPECT_FALSE(std::get<CreateOrder>(parsed).customer_email);
@@ -24,16 +24,16 @@ TEST(ParseCreateOrder, RefusesBadInput) {
                            R"({"event_id": 1, "quantity": 11})", R"({"event_id": 1.5})",
                            R"({"event_id": 1, "customer_email": "nobody"})", R"({"event_id": 1, "customer_email": 7})",
                            "[]", "{"}) {
-    EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_create_order(body, kSettings))) << body;
+    EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_create_order(body, kLimits))) << body;
   }
 }
 
 TEST(Fingerprint, SameFieldsSameFingerprintWhateverTheSpelling) {
-  auto a = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1, "quantity": 1})", kSettings));
-  auto b = std::get<CreateOrder>(parse_create_order(R"({ "quantity":1,"event_id":1 })", kSettings));
-  auto c = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1})", kSettings));
-  auto d = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1, "quantity": 2})", kSettings));
-  auto e = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1, "customer_email": "a@b.c"})", kSettings));
+  auto a = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1, "quantity": 1})", kLimits));
+  auto b = std::get<CreateOrder>(parse_create_order(R"({ "quantity":1,"event_id":1 })", kLimits));
+  auto c = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1})", kLimits));
+  auto d = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1, "quantity": 2})", kLimits));
+  auto e = std::get<CreateOrder>(parse_create_order(R"({"event_id": 1, "customer_email": "a@b.c"})", kLimits));
   EXPECT_EQ(a.fingerprint(), b.fingerprint());
   EXPECT_EQ(a.fingerprint(), c.fingerprint());  // quantity defaults to 1
   EXPECT_NE(a.fingerprint(), d.fingerprint());

@@ -1,4 +1,4 @@
-// The order service's settings and the per-thread state its handlers share.
+// The order service's per-thread state its handlers share (its limits: orders/limits.hpp).
 #pragma once
 
 #include <chrono>
@@ -13,32 +13,18 @@
 #include "core/messaging.hpp"
 #include "core/migrations.hpp"
 #include "core/pg.hpp"
+#include "orders/limits.hpp"
 
 namespace flashtix::orders {
-
-struct Settings {
-  std::string inventory_url = "http://127.0.0.1:8001";
-  std::int64_t max_quantity = 10;
-  std::int64_t hold_seconds = 600;  // how long an order's tickets are held while payment runs
-  std::chrono::milliseconds inventory_timeout{3000};
-  std::string inventory_token;  // the service token, sent with every call to inventory
-  std::chrono::milliseconds sweep_interval{500};
-  core::BatchLimits checkout_writes;  // writes in one transaction, writes waiting
-  core::BatchLimits key_lookups;      // Idempotency-Keys in one read, lookups waiting
-  // Reserves in one call to inventory (its bound, kMaxReserveBatch there, is 256), reserves waiting,
-  // calls at once: the second call's reserves wait in inventory's queue of the event rather than here.
-  core::BatchLimits reserve_batches{256, 10'000, 2};
-  // A checkout write or reserve no batch has taken by then is refused (503), and never runs.
-  std::chrono::milliseconds queue_wait{2000};
-};
 
 // The schema, compiled in from db/orders/.
 const std::vector<core::Migration>& migrations();
 // The OpenAPI document GET /openapi.json answers, compiled in from src/orders/openapi.json.
 std::string_view openapi_document();
 
+// Every flag of the service: the common ones, inventory's address and token, its limits, the broker's and
+// the retention's.
 std::vector<core::ConfigOption> options();
-Settings settings_from(const core::Config& config);
 
 class InventoryClient;
 class KeysInFlight;
@@ -55,7 +41,7 @@ struct Orders {
   InventoryClient* inventory;  // this thread's client: release and confirm
   ReserveQueue* reserves;      // the process's reserves, sent to inventory in batches
   KeysInFlight* keys_in_flight;  // the process's Idempotency-Keys being answered
-  Settings settings;
+  Limits limits;
   const core::messaging::Tables* tables;  // orders.outbox and orders.inbox
   // Told after each commit that wrote to the outbox, so that the event goes out at once.
   core::messaging::OutboxRelay* relay;

@@ -32,7 +32,7 @@ Problem order_not_found() {
 }
 
 awaitable<Response> create_order(Orders* orders, Request request) {
-  auto parsed = parse_create_order(request.body(), orders->settings);
+  auto parsed = parse_create_order(request.body(), orders->limits);
   if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
   const bool has_key = request.message.find("Idempotency-Key") != request.message.end();
   auto key = parse_idempotency_key(request.header("Idempotency-Key"), has_key);

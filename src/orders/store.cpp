@@ -1,6 +1,7 @@
 // Order SQL. An Idempotency-Key's answer is an INSERT ... ON CONFLICT, never a select-then-insert.
 #include "orders/store.hpp"
 
+#include <cassert>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
@@ -327,6 +328,10 @@ awaitable<OrderPage> list_orders(Pool* db, OrderFilter filter) {
 }
 
 Statement finish_order(const Order& ended, std::string_view event_type) {
+  // An order ends in the state its event announces; one that ends unsold says why.
+  assert((ended.status == kConfirmed && event_type == core::events::OrderConfirmed::kType) ||
+         (ended.status == kCancelled && event_type == core::events::OrderCancelled::kType && ended.status_reason) ||
+         (ended.status == kExpired && event_type == core::events::OrderExpired::kType && ended.status_reason));
   return Statement{&kFinishOrder, params(ended.id, ended.status, ended.status_reason, ended.payment_id, event_type,
                                          core::events::payload_text(ended_event(ended)),
                                          text_array(std::vector<std::string>{std::string(kPendingPayment)}))};

@@ -14,11 +14,9 @@ namespace flashtix::orders {
 
 namespace {
 
-constexpr int kSweepBatch = 500;
-
 // Unpaid orders past their hold time end EXPIRED, one inventory release each.
 boost::asio::awaitable<void> expire_due_orders(Orders* orders) {
-  const std::vector<Order> due = co_await store::due_orders(orders->db, kSweepBatch);
+  const std::vector<Order> due = co_await store::due_orders(orders->db, orders->limits.max_orders_per_sweep);
   for (const Order& order : due) co_await expire_order(orders, order);
   if (!due.empty()) core::log_info("settled ", due.size(), " unpaid orders past their hold time");
 }
@@ -28,7 +26,7 @@ boost::asio::awaitable<void> expire_due_orders(Orders* orders) {
 boost::asio::awaitable<void> sweep_orders(Orders* orders) {
   boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
   for (;;) {
-    timer.expires_after(orders->settings.sweep_interval);
+    timer.expires_after(orders->limits.sweep_interval);
     co_await timer.async_wait(boost::asio::use_awaitable);
     try {
       co_await expire_due_orders(orders);

@@ -7,6 +7,8 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <functional>
 
+#include "core/failpoint.hpp"
+
 namespace flashtix::payments {
 
 namespace asio = boost::asio;
@@ -33,6 +35,9 @@ ChargeResult simulated_decision(std::string_view payment_id, std::string_view to
 
 asio::awaitable<ChargeResult> SimulatedGateway::charge(std::string payment_id, std::string token) {
   co_await pause(settings_.latency);
+  if (core::failpoint_active("gateway_first_charge_hangs") && !hung_once_.exchange(true)) {
+    co_await pause(std::chrono::hours(1));
+  }
   if (token == kTokenSlow) co_await pause(settings_.slow_delay);
   co_return simulated_decision(payment_id, token, settings_.decline_percent);
 }

@@ -2,6 +2,7 @@
 // gateways are by their idempotency key). One simulated gateway is in the box.
 #pragma once
 
+#include <atomic>
 #include <boost/asio/awaitable.hpp>
 #include <chrono>
 #include <string>
@@ -17,7 +18,8 @@ class Gateway {
  public:
   virtual ~Gateway() = default;
   // Charges the payment method behind `token` once for `payment_id`: a repeat returns the first answer.
-  // Throws when the gateway cannot be reached (the caller retries).
+  // Throws when the gateway cannot be reached (the caller retries). May take any time: the caller sets
+  // the deadline (--gateway-timeout-ms).
   virtual boost::asio::awaitable<ChargeResult> charge(std::string payment_id, std::string token) = 0;
   virtual boost::asio::awaitable<void> refund(std::string payment_id) = 0;
 };
@@ -46,6 +48,9 @@ class SimulatedGateway : public Gateway {
 
  private:
   SimulatedGatewaySettings settings_;
+  // Failpoint gateway_first_charge_hangs: the first charge never answers, as a gateway that took the
+  // request and went silent.
+  std::atomic<bool> hung_once_{false};
 };
 
 }  // namespace flashtix::payments

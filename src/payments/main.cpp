@@ -15,22 +15,10 @@ namespace flashtix::payments {
 
 std::vector<core::ConfigOption> options() {
   auto list = core::common_options(8003);
-  list.push_back({"gateway-latency-ms", "0", "the simulated gateway's delay on every call"});
-  list.push_back({"gateway-slow-delay-ms", "5000", "how long a tok_slow charge takes"});
-  list.push_back({"gateway-decline-percent", "0", "share of tok_ok charges the simulated gateway declines"});
-  list.push_back({"refund-interval-ms", "500", "how often money held for closed orders is looked for"});
+  for (auto& option : Limits::options()) list.push_back(std::move(option));
   for (auto& option : core::messaging::broker_options("payments")) list.push_back(std::move(option));
   for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
-}
-
-Settings settings_from(const core::Config& config) {
-  Settings settings;
-  settings.gateway.latency = std::chrono::milliseconds(config.get_int("gateway-latency-ms", 0, 60'000));
-  settings.gateway.slow_delay = std::chrono::milliseconds(config.get_int("gateway-slow-delay-ms", 0, 600'000));
-  settings.gateway.decline_percent = static_cast<int>(config.get_int("gateway-decline-percent", 0, 100));
-  settings.refund_interval = std::chrono::milliseconds(config.get_int("refund-interval-ms", 10, 60'000));
-  return settings;
 }
 
 }  // namespace flashtix::payments
@@ -41,7 +29,7 @@ int main(int argc, char** argv) {
   try {
     config.parse(argc, argv);
     core::configure_logging("payments", config);
-    const payments::Settings settings = payments::settings_from(config);
+    const payments::Limits limits = payments::Limits::from(config);
     // Before anything touches the database: a broker URL of another service's user is refused at once.
     const auto broker = core::messaging::broker_settings_from(config, "payments");
     core::apply_migrations(config.get("database-url"), "payments", payments::migrations(), std::chrono::seconds(30));
@@ -49,7 +37,7 @@ int main(int argc, char** argv) {
     core::ServiceHost host("payments", config);
     const core::messaging::Tables tables("payments");
     core::messaging::OutboxRelay relay(broker, &tables, core::pool_options_from(config));
-    payments::SimulatedGateway gateway(settings.gateway);
+    payments::SimulatedGateway gateway(limits.simulated_gateway);
     core::Doorbell refunds(host.workers().front()->io.get_executor());
     std::vector<payments::Payments*> payments_per_worker;
     std::vector<boost::asio::any_io_executor> executors;
@@ -62,7 +50,7 @@ int main(int argc, char** argv) {
 
     for (auto& worker : host.workers()) {
       auto state = std::make_shared<payments::Payments>(
-          payments::Payments{worker->db.get(), &gateway, settings, &tables, &relay, &consumer, &refunds});
+          payments::Payments{worker->db.get(), &gateway, limits, &tables, &relay, &consumer, &refunds});
       worker->router = payments::make_router(state.get());
       worker->service_state = state;
       payments_per_worker.push_back(state.get());

@@ -1,10 +1,11 @@
-// The simulated gateway's decisions and the payment's JSON shapes.
+// The simulated gateway's decisions, the payment's JSON shapes, and the limits of its calls.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 
 #include "payments/charges.hpp"
 #include "payments/gateway.hpp"
+#include "payments/limits.hpp"
 #include "payments/payment.hpp"
 
 namespace flashtix::payments {
@@ -63,6 +64,27 @@ TEST(EventRoutes, RouteExactlyTheTypesTheContractSendsToPayments) {
   std::sort(bound.begin(), bound.end());
   EXPECT_EQ(routed, bound);
   EXPECT_FALSE(routed.empty());
+}
+
+TEST(PaymentsLimits, FlagsKeepTheirDefaultsAndTheGatewayTimeoutIsNew) {
+  core::Config config("flashtix-payments", Limits::options());
+  const char* argv[] = {"flashtix-payments"};
+  config.parse(1, argv);
+  const Limits limits = Limits::from(config);
+  EXPECT_EQ(limits.gateway_timeout, std::chrono::milliseconds(10'000));
+  EXPECT_EQ(limits.refund_interval, std::chrono::milliseconds(500));
+  EXPECT_EQ(limits.simulated_gateway.slow_delay, std::chrono::milliseconds(5000));
+  EXPECT_EQ(limits.simulated_gateway.decline_percent, 0);
+}
+
+TEST(PaymentsLimits, ASlowChargeThatCannotFinishWithinTheGatewayTimeoutIsRefused) {
+  Limits limits;
+  limits.simulated_gateway.slow_delay = std::chrono::milliseconds(9000);
+  EXPECT_NO_THROW(limits.check());
+  limits.simulated_gateway.latency = std::chrono::milliseconds(1000);
+  EXPECT_THROW(limits.check(), std::invalid_argument);
+  limits.gateway_timeout = std::chrono::milliseconds(10'001);
+  EXPECT_NO_THROW(limits.check());
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-// The payment service's settings and the per-thread state its handlers share.
+// The payment service's per-thread state its handlers share (its limits: payments/limits.hpp).
 #pragma once
 
 #include <chrono>
@@ -11,26 +11,22 @@
 #include "core/migrations.hpp"
 #include "core/pg.hpp"
 #include "payments/gateway.hpp"
+#include "payments/limits.hpp"
 
 namespace flashtix::payments {
-
-struct Settings {
-  SimulatedGatewaySettings gateway;
-  std::chrono::milliseconds refund_interval{500};
-};
 
 // The schema, compiled in from db/payments/.
 const std::vector<core::Migration>& migrations();
 // The OpenAPI document GET /openapi.json answers, compiled in from src/payments/openapi.json.
 std::string_view openapi_document();
 
+// Every flag of the service: the common ones, its limits, the broker's and the retention's.
 std::vector<core::ConfigOption> options();
-Settings settings_from(const core::Config& config);
 
 struct Payments {
   core::pg::Pool* db;
   Gateway* gateway;
-  Settings settings;
+  Limits limits;
   const core::messaging::Tables* tables;  // payments.outbox and payments.inbox
   core::messaging::OutboxRelay* relay;
   const core::messaging::Consumer* consumer;
