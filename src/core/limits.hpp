@@ -83,11 +83,13 @@ class LimitFlags {
     return list;
   }
 
-  // A default Limits with every flag's value read; throws std::invalid_argument naming the flag (and its
-  // environment variable) whose value is not an integer in its range.
+  // A default Limits with every flag's value read, then checked as a whole where Limits has a check():
+  // throws std::invalid_argument naming the flag (and its environment variable) whose value is not an
+  // integer in its range, or the flags that disagree.
   Limits read(const Config& config) const {
     Limits limits{};
     for (const Entry& entry : entries_) entry.set(limits, config.get_int(entry.flag, entry.min, entry.max));
+    if constexpr (requires(const Limits& read_limits) { read_limits.check(); }) limits.check();
     return limits;
   }
 

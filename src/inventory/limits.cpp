@@ -40,11 +40,7 @@ core::LimitFlags<Limits> flags() {
 
 std::vector<core::ConfigOption> Limits::options() { return flags().options(); }
 
-Limits Limits::from(const core::Config& config) {
-  const Limits limits = flags().read(config);
-  limits.check();
-  return limits;
-}
+Limits Limits::from(const core::Config& config) { return flags().read(config); }
 
 void Limits::check() const {
   if (default_hold_seconds > max_hold_seconds) {

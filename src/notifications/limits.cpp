@@ -28,11 +28,7 @@ core::LimitFlags<Limits> flags() {
 
 std::vector<core::ConfigOption> Limits::options() { return flags().options(); }
 
-Limits Limits::from(const core::Config& config) {
-  const Limits limits = flags().read(config);
-  limits.check();
-  return limits;
-}
+Limits Limits::from(const core::Config& config) { return flags().read(config); }
 
 void Limits::check() const {
   if (retry.max_retry < retry.first_retry) {
