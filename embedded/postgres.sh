@@ -199,6 +199,12 @@ EOF
 WAL_SEGMENTS_KEPT=64
 pg_preallocate_wal() {
   local segments
+  # A cluster made by an older ./flashtix has neither setting: add them as they stand in
+  # embedded/postgresql.conf (both take effect on a reload).
+  if ! grep -q '^min_wal_size' "$(pg_datadir)/postgresql.conf"; then
+    grep -E '^(min|max)_wal_size' "$ROOT/embedded/postgresql.conf" >>"$(pg_datadir)/postgresql.conf"
+    superuser_psql -d postgres -c 'SELECT pg_reload_conf()' >/dev/null
+  fi
   segments=$(find "$(pg_datadir)/pg_wal" -maxdepth 1 -regextype posix-extended -regex '.*/[0-9A-F]{24}' | wc -l)
   ((segments >= WAL_SEGMENTS_KEPT)) && return 0
   say "preparing $WAL_SEGMENTS_KEPT WAL segments (once per cluster)"

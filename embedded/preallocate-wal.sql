@@ -2,6 +2,8 @@
 -- first sale rather than by its commits: each switch makes the next segment, and the checkpoint keeps
 -- the finished ones for reuse. Run as the superuser, once per cluster (a few seconds); a cluster that
 -- has them recycles them.
+-- A run cut short leaves its table behind: start from none.
+DROP TABLE IF EXISTS wal_warmup;
 CREATE TABLE wal_warmup (n int);
 DO $$
 BEGIN

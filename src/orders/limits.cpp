@@ -8,6 +8,7 @@
 #include <boost/asio/use_awaitable.hpp>
 #include <stdexcept>
 
+#include "core/errors.hpp"
 #include "core/limits.hpp"
 #include "core/log.hpp"
 #include "orders/inventory_client.hpp"
@@ -71,11 +72,17 @@ asio::awaitable<void> check_limits_with_inventory(Limits limits, InventoryClient
     std::optional<InventoryLimits> theirs;
     std::string unknown_why;
     bool published = true;
+    bool refused = false;
     try {
       theirs = co_await inventory->limits();
       published = theirs.has_value();
-    } catch (const std::exception& e) {
+    } catch (const core::PeerUnavailable& e) {
       unknown_why = e.what();
+    } catch (const std::exception& e) {
+      // Inventory answered, but not with its limits: a wrong service token (401, 403) fails every
+      // reserve the same way, so it is an error, not a wait.
+      unknown_why = e.what();
+      refused = true;
     }
     if (!published) {
       core::log_warn(
@@ -93,7 +100,10 @@ asio::awaitable<void> check_limits_with_inventory(Limits limits, InventoryClient
       }
       co_return;
     }
-    if (!said_waiting) {
+    if (refused) {
+      core::log_error("inventory did not answer its limits (", unknown_why,
+                      "); check --inventory-token-file; asking again");
+    } else if (!said_waiting) {
       core::log_info("inventory's limits are not known yet (", unknown_why, "); asking again until it answers");
       said_waiting = true;
     }

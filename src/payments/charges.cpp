@@ -3,8 +3,9 @@
 // the answer with its event and the inbox row.
 #include "payments/charges.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/co_spawn.hpp>
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
@@ -35,25 +36,36 @@ core::PeerUnavailable gateway_too_slow(std::string_view call, std::chrono::milli
                                std::to_string(deadline.count()) + " ms (--gateway-timeout-ms)");
 }
 
+// The call or its deadline, whichever ends first. A call that fails fails at once, with its own error (an
+// outage is retried, anything else dead-letters the message); one still running at the deadline is
+// cancelled (a gateway stops on cancellation, see gateway.hpp) and counts as an outage.
+template <class T>
+awaitable<T> within_deadline(awaitable<T> call, std::chrono::milliseconds deadline, std::string_view what) {
+  const auto executor = co_await asio::this_coro::executor;
+  asio::steady_timer timer(executor, deadline);
+  auto [order, call_error, result, timer_error] =
+      co_await asio::experimental::make_parallel_group(asio::co_spawn(executor, std::move(call), asio::deferred),
+                                                       timer.async_wait(asio::deferred))
+          .async_wait(asio::experimental::wait_for_one(), asio::use_awaitable);
+  if (order[0] != 0) throw gateway_too_slow(what, deadline);
+  if (call_error) std::rethrow_exception(call_error);
+  co_return std::move(result);
+}
+
 awaitable<ChargeResult> charge_in_time(Payments* payments, std::string payment_id, std::string token) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer deadline(co_await asio::this_coro::executor);
-  deadline.expires_after(payments->limits.gateway_timeout);
-  auto call = payments->gateway->charge(std::move(payment_id), std::move(token));
-  auto timeout = deadline.async_wait(asio::as_tuple(asio::use_awaitable));
-  auto outcome = co_await (std::move(call) || std::move(timeout));
-  if (outcome.index() != 0) throw gateway_too_slow("charge", payments->limits.gateway_timeout);
-  co_return std::get<0>(std::move(outcome));
+  co_return co_await within_deadline(payments->gateway->charge(std::move(payment_id), std::move(token)),
+                                     payments->limits.gateway_timeout, "charge");
+}
+
+// A refund has no answer but its end; within_deadline waits for a value.
+awaitable<bool> refund_done(Gateway* gateway, std::string payment_id) {
+  co_await gateway->refund(std::move(payment_id));
+  co_return true;
 }
 
 awaitable<void> refund_in_time(Payments* payments, std::string payment_id) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer deadline(co_await asio::this_coro::executor);
-  deadline.expires_after(payments->limits.gateway_timeout);
-  auto call = payments->gateway->refund(std::move(payment_id));
-  auto timeout = deadline.async_wait(asio::as_tuple(asio::use_awaitable));
-  auto outcome = co_await (std::move(call) || std::move(timeout));
-  if (outcome.index() != 0) throw gateway_too_slow("refund", payments->limits.gateway_timeout);
+  co_await within_deadline(refund_done(payments->gateway, std::move(payment_id)), payments->limits.gateway_timeout,
+                           "refund");
 }
 
 awaitable<void> on_order_created(Payments* payments, Message message, events::OrderCreated created) {

@@ -18,8 +18,9 @@ class Gateway {
  public:
   virtual ~Gateway() = default;
   // Charges the payment method behind `token` once for `payment_id`: a repeat returns the first answer.
-  // Throws when the gateway cannot be reached (the caller retries). May take any time: the caller sets
-  // the deadline (--gateway-timeout-ms).
+  // Throws when the gateway cannot be reached (the caller retries). The caller sets the deadline
+  // (--gateway-timeout-ms) and cancels a call that passes it: a gateway must stop when its awaitable is
+  // cancelled (Asio's cancellation slot), as every Asio operation it awaits does.
   virtual boost::asio::awaitable<ChargeResult> charge(std::string payment_id, std::string token) = 0;
   virtual boost::asio::awaitable<void> refund(std::string payment_id) = 0;
 };
