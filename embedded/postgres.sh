@@ -199,9 +199,10 @@ EOF
 WAL_SEGMENTS_KEPT=64
 pg_preallocate_wal() {
   local segments
-  # A cluster made by an older ./flashtix has neither setting: add them as they stand in
-  # embedded/postgresql.conf (both take effect on a reload).
-  if ! grep -q '^min_wal_size' "$(pg_datadir)/postgresql.conf"; then
+  # A cluster made by an older ./flashtix has initdb's sizes (the last line of a setting wins): add them
+  # as they stand in embedded/postgresql.conf (both take effect on a reload).
+  if [[ $(grep '^min_wal_size' "$(pg_datadir)/postgresql.conf" | tail -n 1) != \
+    "$(grep '^min_wal_size' "$ROOT/embedded/postgresql.conf")" ]]; then
     grep -E '^(min|max)_wal_size' "$ROOT/embedded/postgresql.conf" >>"$(pg_datadir)/postgresql.conf"
     superuser_psql -d postgres -c 'SELECT pg_reload_conf()' >/dev/null
   fi
