@@ -13,6 +13,7 @@
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/messaging/inbox.hpp"
+#include "core/periodic.hpp"
 #include "payments/store.hpp"
 
 namespace flashtix::payments {
@@ -132,14 +133,10 @@ awaitable<void> handle_event(Payments* payments, Message message) {
 }
 
 awaitable<void> run_refunds(Payments* payments) {
-  for (;;) {
-    co_await payments->refunds->wait(payments->limits.refund_interval);
-    try {
-      co_await refund_due_payments(payments);
-    } catch (const std::exception& e) {
-      core::log_warn("refund round failed, retrying next round: ", e.what());
-    }
-  }
+  core::Periodic every{.interval = payments->limits.refund_interval,
+                       .failed = "refund round failed, retrying next round: ",
+                       .doorbell = payments->refunds};
+  co_await core::run_periodically(std::move(every), [payments] { return refund_due_payments(payments); });
 }
 
 }  // namespace flashtix::payments
