@@ -9,9 +9,9 @@
 #include "core/service_host.hpp"
 #include "inventory/event_desk.hpp"
 #include "inventory/inventory.hpp"
+#include "inventory/jobs.hpp"
 #include "inventory/routes.hpp"
 #include "inventory/stream.hpp"
-#include "inventory/sweeper.hpp"
 
 namespace flashtix::inventory {
 

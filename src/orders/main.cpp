@@ -8,12 +8,12 @@
 #include "core/migrations.hpp"
 #include "core/service_host.hpp"
 #include "orders/checkout.hpp"
+#include "orders/events.hpp"
 #include "orders/inventory_client.hpp"
-#include "orders/lifecycle.hpp"
+#include "orders/jobs.hpp"
 #include "orders/orders.hpp"
 #include "orders/routes.hpp"
 #include "orders/store.hpp"
-#include "orders/sweeper.hpp"
 
 namespace flashtix::orders {
 

@@ -6,7 +6,7 @@
 #include "core/log.hpp"
 #include "core/migrations.hpp"
 #include "core/service_host.hpp"
-#include "payments/charges.hpp"
+#include "payments/events.hpp"
 #include "payments/payments.hpp"
 #include "payments/routes.hpp"
 #include "payments/store.hpp"

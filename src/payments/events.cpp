@@ -1,7 +1,7 @@
 // A charge is two transactions around the gateway call: the pending payment first (so a crash, a
 // redelivery or a second instance finds it and repeats the call under the same idempotency key), then
 // the answer with its event and the inbox row.
-#include "payments/charges.hpp"
+#include "payments/events.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/experimental/awaitable_operators.hpp>

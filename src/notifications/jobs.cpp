@@ -1,5 +1,5 @@
 // The delivery loop. Each round's POSTs run at once and record their own outcome as soon as they have one.
-#include "notifications/delivery.hpp"
+#include "notifications/jobs.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>

@@ -1,5 +1,5 @@
 // The expiry sweeper loop; a failed sweep is logged and retried on the next tick.
-#include "inventory/sweeper.hpp"
+#include "inventory/jobs.hpp"
 
 #include "core/log.hpp"
 #include "core/periodic.hpp"

@@ -1,10 +1,10 @@
 // The order sweeper loop; a failed step is logged and retried on the next tick.
-#include "orders/sweeper.hpp"
+#include "orders/jobs.hpp"
 
 #include "core/log.hpp"
 #include "core/periodic.hpp"
+#include "orders/events.hpp"
 #include "orders/inventory_client.hpp"
-#include "orders/lifecycle.hpp"
 #include "orders/store.hpp"
 
 namespace flashtix::orders {
