@@ -104,7 +104,8 @@ awaitable<void> deliver_notifications(Notifications* notifications, WebhookClien
   core::Drain drain{.name = "notification delivery",
                     .interval = notifications->settings.limits.delivery_interval,
                     .doorbell = notifications->doorbell};
-  co_await core::run_draining(std::move(drain), [notifications, webhook] { return deliver_due(notifications, webhook); });
+  co_await core::run_draining(std::move(drain),
+                              [notifications, webhook] { return deliver_due(notifications, webhook); });
 }
 
 }  // namespace flashtix::notifications

@@ -3,17 +3,11 @@
 // the answer with its event and the inbox row.
 #include "payments/events.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <cassert>
 
 #include "core/errors.hpp"
 #include "core/log.hpp"
 #include "core/messaging/inbox.hpp"
-#include "core/periodic.hpp"
 #include "payments/store.hpp"
 
 namespace flashtix::payments {
@@ -27,36 +21,6 @@ using messaging::Message;
 
 namespace {
 
-namespace asio = boost::asio;
-
-// A gateway that has not answered by the deadline is treated as one that cannot be reached (an outage):
-// the call is repeated later under the same payment id, and the gateway answers a repeat as the first.
-core::PeerUnavailable gateway_too_slow(std::string_view call, std::chrono::milliseconds deadline) {
-  return core::PeerUnavailable("the payment gateway did not answer a " + std::string(call) + " within " +
-                               std::to_string(deadline.count()) + " ms (--gateway-timeout-ms)");
-}
-
-awaitable<ChargeResult> charge_in_time(Payments* payments, std::string payment_id, std::string token) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer deadline(co_await asio::this_coro::executor);
-  deadline.expires_after(payments->limits.gateway_timeout);
-  auto call = payments->gateway->charge(std::move(payment_id), std::move(token));
-  auto timeout = deadline.async_wait(asio::as_tuple(asio::use_awaitable));
-  auto outcome = co_await (std::move(call) || std::move(timeout));
-  if (outcome.index() != 0) throw gateway_too_slow("charge", payments->limits.gateway_timeout);
-  co_return std::get<0>(std::move(outcome));
-}
-
-awaitable<void> refund_in_time(Payments* payments, std::string payment_id) {
-  using namespace asio::experimental::awaitable_operators;
-  asio::steady_timer deadline(co_await asio::this_coro::executor);
-  deadline.expires_after(payments->limits.gateway_timeout);
-  auto call = payments->gateway->refund(std::move(payment_id));
-  auto timeout = deadline.async_wait(asio::as_tuple(asio::use_awaitable));
-  auto outcome = co_await (std::move(call) || std::move(timeout));
-  if (outcome.index() != 0) throw gateway_too_slow("refund", payments->limits.gateway_timeout);
-}
-
 awaitable<void> on_order_created(Payments* payments, Message message, events::OrderCreated created) {
   store::NewCharge charge{created.order_id, created.event_id, created.quantity, created.payment_token,
                           message.traceparent};
@@ -69,7 +33,8 @@ awaitable<void> on_order_created(Payments* payments, Message message, events::Or
   // No payment: the order closed before its charge began, and none ever will. Already final: an earlier
   // delivery finished it; only the inbox row is missing.
   if (payment && payment->status == kPending) {
-    const ChargeResult result = co_await charge_in_time(payments, payment->id, payment->payment_token);
+    const ChargeResult result = co_await charge_within(payments->gateway, payments->limits.gateway_timeout, payment->id,
+                                                       payment->payment_token);
     approved = result.approved;
     // A decline says why; an approval has nothing to say.
     assert(approved == result.decline_code.empty());
@@ -99,21 +64,6 @@ awaitable<void> on_order_closed(Payments* payments, Message message, events::Ord
   if ((*results)[1].text(0, "status") == kSucceeded) payments->refunds->ring();
 }
 
-awaitable<void> refund_due_payments(Payments* payments) {
-  const std::vector<Payment> due = co_await store::due_refunds(payments->db, payments->limits.refunds_per_round);
-  for (Payment payment : due) {
-    // Only money taken goes back, and only once.
-    assert(payment.status == kSucceeded);
-    co_await refund_in_time(payments, payment.id);
-    payment.status = std::string(kRefunded);
-    const bool recorded = co_await store::record_refund(payments->db, payment);
-    if (recorded) {
-      core::log_info("refunded payment ", payment.id, " of order ", payment.order_id, ", which closed unsold");
-      payments->relay->wake();
-    }
-  }
-}
-
 // What the payment service does with each event its queue gets (events::consumed_by(events::kPayments)).
 const messaging::EventRoutes<Payments> kRoutes{events::kPayments,
                                                {
@@ -130,13 +80,6 @@ awaitable<void> handle_event(Payments* payments, Message message) {
   const bool seen = co_await messaging::already_handled(payments->db, payments->tables, message.id);
   if (seen) co_return;
   co_await kRoutes.dispatch(payments, std::move(message));
-}
-
-awaitable<void> run_refunds(Payments* payments) {
-  core::Periodic every{.interval = payments->limits.refund_interval,
-                       .failed = "refund round failed, retrying next round: ",
-                       .doorbell = payments->refunds};
-  co_await core::run_periodically(std::move(every), [payments] { return refund_due_payments(payments); });
 }
 
 }  // namespace flashtix::payments

@@ -7,6 +7,7 @@
 #include "core/migrations.hpp"
 #include "core/service_host.hpp"
 #include "payments/events.hpp"
+#include "payments/jobs.hpp"
 #include "payments/payments.hpp"
 #include "payments/routes.hpp"
 #include "payments/store.hpp"
