@@ -1,12 +1,8 @@
 // The pruning loop shared by the services.
 #include "core/retention.hpp"
 
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
-
 #include "core/log.hpp"
+#include "core/periodic.hpp"
 
 namespace flashtix::core {
 
@@ -25,6 +21,18 @@ asio::awaitable<std::int64_t> trim(pg::Pool* db, RetentionRule rule, RetentionLi
   co_return deleted;
 }
 
+// Each rule on its own: one that fails does not keep the others from their round.
+asio::awaitable<void> trim_all(pg::Pool* db, const std::vector<RetentionRule>* rules, RetentionLimits limits) {
+  for (const RetentionRule& rule : *rules) {
+    try {
+      const std::int64_t deleted = co_await trim(db, rule, limits);
+      if (deleted > 0) log_info("pruned ", deleted, " old rows of ", rule.what);
+    } catch (const std::exception& e) {
+      log_warn("pruning ", rule.what, " failed, trying again later: ", e.what());
+    }
+  }
+}
+
 }  // namespace
 
 std::vector<ConfigOption> retention_options() {
@@ -38,19 +46,9 @@ RetentionLimits retention_limits_from(const Config& config) {
 }
 
 asio::awaitable<void> keep_tables_trimmed(pg::Pool* db, std::vector<RetentionRule> rules, RetentionLimits limits) {
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  for (;;) {
-    timer.expires_after(limits.interval);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    for (const RetentionRule& rule : rules) {
-      try {
-        const std::int64_t deleted = co_await trim(db, rule, limits);
-        if (deleted > 0) log_info("pruned ", deleted, " old rows of ", rule.what);
-      } catch (const std::exception& e) {
-        log_warn("pruning ", rule.what, " failed, trying again later: ", e.what());
-      }
-    }
-  }
+  Periodic every{.interval = limits.interval, .failed = "pruning failed, trying again later: "};
+  const std::vector<RetentionRule>* each = &rules;
+  co_await run_periodically(std::move(every), [db, each, limits] { return trim_all(db, each, limits); });
 }
 
 }  // namespace flashtix::core

@@ -19,13 +19,14 @@
 
 namespace flashtix::core {
 
-// One event-loop thread and everything it owns. Nothing here is shared between threads.
+// One event-loop thread and everything it owns. Nothing here is shared between threads. The service's
+// own state for the thread is kept by its main, typed, one per worker in the same order, and goes
+// before the host: its sockets and timers go while their loop still exists.
 struct Worker {
-  // Declared first so it is destroyed last: the pool's and the service's sockets and timers must go
-  // while their loop still exists. Coroutines still pending at exit are destroyed with the loop and
-  // find the pool gone (see pg::Lease).
+  // Declared first so it is destroyed last: the pool's sockets and timers must go while their loop
+  // still exists. Coroutines still pending at exit are destroyed with the loop and find the pool gone
+  // (see pg::Lease).
   boost::asio::io_context io{1};
-  std::shared_ptr<void> service_state;
   std::unique_ptr<pg::Pool> db;
   Router router;
   int index = 0;

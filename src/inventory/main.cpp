@@ -9,9 +9,9 @@
 #include "core/service_host.hpp"
 #include "inventory/event_desk.hpp"
 #include "inventory/inventory.hpp"
+#include "inventory/jobs.hpp"
 #include "inventory/routes.hpp"
 #include "inventory/stream.hpp"
-#include "inventory/sweeper.hpp"
 
 namespace flashtix::inventory {
 
@@ -45,17 +45,16 @@ int main(int argc, char** argv) {
     inventory::EventDesk desk({desk_thread.io.get_executor(), desk_thread.db.get()}, limits.desk);
     inventory::StreamCount streams;
     std::vector<std::unique_ptr<inventory::EventSnapshots>> snapshots;
+    std::vector<std::unique_ptr<inventory::Inventory>> per_worker;
     for (auto& worker : host.workers()) {
       snapshots.push_back(std::make_unique<inventory::EventSnapshots>(worker->db.get(), limits.stream.tick));
-      auto state = std::make_shared<inventory::Inventory>(
-          inventory::Inventory{worker->db.get(), &desk, limits, snapshots.back().get(), &streams});
-      worker->router = inventory::make_router(state.get());
-      worker->service_state = state;
+      per_worker.push_back(std::make_unique<inventory::Inventory>(
+          inventory::Inventory{worker->db.get(), &desk, limits, snapshots.back().get(), &streams}));
+      worker->router = inventory::make_router(per_worker.back().get());
     }
     // One sweeper per process is plenty; several processes sweeping is safe too.
     auto& first = *host.workers().front();
-    boost::asio::co_spawn(first.io,
-                          inventory::sweep_expired_holds(static_cast<inventory::Inventory*>(first.service_state.get())),
+    boost::asio::co_spawn(first.io, inventory::sweep_expired_holds(per_worker.front().get()),
                           core::LogIfFailed{"expiry sweeper"});
     relay.start();
     const std::vector<core::RetentionRule> retention{{"inventory.outbox", tables.prune_published()}};

@@ -7,8 +7,8 @@
 #include "core/migrations.hpp"
 #include "core/retention.hpp"
 #include "core/service_host.hpp"
-#include "notifications/delivery.hpp"
-#include "notifications/intake.hpp"
+#include "notifications/events.hpp"
+#include "notifications/jobs.hpp"
 #include "notifications/notifications.hpp"
 #include "notifications/routes.hpp"
 #include "notifications/webhook_client.hpp"
@@ -96,24 +96,24 @@ int main(int argc, char** argv) {
     // The delivery loop runs on the first worker; handlers on any worker ring it.
     core::Worker& delivering = *host.workers().front();
     core::Doorbell doorbell(delivering.io.get_executor());
-    std::vector<notifications::Notifications*> per_worker;
+    std::vector<std::unique_ptr<notifications::ThreadState>> per_worker;
     std::vector<boost::asio::any_io_executor> executors;
     for (auto& worker : host.workers()) executors.push_back(worker->io.get_executor());
     core::messaging::Consumer consumer(broker, core::amqp::queue_of("notifications"),
                                        static_cast<int>(config.get_int("prefetch", 1, 1000)), executors,
                                        [&per_worker](core::messaging::Message message, std::size_t worker) {
-                                         return notifications::handle_event(per_worker[worker], std::move(message));
+                                         return notifications::handle_event(&per_worker[worker]->notifications,
+                                                                            std::move(message));
                                        });
 
     for (auto& worker : host.workers()) {
-      auto state = std::make_shared<notifications::ThreadState>();
+      auto state = std::make_unique<notifications::ThreadState>();
       state->notifications = notifications::Notifications{worker->db.get(), settings, &tables, &doorbell, &consumer};
       worker->router = notifications::make_router(&state->notifications);
-      worker->service_state = state;
-      per_worker.push_back(&state->notifications);
+      per_worker.push_back(std::move(state));
     }
     if (settings.webhook) {
-      auto state = std::static_pointer_cast<notifications::ThreadState>(delivering.service_state);
+      notifications::ThreadState* state = per_worker.front().get();
       state->webhook = std::make_unique<notifications::WebhookClient>(delivering.io.get_executor(), *settings.webhook,
                                                                       settings.webhook_keys,
                                                                       settings.limits.webhook_timeout, webhook_tls);

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "core/backoff.hpp"
 #include "core/json_fields.hpp"
 #include "core/messaging/routes.hpp"
 #include "core/time.hpp"
@@ -142,14 +143,7 @@ WebhookTarget parse_webhook_url(std::string_view url) {
 }
 
 std::chrono::milliseconds retry_delay(std::int64_t attempts, const RetryPolicy& policy, double jitter) {
-  const std::int64_t cap = std::max<std::int64_t>(policy.max_retry.count(), 0);
-  std::int64_t ceiling = std::max<std::int64_t>(policy.first_retry.count(), 0);
-  // Doubling stops at the cap, so a long run of failures never overflows.
-  for (std::int64_t doubled = 1; doubled < attempts && ceiling > 0 && ceiling < cap; ++doubled) ceiling *= 2;
-  ceiling = std::min(ceiling, cap);
-  const double fraction = std::clamp(jitter, 0.0, 1.0);
-  const std::int64_t floor = ceiling / 2;
-  return std::chrono::milliseconds(floor + std::llround(fraction * static_cast<double>(ceiling - floor)));
+  return core::jittered(core::backoff_ceiling(policy.first_retry, policy.max_retry, attempts - 1), jitter);
 }
 
 std::string_view status_after_failure(std::int64_t attempts, const RetryPolicy& policy) {

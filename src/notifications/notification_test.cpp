@@ -7,7 +7,7 @@
 #include <stdexcept>
 
 #include "core/time.hpp"
-#include "notifications/intake.hpp"
+#include "notifications/events.hpp"
 
 namespace flashtix::notifications {
 namespace {

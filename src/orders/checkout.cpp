@@ -3,16 +3,16 @@
 #include "orders/checkout.hpp"
 
 #include <boost/asio/co_spawn.hpp>
-#include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <algorithm>
 #include <atomic>
 #include <csignal>
 #include <functional>
 
 #include "core/auth.hpp"
+#include "core/backoff.hpp"
 #include "core/buyer.hpp"
+#include "core/doorbell.hpp"
 #include "core/failpoint.hpp"
 #include "core/log.hpp"
 #include "core/secure_random.hpp"
@@ -66,18 +66,13 @@ awaitable<bool> try_give_back(Orders* orders, const ReserveRequest& reserved) {
 awaitable<bool> retry_until(std::chrono::milliseconds first_wait, std::chrono::milliseconds pause,
                             std::chrono::milliseconds longest, std::chrono::steady_clock::time_point give_up_at,
                             std::function<awaitable<bool>()> attempt) {
-  const auto executor = co_await boost::asio::this_coro::executor;
-  boost::asio::steady_timer timer(executor);
+  core::Backoff backoff(pause, longest);
   std::chrono::milliseconds wait = first_wait;
   while (std::chrono::steady_clock::now() + wait < give_up_at) {
-    if (wait.count() > 0) {
-      timer.expires_after(wait);
-      co_await timer.async_wait(boost::asio::use_awaitable);
-    }
+    if (wait.count() > 0) co_await core::sleep_for(wait);
     const bool done = co_await attempt();
     if (done) co_return true;
-    wait = pause;
-    pause = std::min(pause * 2, longest);
+    wait = backoff.next();
   }
   co_return false;
 }

@@ -2,12 +2,10 @@
 #include "orders/limits.hpp"
 
 #include <algorithm>
-#include <boost/asio/as_tuple.hpp>
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
 #include <stdexcept>
 
+#include "core/backoff.hpp"
+#include "core/doorbell.hpp"
 #include "core/errors.hpp"
 #include "core/limits.hpp"
 #include "core/log.hpp"
@@ -65,8 +63,7 @@ std::optional<std::string> Limits::disagreement_with(const InventoryLimits& inve
 asio::awaitable<void> check_limits_with_inventory(Limits limits, InventoryClient* inventory,
                                                   std::function<void(std::string)> refuse) {
   constexpr std::chrono::milliseconds kLongestPause{5000};
-  asio::steady_timer timer(co_await asio::this_coro::executor);
-  std::chrono::milliseconds pause{200};
+  core::Backoff backoff(std::chrono::milliseconds(200), kLongestPause);
   bool said_waiting = false;
   for (;;) {
     std::optional<InventoryLimits> theirs;
@@ -107,9 +104,7 @@ asio::awaitable<void> check_limits_with_inventory(Limits limits, InventoryClient
       core::log_info("inventory's limits are not known yet (", unknown_why, "); asking again until it answers");
       said_waiting = true;
     }
-    timer.expires_after(pause);
-    co_await timer.async_wait(asio::as_tuple(asio::use_awaitable));
-    pause = std::min(pause * 2, kLongestPause);
+    co_await core::sleep_for(backoff.next());
   }
 }
 

@@ -8,12 +8,12 @@
 #include "core/migrations.hpp"
 #include "core/service_host.hpp"
 #include "orders/checkout.hpp"
+#include "orders/events.hpp"
 #include "orders/inventory_client.hpp"
-#include "orders/lifecycle.hpp"
+#include "orders/jobs.hpp"
 #include "orders/orders.hpp"
 #include "orders/routes.hpp"
 #include "orders/store.hpp"
-#include "orders/sweeper.hpp"
 
 namespace flashtix::orders {
 
@@ -80,9 +80,9 @@ int main(int argc, char** argv) {
     core::ClientOptions client_options;
     client_options.timeout = limits.inventory_timeout;
     client_options.bearer_token = inventory_token;
-    std::vector<std::shared_ptr<orders::ThreadState>> states;
+    std::vector<std::unique_ptr<orders::ThreadState>> states;
     for (auto& worker : host.workers()) {
-      auto state = std::make_shared<orders::ThreadState>();
+      auto state = std::make_unique<orders::ThreadState>();
       state->inventory = std::make_unique<orders::InventoryClient>(
           core::HttpClient(worker->io.get_executor(), config.get("inventory-url"), client_options));
       states.push_back(std::move(state));
@@ -97,7 +97,6 @@ int main(int argc, char** argv) {
       state.orders = orders::Orders{worker.db.get(), &writes,   &key_lookups, state.inventory.get(), &reserves,
                                     &keys_in_flight, limits,   &tables,      &relay};
       worker.router = orders::make_router(&state.orders);
-      worker.service_state = states[i];
       orders_per_worker.push_back(&state.orders);
     }
     relay.start();

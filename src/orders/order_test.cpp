@@ -5,7 +5,7 @@
 
 #include <algorithm>
 
-#include "orders/lifecycle.hpp"
+#include "orders/events.hpp"
 
 namespace flashtix::orders {
 namespace {

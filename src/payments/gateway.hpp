@@ -25,6 +25,12 @@ class Gateway {
   virtual boost::asio::awaitable<void> refund(std::string payment_id) = 0;
 };
 
+// A call under the service's deadline (--gateway-timeout-ms): one not answered within `limit` throws
+// core::PeerUnavailable, an outage, and is repeated later under the same payment id.
+boost::asio::awaitable<ChargeResult> charge_within(Gateway* gateway, std::chrono::milliseconds limit,
+                                                   std::string payment_id, std::string token);
+boost::asio::awaitable<void> refund_within(Gateway* gateway, std::chrono::milliseconds limit, std::string payment_id);
+
 // The simulated gateway's tokens.
 inline constexpr std::string_view kTokenOk = "tok_ok";            // approved
 inline constexpr std::string_view kTokenDecline = "tok_decline";  // declined

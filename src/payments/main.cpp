@@ -6,7 +6,8 @@
 #include "core/log.hpp"
 #include "core/migrations.hpp"
 #include "core/service_host.hpp"
-#include "payments/charges.hpp"
+#include "payments/events.hpp"
+#include "payments/jobs.hpp"
 #include "payments/payments.hpp"
 #include "payments/routes.hpp"
 #include "payments/store.hpp"
@@ -39,25 +40,23 @@ int main(int argc, char** argv) {
     core::messaging::OutboxRelay relay(broker, &tables, core::pool_options_from(config));
     payments::SimulatedGateway gateway(limits.simulated_gateway);
     core::Doorbell refunds(host.workers().front()->io.get_executor());
-    std::vector<payments::Payments*> payments_per_worker;
+    std::vector<std::unique_ptr<payments::Payments>> payments_per_worker;
     std::vector<boost::asio::any_io_executor> executors;
     for (auto& worker : host.workers()) executors.push_back(worker->io.get_executor());
     core::messaging::Consumer consumer(
         broker, core::amqp::queue_of("payments"), static_cast<int>(config.get_int("prefetch", 1, 1000)),
         executors, [&payments_per_worker](core::messaging::Message message, std::size_t worker) {
-          return payments::handle_event(payments_per_worker[worker], std::move(message));
+          return payments::handle_event(payments_per_worker[worker].get(), std::move(message));
         });
 
     for (auto& worker : host.workers()) {
-      auto state = std::make_shared<payments::Payments>(
-          payments::Payments{worker->db.get(), &gateway, limits, &tables, &relay, &consumer, &refunds});
-      worker->router = payments::make_router(state.get());
-      worker->service_state = state;
-      payments_per_worker.push_back(state.get());
+      payments_per_worker.push_back(std::make_unique<payments::Payments>(
+          payments::Payments{worker->db.get(), &gateway, limits, &tables, &relay, &consumer, &refunds}));
+      worker->router = payments::make_router(payments_per_worker.back().get());
     }
     relay.start();
     consumer.start();
-    boost::asio::co_spawn(host.workers().front()->io, payments::run_refunds(payments_per_worker.front()),
+    boost::asio::co_spawn(host.workers().front()->io, payments::run_refunds(payments_per_worker.front().get()),
                           core::LogIfFailed{"refunds"});
     boost::asio::co_spawn(host.workers().front()->io,
                           core::keep_tables_trimmed(host.workers().front()->db.get(),

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "payments/charges.hpp"
+#include "payments/events.hpp"
 #include "payments/gateway.hpp"
 #include "payments/limits.hpp"
 #include "payments/payment.hpp"

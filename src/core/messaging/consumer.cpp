@@ -9,6 +9,7 @@
 #include <string_view>
 #include <utility>
 
+#include "core/backoff.hpp"
 #include "core/doorbell.hpp"
 #include "core/errors.hpp"
 #include "core/failpoint.hpp"
@@ -35,10 +36,9 @@ constexpr std::chrono::milliseconds kDeadLetterInterval{10'000};
 
 // Exponential with jitter: a failing dependency is not hammered in lockstep by every message.
 std::chrono::milliseconds retry_pause(std::int64_t delivery_count) {
-  const std::int64_t doublings = std::min<std::int64_t>(delivery_count, 16);
-  const std::int64_t ceiling = std::min<std::int64_t>(kFirstRetryPause.count() << doublings, kMaxRetryPause.count());
   thread_local std::mt19937 random{std::random_device{}()};
-  return std::chrono::milliseconds(std::uniform_int_distribution<std::int64_t>(ceiling / 2, ceiling)(random));
+  const double jitter = std::uniform_real_distribution<double>(0.0, 1.0)(random);
+  return jittered(backoff_ceiling(kFirstRetryPause, kMaxRetryPause, delivery_count), jitter);
 }
 
 }  // namespace
@@ -75,7 +75,7 @@ void Consumer::stop() {
 
 void Consumer::run() {
   std::unique_ptr<amqp::Connection> connection;
-  auto pause = kFirstReconnectPause;
+  Backoff reconnect(kFirstReconnectPause, kMaxReconnectPause);
   bool failing = false;
   while (!stopping_) {
     try {
@@ -86,7 +86,7 @@ void Consumer::run() {
         connected_ = true;
         if (failing) log_info("consumer of ", queue_, " reconnected");
         failing = false;
-        pause = kFirstReconnectPause;
+        reconnect.reset();
       }
       settle_finished(*connection);
       measure_dead_letters();
@@ -98,10 +98,10 @@ void Consumer::run() {
       connected_ = false;
       if (!failing) log_warn("consumer of ", queue_, " lost the broker, reconnecting: ", e.what());
       failing = true;
+      const std::chrono::milliseconds pause = reconnect.next();
       for (auto slept = std::chrono::milliseconds(0); slept < pause && !stopping_; slept += kConsumerPoll) {
         std::this_thread::sleep_for(kConsumerPoll);
       }
-      pause = std::min(pause * 2, kMaxReconnectPause);
     }
   }
   connected_ = false;

@@ -6,6 +6,7 @@
 #include <boost/json/parse.hpp>
 #include <boost/json/serialize.hpp>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -13,6 +14,7 @@
 #include "core/log.hpp"
 #include "core/messaging/envelope.hpp"
 #include "core/metrics.hpp"
+#include "core/periodic.hpp"
 
 namespace flashtix::core::messaging {
 
@@ -67,48 +69,42 @@ void OutboxRelay::stop() {
 void OutboxRelay::wake() { doorbell_.ring(); }
 
 asio::awaitable<void> OutboxRelay::run() {
-  auto pause = kFirstReconnectPause;
-  bool failing = false;
-  for (;;) {
-    std::size_t published = 0;
-    std::optional<std::string> failure;
-    try {
-      if (!broker_) {
-        broker_ = std::make_unique<amqp::Connection>(broker_settings_);
-        broker_->enable_confirms();
-        connected_ = true;
-      }
-      published = co_await publish_batch();
-      if (published == 0) broker_->pump();
-    } catch (const amqp::BrokerUnavailable& e) {
-      broker_.reset();
-      connected_ = false;
-      failure = std::string("broker: ") + e.what();
-    } catch (const pg::Unavailable& e) {
-      failure = std::string("database: ") + e.what();
-    } catch (const pg::Error& e) {
-      failure = std::string("database: ") + e.what();
-    } catch (const std::exception& e) {
-      broker_.reset();
-      connected_ = false;
-      failure = e.what();
+  // Unpublished rows stay in the outbox; the next round after the pause publishes them. A plain timer after
+  // a failure, not the doorbell: during an outage every new order would ring it.
+  Drain drain{.name = "outbox relay (" + tables_->schema() + ")",
+              .interval = kRelayPollInterval,
+              .doorbell = &doorbell_,
+              .after_failure = Backoff(kFirstReconnectPause, kMaxReconnectPause)};
+  co_await run_draining(std::move(drain), [this] { return publish_round(); });
+}
+
+asio::awaitable<bool> OutboxRelay::publish_round() {
+  std::size_t published = 0;
+  std::optional<std::string> failure;
+  try {
+    if (!broker_) {
+      broker_ = std::make_unique<amqp::Connection>(broker_settings_);
+      broker_->enable_confirms();
+      connected_ = true;
     }
-    co_await measure_backlog();
-    if (failure) {
-      // Unpublished rows stay in the outbox; the next round after the pause publishes them. A plain
-      // timer, not the doorbell: during an outage every new order would ring it.
-      if (!failing) log_warn("outbox relay (", tables_->schema(), ") paused, retrying: ", *failure);
-      failing = true;
-      co_await sleep_for(pause);
-      pause = std::min(pause * 2, kMaxReconnectPause);
-      continue;
-    }
-    if (failing) log_info("outbox relay (", tables_->schema(), ") resumed");
-    failing = false;
-    pause = kFirstReconnectPause;
-    if (published == static_cast<std::size_t>(kRelayBatch)) continue;
-    co_await doorbell_.wait(kRelayPollInterval);
+    published = co_await publish_batch();
+    if (published == 0) broker_->pump();
+  } catch (const amqp::BrokerUnavailable& e) {
+    broker_.reset();
+    connected_ = false;
+    failure = std::string("broker: ") + e.what();
+  } catch (const pg::Unavailable& e) {
+    failure = std::string("database: ") + e.what();
+  } catch (const pg::Error& e) {
+    failure = std::string("database: ") + e.what();
+  } catch (const std::exception& e) {
+    broker_.reset();
+    connected_ = false;
+    failure = e.what();
   }
+  co_await measure_backlog();
+  if (failure) throw std::runtime_error(*failure);
+  co_return published == static_cast<std::size_t>(kRelayBatch);
 }
 
 asio::awaitable<void> OutboxRelay::measure_backlog() {

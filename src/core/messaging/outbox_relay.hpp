@@ -37,6 +37,8 @@ class OutboxRelay {
 
  private:
   boost::asio::awaitable<void> run();
+  // One batch published; whether it was full. Throws what kept it from publishing.
+  boost::asio::awaitable<bool> publish_round();
   boost::asio::awaitable<std::size_t> publish_batch();
   // Sets the backlog gauges, at most once a second.
   boost::asio::awaitable<void> measure_backlog();

@@ -1,5 +1,5 @@
-// Charging orders and giving money back. A charge starts when order.created arrives; money taken for an
-// order that closed unsold (cancelled, or expired before its payment succeeded) is refunded.
+// The payment service's event handlers: a charge starts when order.created arrives; an order that closed
+// unsold (cancelled, or expired before its payment succeeded) marks money taken for it as due back (jobs.hpp).
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -15,9 +15,5 @@ namespace flashtix::payments {
 boost::asio::awaitable<void> handle_event(Payments* payments, core::messaging::Message message);
 // The route table handle_event uses, one route for each type the contract binds to the payments queue.
 const core::messaging::EventRoutes<Payments>& event_routes();
-
-// Refunds succeeded payments of closed orders until the event loop stops: on a wake-up and on every
-// interval, for refunds a crash or another instance left behind. Safe with several instances.
-boost::asio::awaitable<void> run_refunds(Payments* payments);
 
 }  // namespace flashtix::payments

@@ -1,6 +1,6 @@
 // Order endings. Inventory is settled before the order moves, and the order moves with its event in one
 // statement; a consumed payment event is recorded in the inbox in that same transaction.
-#include "orders/lifecycle.hpp"
+#include "orders/events.hpp"
 
 #include "core/log.hpp"
 #include "core/messaging/inbox.hpp"

@@ -1,10 +1,10 @@
 // Recording notifications from order events: the inbox row and the notification commit together.
-#include "notifications/intake.hpp"
+#include "notifications/events.hpp"
 
 #include "core/log.hpp"
 #include "core/messaging/inbox.hpp"
 #include "core/uuid.hpp"
-#include "notifications/delivery.hpp"
+#include "notifications/jobs.hpp"
 #include "notifications/store.hpp"
 
 namespace flashtix::notifications {

@@ -1,5 +1,5 @@
 // The delivery loop. Each round's POSTs run at once and record their own outcome as soon as they have one.
-#include "notifications/delivery.hpp"
+#include "notifications/jobs.hpp"
 
 #include <boost/asio/as_tuple.hpp>
 #include <boost/asio/co_spawn.hpp>
@@ -14,6 +14,7 @@
 
 #include "core/http_client.hpp"
 #include "core/log.hpp"
+#include "core/periodic.hpp"
 #include "core/service_host.hpp"
 #include "notifications/store.hpp"
 
@@ -57,13 +58,15 @@ awaitable<bool> deliver_one(Notifications* notifications, WebhookClient* webhook
   co_return false;
 }
 
-// One round: claims what is due and waits for every attempt. Returns how many rows it claimed.
-awaitable<std::size_t> deliver_due(Notifications* notifications, WebhookClient* webhook) {
+// One round: claims what is due and waits for every attempt. Returns whether it claimed a full batch (more
+// may be due right away). Claimed rows whose outcome was not recorded keep their lease and are retried
+// after it.
+awaitable<bool> deliver_due(Notifications* notifications, WebhookClient* webhook) {
   const Limits& limits = notifications->settings.limits;
   const auto lease =
       std::chrono::duration_cast<std::chrono::milliseconds>(limits.webhook_timeout + limits.delivery_lease_margin);
   std::vector<store::DueNotification> due = co_await store::claim_due(notifications->db, limits.delivery_batch, lease);
-  if (due.empty()) co_return 0;
+  if (due.empty()) co_return false;
   const std::size_t claimed = due.size();
 
   const auto executor = co_await asio::this_coro::executor;
@@ -92,33 +95,17 @@ awaitable<std::size_t> deliver_due(Notifications* notifications, WebhookClient* 
   if (failed > 0) {
     core::log_warn(failed, " of ", claimed, " webhook deliveries to ", webhook->target().url, " failed this round");
   }
-  co_return claimed;
+  co_return claimed == static_cast<std::size_t>(limits.delivery_batch);
 }
 
 }  // namespace
 
 awaitable<void> deliver_notifications(Notifications* notifications, WebhookClient* webhook) {
-  bool failing = false;
-  for (;;) {
-    std::size_t claimed = 0;
-    std::optional<std::string> failure;
-    try {
-      claimed = co_await deliver_due(notifications, webhook);
-    } catch (const std::exception& e) {
-      failure = e.what();
-    }
-    if (failure) {
-      // Claimed rows keep their lease and are retried after it; the next round tries the database again.
-      if (!failing) core::log_warn("notification delivery paused, retrying: ", *failure);
-      failing = true;
-    } else if (failing) {
-      core::log_info("notification delivery resumed");
-      failing = false;
-    }
-    // A full batch: more may be due right away.
-    if (!failure && claimed == static_cast<std::size_t>(notifications->settings.limits.delivery_batch)) continue;
-    co_await notifications->doorbell->wait(notifications->settings.limits.delivery_interval);
-  }
+  core::Drain drain{.name = "notification delivery",
+                    .interval = notifications->settings.limits.delivery_interval,
+                    .doorbell = notifications->doorbell};
+  co_await core::run_draining(std::move(drain),
+                              [notifications, webhook] { return deliver_due(notifications, webhook); });
 }
 
 }  // namespace flashtix::notifications

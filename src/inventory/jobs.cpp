@@ -1,11 +1,8 @@
 // The expiry sweeper loop; a failed sweep is logged and retried on the next tick.
-#include "inventory/sweeper.hpp"
-
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include "inventory/jobs.hpp"
 
 #include "core/log.hpp"
+#include "core/periodic.hpp"
 #include "inventory/event_desk.hpp"
 #include "inventory/store.hpp"
 
@@ -28,20 +25,17 @@ boost::asio::awaitable<std::int64_t> sweep_once(Inventory* inventory) {
   co_return expired;
 }
 
+boost::asio::awaitable<void> sweep_and_tell(Inventory* inventory) {
+  const std::int64_t expired = co_await sweep_once(inventory);
+  if (expired > 0) core::log_info("expired ", expired, " holds");
+}
+
 }  // namespace
 
 boost::asio::awaitable<void> sweep_expired_holds(Inventory* inventory) {
-  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
-  for (;;) {
-    timer.expires_after(inventory->limits.sweep_interval);
-    co_await timer.async_wait(boost::asio::use_awaitable);
-    try {
-      const std::int64_t expired = co_await sweep_once(inventory);
-      if (expired > 0) core::log_info("expired ", expired, " holds");
-    } catch (const std::exception& e) {
-      core::log_warn("expiry sweep failed, retrying next tick: ", e.what());
-    }
-  }
+  core::Periodic every{.interval = inventory->limits.sweep_interval,
+                       .failed = "expiry sweep failed, retrying next tick: "};
+  co_await core::run_periodically(std::move(every), [inventory] { return sweep_and_tell(inventory); });
 }
 
 }  // namespace flashtix::inventory

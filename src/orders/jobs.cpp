@@ -1,13 +1,10 @@
 // The order sweeper loop; a failed step is logged and retried on the next tick.
-#include "orders/sweeper.hpp"
-
-#include <boost/asio/steady_timer.hpp>
-#include <boost/asio/this_coro.hpp>
-#include <boost/asio/use_awaitable.hpp>
+#include "orders/jobs.hpp"
 
 #include "core/log.hpp"
+#include "core/periodic.hpp"
+#include "orders/events.hpp"
 #include "orders/inventory_client.hpp"
-#include "orders/lifecycle.hpp"
 #include "orders/store.hpp"
 
 namespace flashtix::orders {
@@ -24,16 +21,8 @@ boost::asio::awaitable<void> expire_due_orders(Orders* orders) {
 }  // namespace
 
 boost::asio::awaitable<void> sweep_orders(Orders* orders) {
-  boost::asio::steady_timer timer(co_await boost::asio::this_coro::executor);
-  for (;;) {
-    timer.expires_after(orders->limits.sweep_interval);
-    co_await timer.async_wait(boost::asio::use_awaitable);
-    try {
-      co_await expire_due_orders(orders);
-    } catch (const std::exception& e) {
-      core::log_warn("order sweep failed, retrying next tick: ", e.what());
-    }
-  }
+  core::Periodic every{.interval = orders->limits.sweep_interval, .failed = "order sweep failed, retrying next tick: "};
+  co_await core::run_periodically(std::move(every), [orders] { return expire_due_orders(orders); });
 }
 
 }  // namespace flashtix::orders
