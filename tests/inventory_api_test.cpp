@@ -670,8 +670,6 @@ TEST_F(InventoryApi, TheResetCommandOnAnyEventKeepsTheLedgerBalanced) {
   EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 99);
 }
 
-// ---- the database going away (last: it restarts PostgreSQL) ----
-
 // POST /inventory/reserve-batch answers each request as POST /inventory/reserve would, in order.
 TEST_F(InventoryApi, ABatchOfReservesAnswersEachAsAloneInOrder) {
   const std::int64_t small = create_event(3);
@@ -729,27 +727,6 @@ TEST_F(InventoryApi, ABatchWithABadRequestReservesNothing) {
                          "invalid_request"));
   EXPECT_TRUE(is_problem(post_text("/inventory/reserve-batch", "[1,"), 400, "malformed_json"));
   EXPECT_EQ(db_snapshot(), before);
-}
-
-TEST_F(InventoryApi, ZDatabaseOutageAnswers503AndTheServiceRecovers) {
-  const std::int64_t event = create_event(10);
-  pg().stop_server();
-
-  // /health does not need the database; /ready and the API do.
-  EXPECT_TRUE(is_json(get("/health"), 200));
-  const HttpResponse ready = http_request(inventory_port(), "GET", "/ready", "", {}, 15s);
-  EXPECT_EQ(ready.status, 503) << ready.describe();
-  const HttpResponse down = http_request(inventory_port(), "POST", "/inventory/reserve",
-                                         json::serialize(json::object{{"event_id", event}}), {}, 15s);
-  EXPECT_TRUE(is_problem(down, 503, "database_unavailable"));
-  EXPECT_FALSE(down.header("Retry-After").empty()) << down.describe();
-
-  pg().start_server();
-  EXPECT_TRUE(eventually(30s, [] { return get("/ready").status == 200; }))
-      << "/ready is not 200 within 30 s of the database coming back";
-  const HttpResponse held = reserve(event, 1);
-  ASSERT_TRUE(is_json(held, 200));
-  EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 9);
 }
 
 // ---- who may call what (README "Security") ----
@@ -1095,6 +1072,30 @@ TEST_F(InventoryApi, ALimitedEventNeedsTheBuyerAndABuyerMustBeAnAddress) {
   const std::int64_t open = create_event(10);
   EXPECT_TRUE(is_json(reserve_for(open, 5, "ada@example.com"), 200));
   EXPECT_TRUE(is_json(reserve_for(open, 5, "ada@example.com"), 200));
+}
+
+// ---- the database going away (last in this file: it restarts PostgreSQL, and a
+// connection of another thread may still be finding that out when the next test runs) ----
+
+TEST_F(InventoryApi, ZDatabaseOutageAnswers503AndTheServiceRecovers) {
+  const std::int64_t event = create_event(10);
+  pg().stop_server();
+
+  // /health does not need the database; /ready and the API do.
+  EXPECT_TRUE(is_json(get("/health"), 200));
+  const HttpResponse ready = http_request(inventory_port(), "GET", "/ready", "", {}, 15s);
+  EXPECT_EQ(ready.status, 503) << ready.describe();
+  const HttpResponse down = http_request(inventory_port(), "POST", "/inventory/reserve",
+                                         json::serialize(json::object{{"event_id", event}}), {}, 15s);
+  EXPECT_TRUE(is_problem(down, 503, "database_unavailable"));
+  EXPECT_FALSE(down.header("Retry-After").empty()) << down.describe();
+
+  pg().start_server();
+  EXPECT_TRUE(eventually(30s, [] { return get("/ready").status == 200; }))
+      << "/ready is not 200 within 30 s of the database coming back";
+  const HttpResponse held = reserve(event, 1);
+  ASSERT_TRUE(is_json(held, 200));
+  EXPECT_EQ(int_field(held.json(), "remaining_tickets"), 9);
 }
 
 }  // namespace
