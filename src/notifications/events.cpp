@@ -50,9 +50,7 @@ const messaging::EventRoutes<Notifications> kRoutes{events::kNotifications,
 const messaging::EventRoutes<Notifications>& event_routes() { return kRoutes; }
 
 awaitable<void> handle_event(Notifications* notifications, messaging::Message message) {
-  const bool seen = co_await messaging::already_handled(notifications->db, notifications->tables, message.id);
-  if (seen) co_return;
-  co_await kRoutes.dispatch(notifications, std::move(message));
+  return kRoutes.handle(notifications, std::move(message));
 }
 
 }  // namespace flashtix::notifications

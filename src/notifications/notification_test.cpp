@@ -3,7 +3,7 @@
 
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include <optional>
 #include <stdexcept>
 
 #include "core/time.hpp"
@@ -254,12 +254,8 @@ TEST(ParseWebhookUrl, NeverQuotesACredentialWhenItRefuses) {
 // A type the contract binds to the notifications queue without a route would be dead-lettered; a route for a
 // type not bound would never run.
 TEST(EventRoutes, RouteExactlyTheTypesTheContractSendsToNotifications) {
-  std::vector<std::string_view> routed = event_routes().types();
-  std::vector<std::string_view> bound = core::events::consumed_by(core::events::kNotifications);
-  std::sort(routed.begin(), routed.end());
-  std::sort(bound.begin(), bound.end());
-  EXPECT_EQ(routed, bound);
-  EXPECT_FALSE(routed.empty());
+  EXPECT_EQ(event_routes().contract_mismatch(), std::nullopt);
+  EXPECT_FALSE(event_routes().types().empty());
 }
 
 }  // namespace

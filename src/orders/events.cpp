@@ -108,9 +108,7 @@ const messaging::EventRoutes<Orders> kRoutes{events::kOrders,
 const core::messaging::EventRoutes<Orders>& event_routes() { return kRoutes; }
 
 awaitable<void> handle_event(Orders* orders, Message message) {
-  const bool seen = co_await messaging::already_handled(orders->db, orders->tables, message.id);
-  if (seen) co_return;
-  co_await kRoutes.dispatch(orders, std::move(message));
+  return kRoutes.handle(orders, std::move(message));
 }
 
 awaitable<void> expire_order(Orders* orders, Order order) {

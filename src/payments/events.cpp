@@ -77,9 +77,7 @@ const messaging::EventRoutes<Payments> kRoutes{events::kPayments,
 const core::messaging::EventRoutes<Payments>& event_routes() { return kRoutes; }
 
 awaitable<void> handle_event(Payments* payments, Message message) {
-  const bool seen = co_await messaging::already_handled(payments->db, payments->tables, message.id);
-  if (seen) co_return;
-  co_await kRoutes.dispatch(payments, std::move(message));
+  return kRoutes.handle(payments, std::move(message));
 }
 
 }  // namespace flashtix::payments

@@ -1,7 +1,7 @@
 // The simulated gateway's decisions, the payment's JSON shapes, and the limits of its calls.
 #include <gtest/gtest.h>
 
-#include <algorithm>
+#include <optional>
 
 #include "payments/events.hpp"
 #include "payments/gateway.hpp"
@@ -58,12 +58,8 @@ TEST(PaymentJson, HidesTheTokenAndShowsTheOutcome) {
 // A type the contract binds to the payments queue without a route would be dead-lettered; a route for a
 // type not bound would never run.
 TEST(EventRoutes, RouteExactlyTheTypesTheContractSendsToPayments) {
-  std::vector<std::string_view> routed = event_routes().types();
-  std::vector<std::string_view> bound = core::events::consumed_by(core::events::kPayments);
-  std::sort(routed.begin(), routed.end());
-  std::sort(bound.begin(), bound.end());
-  EXPECT_EQ(routed, bound);
-  EXPECT_FALSE(routed.empty());
+  EXPECT_EQ(event_routes().contract_mismatch(), std::nullopt);
+  EXPECT_FALSE(event_routes().types().empty());
 }
 
 TEST(PaymentsLimits, FlagsKeepTheirDefaultsAndTheGatewayTimeoutIsNew) {

@@ -11,7 +11,9 @@
 #include <boost/asio/awaitable.hpp>
 #include <boost/json/value.hpp>
 #include <boost/json/value_to.hpp>
+#include <algorithm>
 #include <initializer_list>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,6 +21,7 @@
 
 #include "core/events.hpp"
 #include "core/messaging/envelope.hpp"
+#include "core/messaging/inbox.hpp"
 
 namespace flashtix::core::messaging {
 
@@ -82,13 +85,40 @@ class EventRoutes {
                          message.id);
   }
 
+  // A message the inbox has already (a redelivery) is dropped before it is decoded; any other goes to
+  // dispatch, and its handler claims it in the inbox with its effect (handle_once). State has the
+  // service's pool and inbox tables as `db` and `tables`.
+  boost::asio::awaitable<void> handle(State* state, Message message) const {
+    // Named first: with the co_await inside the if's condition, GCC 12's build of this crashed the
+    // services at their first message.
+    const bool seen = co_await already_handled(state->db, state->tables, message.id);
+    if (seen) co_return;
+    co_await dispatch(state, std::move(message));
+  }
+
   std::string_view service() const { return service_; }
-  // The routed types, in order. They must be the types the contract binds to the service's queue
-  // (events::consumed_by): each service's unit test checks it.
+  // The routed types, in order.
   std::vector<std::string_view> types() const {
     std::vector<std::string_view> types;
     for (const EventRoute<State>& route : routes_) types.push_back(route.type);
     return types;
+  }
+
+  // Nothing when the routed types are exactly those the contract binds to the service's queue
+  // (events::consumed_by); otherwise both lists. A bound type without a route would be dead-lettered, a
+  // route for a type not bound would never run: each service's unit test checks it.
+  std::optional<std::string> contract_mismatch() const {
+    std::vector<std::string_view> routed = types();
+    std::vector<std::string_view> bound = events::consumed_by(service_);
+    std::sort(routed.begin(), routed.end());
+    std::sort(bound.begin(), bound.end());
+    if (routed == bound) return std::nullopt;
+    const auto list = [](const std::vector<std::string_view>& names) {
+      std::string text;
+      for (const std::string_view name : names) text += (text.empty() ? "" : ", ") + std::string(name);
+      return "[" + text + "]";
+    };
+    return "routed " + list(routed) + ", bound " + list(bound);
   }
 
  private:
