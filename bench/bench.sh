@@ -178,6 +178,18 @@ bench_log_findings() {
 }
 
 # One scenario, once: fresh tables, wrk until every connection has its last answer, then the books.
+# Waits (at most 30 s) until a helper started beside the load writes its ready file ($1), or its process
+# ($2) has ended: either way the load can start.
+bench_wait_ready() {
+  local i
+  for ((i = 0; i < 300; i++)); do
+    if [[ -e $1 ]] || ! alive "$2"; then
+      return 0
+    fi
+    sleep 0.1
+  done
+}
+
 bench_scenario() {
   local scenario=$1 run=$2 mode url connections=$BENCH_CONNECTIONS duration_ms=0 requests=0
   local first_event=0 events=1 limit expect_sold='' threads out done_dir wrk_pid profile_pid='' screenshot_pid=''
@@ -245,12 +257,7 @@ bench_scenario() {
       --ready-file "$out.profile.ready" --out "$out.profile.json" &
     profile_pid=$!
     BENCH_PIDS+=("$profile_pid")
-    for ((i = 0; i < 300; i++)); do
-      if [[ -e $out.profile.ready ]] || ! alive "$profile_pid"; then
-        break
-      fi
-      sleep 0.1
-    done
+    bench_wait_ready "$out.profile.ready" "$profile_pid"
   fi
 
   if ((BENCH_SCREENSHOT)) && [[ $scenario == sellout ]]; then
@@ -261,12 +268,7 @@ bench_scenario() {
       >"$out.page.json" 2>"$out.page.log" &
     screenshot_pid=$!
     BENCH_PIDS+=("$screenshot_pid")
-    for ((i = 0; i < 300; i++)); do
-      if [[ -e $out.page.ready ]] || ! alive "$screenshot_pid"; then
-        break
-      fi
-      sleep 0.1
-    done
+    bench_wait_ready "$out.page.ready" "$screenshot_pid"
   fi
 
   wrk -t "$threads" -c "$connections" -d "${limit}s" --timeout "${BENCH_WRK_TIMEOUT_SECONDS}s" \
