@@ -1074,6 +1074,19 @@ TEST_F(InventoryApi, ALimitedEventNeedsTheBuyerAndABuyerMustBeAnAddress) {
   EXPECT_TRUE(is_json(reserve_for(open, 5, "ada@example.com"), 200));
 }
 
+// A session the server ended while it sat idle in a pool (an administrator's kill, a restart) is
+// found out before it is lent, not by the request that gets it.
+TEST_F(InventoryApi, ASessionTheServerEndedIsNotLentToARequest) {
+  const std::int64_t event = create_event(100);
+  for (int i = 0; i < 8; ++i) ASSERT_TRUE(is_json(reserve(event, 1), 200));
+  const std::string sessions =
+      "FROM pg_stat_activity WHERE application_name = 'flashtix-inventory' AND pid <> pg_backend_pid()";
+  pg().admin_query("SELECT pg_terminate_backend(pid) " + sessions);
+  ASSERT_TRUE(eventually(10s, [&] { return pg().admin_query("SELECT count(*) " + sessions)[0][0] == "0"; }));
+  for (int i = 0; i < 8; ++i) EXPECT_TRUE(is_json(reserve(event, 1), 200)) << "reserve " << i;
+  EXPECT_EQ(db_counts(event).available, 84);
+}
+
 // ---- the database going away (last in this file: it restarts PostgreSQL, and a
 // connection of another thread may still be finding that out when the next test runs) ----
 

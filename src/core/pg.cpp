@@ -7,6 +7,7 @@
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/use_awaitable.hpp>
 #include <charconv>
+#include <poll.h>
 
 #include "core/log.hpp"
 
@@ -113,7 +114,22 @@ bool Result::boolean(int row, std::string_view name) const { return text(row, na
 // --- Connection ---
 
 Connection::Connection(asio::any_io_executor executor, PGconn* conn, ConnectionOptions options)
-    : conn_(conn), options_(std::move(options)), socket_(executor, PQsocket(conn)), deadline_(executor) {}
+    : conn_(conn), options_(std::move(options)), socket_(executor, PQsocket(conn)), deadline_(executor) {
+  PQsetNoticeReceiver(conn_, &Connection::on_notice, this);
+}
+
+void Connection::on_notice(void* self, const PGresult* notice) {
+  const char* severity = PQresultErrorField(notice, PG_DIAG_SEVERITY_NONLOCALIZED);
+  const std::string_view level = severity ? severity : "";
+  // A FATAL that arrives outside a query is the server saying why it is about to close this session
+  // (a restart, pg_terminate_backend): the session is over even before the socket says so.
+  if (level == "FATAL" || level == "PANIC") static_cast<Connection*>(self)->broken_ = true;
+  if (level == "WARNING" || level == "FATAL" || level == "PANIC") {
+    std::string message = PQresultErrorMessage(notice);
+    while (!message.empty() && message.back() == '\n') message.pop_back();
+    log_warn("PostgreSQL: ", message);
+  }
+}
 
 Connection::~Connection() {
   // libpq owns the file descriptor: take it back from Asio before PQfinish closes it.
@@ -186,6 +202,18 @@ asio::awaitable<std::shared_ptr<Connection>> Connection::connect(asio::any_io_ex
 
 bool Connection::healthy() const {
   return !broken_ && PQstatus(conn_) == CONNECTION_OK && PQtransactionStatus(conn_) != PQTRANS_ACTIVE;
+}
+
+bool Connection::still_open() {
+  // A server that restarted or ended the session has sent its goodbye (a FATAL, see on_notice) and
+  // closed the socket; an open idle session has nothing to read, or a notice. One poll finds that out
+  // here and spares the request that would otherwise be the one to meet the dead connection.
+  pollfd probe{PQsocket(conn_), POLLIN, 0};
+  if (::poll(&probe, 1, 0) > 0) {
+    if (PQconsumeInput(conn_) == 0) broken_ = true;
+    else PQisBusy(conn_);  // parses what arrived, which hands a goodbye to on_notice
+  }
+  return !broken_ && PQstatus(conn_) == CONNECTION_OK;
 }
 
 bool Connection::in_transaction() const {
@@ -380,7 +408,7 @@ asio::awaitable<Lease> Pool::acquire() {
     while (!idle_.empty()) {
       auto connection = std::move(idle_.back());
       idle_.pop_back();
-      if (connection->healthy()) co_return Lease(this, std::move(connection));
+      if (connection->healthy() && connection->still_open()) co_return Lease(this, std::move(connection));
       --open_;
     }
     if (open_ < options_.max_connections) {

@@ -146,6 +146,8 @@ class Connection : public std::enable_shared_from_this<Connection> {
   asio::awaitable<Result> exec(const Query& query, Params parameters);
 
   bool healthy() const;
+  // False once the server has closed this idle connection (a restart, an administrator's kill).
+  bool still_open();
   bool in_transaction() const;
 
  private:
@@ -157,6 +159,7 @@ class Connection : public std::enable_shared_from_this<Connection> {
   void arm_deadline();
   void disarm_deadline();
   [[noreturn]] void fail(const std::string& what);
+  static void on_notice(void* self, const PGresult* notice);
 
   PGconn* conn_;
   ConnectionOptions options_;
