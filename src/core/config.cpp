@@ -1,7 +1,6 @@
 // Configuration parsing: defaults, then FLASHTIX_* environment, then flags.
 #include "core/config.hpp"
 
-#include "core/log.hpp"
 #include "core/version.hpp"
 
 #include <cctype>
@@ -9,37 +8,8 @@
 #include <cstdlib>
 #include <iostream>
 #include <stdexcept>
-#include <thread>
 
 namespace flashtix::core {
-
-std::vector<ConfigOption> common_options(int default_port) {
-  const unsigned cores = std::max(1u, std::thread::hardware_concurrency());
-  std::vector<ConfigOption> options{
-      {"listen-address", "127.0.0.1", "address to listen on"},
-      {"port", std::to_string(default_port), "TCP port to listen on"},
-      // No password in the default: ./flashtix up makes one per install and passes the whole URL (libpq
-      // also takes one from PGPASSWORD or ~/.pgpass).
-      {"database-url", "postgresql://flashuser@127.0.0.1:5432/flashtix",
-       "PostgreSQL connection URL, with flashuser's password"},
-      {"threads", std::to_string(cores), "event-loop threads (one io_context each)"},
-      {"db-pool-size", "4", "PostgreSQL connections per thread"},
-      {"max-body-bytes", "65536", "largest request body accepted"},
-      {"max-connections", "10000", "open client connections at most; more are refused with 503"},
-      {"max-connections-per-client", "1000", "open connections from one client address at most"},
-      {"drain-notice-ms", "0", "on SIGTERM, how long /ready answers 503 before new connections are refused"},
-      {"drain-timeout-ms", "10000", "on SIGTERM, how long requests in flight may take to finish"},
-      // Digests, not tokens: a service's configuration holds nothing that lets anyone call it.
-      {"admin-token-sha256", "", "SHA-256 (hex) of the admin token; empty: no admin token is accepted"},
-      {"service-token-sha256", "", "SHA-256 (hex) of the service token; empty: no service token is accepted"},
-      {"rate-limit-per-second", "20", "calls without a role token per client address and second; 0: no limit"},
-      {"rate-limit-burst", "100", "calls without a role token one client address may send at once"},
-      {"trusted-proxies", "", "comma-separated IP addresses of reverse proxies whose X-Forwarded-For names the client"},
-      {"metrics-address", "", "host:port for GET /metrics alone; empty: /metrics on the service's own port"},
-  };
-  for (auto& option : log_options()) options.push_back(std::move(option));
-  return options;
-}
 
 std::string env_name_for(const std::string& option_name) {
   std::string env = "FLASHTIX_";

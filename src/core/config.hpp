@@ -14,9 +14,6 @@ struct ConfigOption {
   std::string help;
 };
 
-// The options every service understands; a service appends its own.
-std::vector<ConfigOption> common_options(int default_port);
-
 class Config {
  public:
   Config(std::string program, std::vector<ConfigOption> options);

@@ -1,6 +1,7 @@
 // Inter-service HTTP: a stream is reused while the peer keeps it alive and dropped on any error.
 #include "core/http_client.hpp"
 
+#include "core/backoff.hpp"
 #include "core/trace.hpp"
 
 #include <boost/asio/as_tuple.hpp>
@@ -85,7 +86,7 @@ asio::awaitable<ClientResponse> HttpClient::call(http::verb method, std::string 
                                                  bool idempotent, std::string traceparent) {
   const int attempts = idempotent ? options_.max_attempts : 1;
   const auto deadline = std::chrono::steady_clock::now() + options_.total_timeout;
-  auto pause = options_.first_retry_pause;
+  Backoff pauses(options_.first_retry_pause, options_.total_timeout);
   asio::steady_timer timer(executor_);
   std::string last_failure = base_url_ + target + ": no attempt fitted in the deadline";
   for (int i = 1; i <= attempts; ++i) {
@@ -104,9 +105,8 @@ asio::awaitable<ClientResponse> HttpClient::call(http::verb method, std::string 
       last_failure = e.what();
     }
     if (i == attempts) break;
-    timer.expires_after(pause);
+    timer.expires_after(pauses.next());
     co_await timer.async_wait(as_tuple(use_awaitable));
-    pause *= 2;
   }
   throw PeerUnavailable(last_failure);
 }

@@ -8,6 +8,7 @@
 #include <stdexcept>
 #include <thread>
 
+#include "core/backoff.hpp"
 #include "core/log.hpp"
 
 namespace flashtix::core {
@@ -27,6 +28,7 @@ ResultPtr run(PGconn* conn, const std::string& sql) {
 
 ConnectionPtr connect_with_retry(const std::string& url, std::chrono::seconds wait) {
   const auto deadline = std::chrono::steady_clock::now() + wait;
+  Backoff pauses(std::chrono::milliseconds(250), std::chrono::milliseconds(2000));
   for (;;) {
     ConnectionPtr conn(PQconnectdb(url.c_str()), &PQfinish);
     if (PQstatus(conn.get()) == CONNECTION_OK) return conn;
@@ -35,7 +37,7 @@ ConnectionPtr connect_with_retry(const std::string& url, std::chrono::seconds wa
       throw std::runtime_error("cannot connect to PostgreSQL at start-up: " + message);
     }
     log_warn("waiting for PostgreSQL: ", message);
-    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    std::this_thread::sleep_for(pauses.next());
   }
 }
 

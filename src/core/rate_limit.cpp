@@ -55,10 +55,8 @@ std::string bucket_key(const boost::asio::ip::address& address) {
   return boost::asio::ip::address_v6(bytes).to_string() + "/64";
 }
 
-RateLimitSettings rate_limit_settings_from(const Config& config) {
-  RateLimitSettings settings;
-  settings.requests_per_second = static_cast<double>(config.get_int("rate-limit-per-second", 0, 1'000'000'000));
-  settings.burst = static_cast<double>(config.get_int("rate-limit-burst", 1, 1'000'000'000));
+RateLimitSettings rate_limit_settings_from(const Config& config, RateLimitSettings rates) {
+  RateLimitSettings settings = std::move(rates);
   settings.trusted_proxies = split_list(config.get("trusted-proxies"));
   for (const std::string& proxy : settings.trusted_proxies) {
     if (!is_ip_address(proxy)) {
@@ -102,11 +100,11 @@ RateLimitVerdict RateLimiter::take(const std::string& client, Clock::time_point 
       verdict.full_after = verdict.retry_after;
       return verdict;
     }
-    found = buckets_.emplace(client, Bucket{settings_.burst, now}).first;
+    found = buckets_.emplace(client, Bucket{static_cast<double>(settings_.burst), now}).first;
   }
   Bucket& bucket = found->second;
   const std::chrono::duration<double> elapsed = now - bucket.updated;
-  bucket.tokens = std::min(settings_.burst, bucket.tokens + std::max(0.0, elapsed.count()) * settings_.requests_per_second);
+  bucket.tokens = std::min(static_cast<double>(settings_.burst), bucket.tokens + std::max(0.0, elapsed.count()) * settings_.requests_per_second);
   bucket.updated = std::max(bucket.updated, now);
   verdict.allowed = bucket.tokens >= 1.0;
   if (verdict.allowed) bucket.tokens -= 1.0;
@@ -146,7 +144,7 @@ std::string RateLimiter::client_of(const Request& request) const {
 std::vector<std::pair<std::string, std::string>> RateLimiter::headers(const RateLimitVerdict& verdict) const {
   const std::string name = "\"" + std::string(kAnonymousPolicy) + "\"";
   // The bucket as a quota: `burst` requests per the time an empty bucket takes to fill.
-  const auto window = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(settings_.burst / settings_.requests_per_second)));
+  const auto window = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(static_cast<double>(settings_.burst) / static_cast<double>(settings_.requests_per_second))));
   std::vector<std::pair<std::string, std::string>> fields{
       {"RateLimit-Policy", name + ";q=" + std::to_string(static_cast<std::int64_t>(settings_.burst)) +
                                ";w=" + std::to_string(window)},

@@ -25,16 +25,16 @@ inline constexpr std::size_t kMaxRateLimitedClients = 100'000;
 inline constexpr std::string_view kAnonymousPolicy = "anonymous";
 
 struct RateLimitSettings {
-  double requests_per_second = 20;  // refill rate; 0 turns the limit off
-  double burst = 100;               // bucket size: requests an idle client may send at once
+  std::int64_t requests_per_second = 20;  // refill rate; 0 turns the limit off
+  std::int64_t burst = 100;               // bucket size: requests an idle client may send at once
   // Addresses of reverse proxies whose X-Forwarded-For names the client (exact IP addresses).
   std::vector<std::string> trusted_proxies;
   bool enabled() const { return requests_per_second > 0; }
 };
 
-// rate-limit-per-second, rate-limit-burst and trusted-proxies, common to every service. Throws
-// std::invalid_argument for a value out of range or a proxy that is not an IP address.
-RateLimitSettings rate_limit_settings_from(const Config& config);
+// `rates` (from the service's HostLimits) with the trusted-proxies flag read. Throws
+// std::invalid_argument for a proxy that is not an IP address.
+RateLimitSettings rate_limit_settings_from(const Config& config, RateLimitSettings rates);
 
 struct RateLimitVerdict {
   bool allowed = true;

@@ -9,7 +9,7 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = RateLimiter::Clock;
 
-RateLimitSettings settings(double per_second, double burst, std::vector<std::string> proxies = {}) {
+RateLimitSettings settings(std::int64_t per_second, std::int64_t burst, std::vector<std::string> proxies = {}) {
   RateLimitSettings result;
   result.requests_per_second = per_second;
   result.burst = burst;

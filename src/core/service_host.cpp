@@ -13,6 +13,7 @@
 #include <optional>
 #include <thread>
 
+#include "core/backoff.hpp"
 #include "core/json_fields.hpp"
 #include "core/log.hpp"
 #include "core/metrics.hpp"
@@ -27,7 +28,7 @@ pg::PoolOptions pool_options_from(const Config& config) {
   pg::PoolOptions options;
   options.connection.url = config.get("database-url");
   if (!service_name().empty()) options.connection.application_name = "flashtix-" + service_name();
-  options.max_connections = static_cast<int>(config.get_int("db-pool-size", 1, 64));
+  options.max_connections = HostLimits::from(config).db_pool_size;
   return options;
 }
 
@@ -36,17 +37,11 @@ ServiceHost::ServiceHost(std::string name, const Config& config)
       listen_address_(config.get("listen-address")),
       port_(static_cast<unsigned short>(config.get_int("port", 1, 65535))),
       metrics_address_(config.get("metrics-address")),
-      drain_notice_(config.get_int("drain-notice-ms", 0, 600'000)),
-      drain_timeout_(config.get_int("drain-timeout-ms", 0, 600'000)),
+      limits_(HostLimits::from(config)),
       credentials_(credentials_from(config)),
-      rate_limiter_(rate_limit_settings_from(config)) {
-  limits_.max_body_bytes = static_cast<std::size_t>(config.get_int("max-body-bytes", 1024, 16 * 1024 * 1024));
-  limits_.max_connections = static_cast<int>(config.get_int("max-connections", 16, 1000000));
-  limits_.max_connections_per_client =
-      static_cast<int>(config.get_int("max-connections-per-client", 1, limits_.max_connections));
-  const auto threads = config.get_int("threads", 1, 256);
+      rate_limiter_(rate_limit_settings_from(config, limits_.rate_limit)) {
   const auto pool = pool_options_from(config);
-  for (int i = 0; i < threads; ++i) {
+  for (int i = 0; i < limits_.threads; ++i) {
     auto worker = std::make_unique<Worker>();
     worker->index = i;
     worker->db = std::make_unique<pg::Pool>(worker->io.get_executor(), pool);
@@ -77,7 +72,8 @@ namespace {
 asio::awaitable<void> accept_loop(tcp::acceptor* acceptor, std::vector<std::unique_ptr<Worker>>* workers,
                                   ServerLimits limits, ServerState* state, const Router* only) {
   std::size_t next = 0;
-  asio::steady_timer backoff(acceptor->get_executor());
+  asio::steady_timer pause(acceptor->get_executor());
+  Backoff pauses(std::chrono::milliseconds(50), std::chrono::milliseconds(1000));
   while (acceptor->is_open()) {
     Worker& worker = *(*workers)[next];
     next = (next + 1) % workers->size();
@@ -86,12 +82,13 @@ asio::awaitable<void> accept_loop(tcp::acceptor* acceptor, std::vector<std::uniq
     auto [ec, socket] = co_await acceptor->async_accept(worker.io, asio::as_tuple(asio::use_awaitable));
     if (ec == asio::error::operation_aborted) break;
     if (ec) {
-      // Typically out of file descriptors: wait a little instead of spinning.
+      // Typically out of file descriptors: wait, longer while it lasts, instead of spinning.
       log_warn("accept failed: ", ec.message());
-      backoff.expires_after(std::chrono::milliseconds(50));
-      co_await backoff.async_wait(asio::as_tuple(asio::use_awaitable));
+      pause.expires_after(pauses.next());
+      co_await pause.async_wait(asio::as_tuple(asio::use_awaitable));
       continue;
     }
+    pauses.reset();
     asio::co_spawn(worker.io, serve_connection(std::move(socket), router, limits, state), LogIfFailed{"connection"});
   }
 }
@@ -170,7 +167,7 @@ std::optional<std::string> listen_on(tcp::acceptor& acceptor, const std::string&
 
 int ServiceHost::run() {
   std::signal(SIGPIPE, SIG_IGN);
-  if (const auto problem = ensure_open_files(limits_.max_connections)) {
+  if (const auto problem = ensure_open_files(limits_.server.max_connections)) {
     log_error(name_, " cannot start: ", *problem);
     return 1;
   }
@@ -200,7 +197,7 @@ int ServiceHost::run() {
       return 1;
     }
     log_info(name_, " serves /metrics on ", metrics_address_);
-    asio::co_spawn(main_worker.io, accept_loop(&metrics_acceptor, &workers_, limits_, &server_state_, &metrics_router),
+    asio::co_spawn(main_worker.io, accept_loop(&metrics_acceptor, &workers_, limits_.server, &server_state_, &metrics_router),
                    LogIfFailed{"metrics acceptor"});
   }
 
@@ -208,7 +205,7 @@ int ServiceHost::run() {
     worker->router.set_credentials(&credentials_);
     worker->router.set_rate_limiter(&rate_limiter_);
   }
-  asio::co_spawn(main_worker.io, accept_loop(&acceptor, &workers_, limits_, &server_state_, nullptr),
+  asio::co_spawn(main_worker.io, accept_loop(&acceptor, &workers_, limits_.server, &server_state_, nullptr),
                  LogIfFailed{"acceptor"});
 
   std::optional<asio::signal_set> signals(std::in_place, main_worker.io, SIGINT, SIGTERM);
@@ -217,7 +214,7 @@ int ServiceHost::run() {
     log_info(name_, " stopping on signal ", signal, ": draining ", server_state_.requests_in_flight.load(),
              " requests in flight");
     begin_stopping();
-    asio::co_spawn(main_worker.io, drain(&acceptor, &workers_, &server_state_, drain_notice_, drain_timeout_),
+    asio::co_spawn(main_worker.io, drain(&acceptor, &workers_, &server_state_, limits_.drain_notice, limits_.drain_timeout),
                    LogIfFailed{"drain"});
   });
 

@@ -12,6 +12,7 @@
 
 #include "core/auth.hpp"
 #include "core/config.hpp"
+#include "core/host_limits.hpp"
 #include "core/http_server.hpp"
 #include "core/log.hpp"
 #include "core/pg.hpp"
@@ -34,8 +35,8 @@ struct Worker {
 
 class ServiceHost {
  public:
-  // Reads the common options (threads, pool size, limits, token digests) from `config`; throws
-  // std::invalid_argument for a malformed digest.
+  // Reads the common options (HostLimits, token digests) from `config`; throws std::invalid_argument
+  // for a limit out of its range, limits that disagree or a malformed digest.
   ServiceHost(std::string name, const Config& config);
 
   std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
@@ -54,9 +55,7 @@ class ServiceHost {
   std::string listen_address_;
   unsigned short port_;
   std::string metrics_address_;  // empty: /metrics on port_
-  ServerLimits limits_;
-  std::chrono::milliseconds drain_notice_;
-  std::chrono::milliseconds drain_timeout_;
+  HostLimits limits_;
   Credentials credentials_;  // the tokens every route that needs a role accepts
   RateLimiter rate_limiter_;  // shared by every thread's router
   std::vector<std::unique_ptr<Worker>> workers_;
