@@ -177,4 +177,25 @@ HoldVoided tag_invoke(json::value_to_tag<HoldVoided>, const json::value& in) {
   return event;
 }
 
+void tag_invoke(json::value_from_tag, json::value& out, const HoldExpired& event) {
+  out = json::object{{"reservation_id", event.reservation_id},
+                     {"reservation_key", event.reservation_key},
+                     {"event_id", event.event_id},
+                     {"quantity", event.quantity},
+                     {"expired_at", rfc3339_from_unix_ms(event.expired_at_ms)}};
+}
+
+HoldExpired tag_invoke(json::value_to_tag<HoldExpired>, const json::value& in) {
+  const json::object& object = object_of(in);
+  HoldExpired event;
+  event.reservation_id = required_int(object, "reservation_id");
+  event.reservation_key = required_string(object, "reservation_key");
+  event.event_id = required_int(object, "event_id");
+  event.quantity = required_int(object, "quantity");
+  const std::optional<std::int64_t> expired_at_ms = unix_ms_from_rfc3339(required_string(object, "expired_at"));
+  if (!expired_at_ms) throw MalformedPayload("payload field 'expired_at' is not an RFC 3339 time");
+  event.expired_at_ms = *expired_at_ms;
+  return event;
+}
+
 }  // namespace flashtix::core::events

@@ -100,6 +100,18 @@ struct HoldVoided {
   bool operator==(const HoldVoided&) const = default;
 };
 
+// hold.expired: inventory's expiry sweep expired this HELD hold, its time having passed unpaid. Its order,
+// when still pending, ends now instead of at the order service's next sweep.
+struct HoldExpired {
+  static constexpr std::string_view kType = "hold.expired";
+  std::int64_t reservation_id = 0;
+  std::string reservation_key;  // the order id when an order made the hold
+  std::int64_t event_id = 0;
+  std::int64_t quantity = 0;
+  std::int64_t expired_at_ms = 0;  // on the wire "expired_at", RFC 3339: when the sweep expired it
+  bool operator==(const HoldExpired&) const = default;
+};
+
 // One event type: its name (also its routing key), the one service that may publish it, and the
 // services whose queues it is bound to.
 struct EventType {
@@ -120,6 +132,7 @@ inline const std::vector<EventType>& event_types() {
       // Kept in the outbox for the record; no service acts on it.
       {PaymentRefunded::kType, kPayments, {}},
       {HoldVoided::kType, kInventory, {kOrders}},
+      {HoldExpired::kType, kInventory, {kOrders}},
   };
   return kEventTypes;
 }
@@ -143,6 +156,8 @@ void tag_invoke(json::value_from_tag, json::value& out, const PaymentOutcome& ev
 PaymentOutcome tag_invoke(json::value_to_tag<PaymentOutcome>, const json::value& in);
 void tag_invoke(json::value_from_tag, json::value& out, const HoldVoided& event);
 HoldVoided tag_invoke(json::value_to_tag<HoldVoided>, const json::value& in);
+void tag_invoke(json::value_from_tag, json::value& out, const HoldExpired& event);
+HoldExpired tag_invoke(json::value_to_tag<HoldExpired>, const json::value& in);
 
 // The types that share a payload read as that payload (writing needs nothing more: a derived struct
 // converts to its base).

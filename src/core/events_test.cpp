@@ -28,6 +28,7 @@ events::OrderEnded order_ended() {
 }
 events::PaymentOutcome payment_outcome() { return {kPaymentId, kOrderId, "failed", 7, 2, "card_declined"}; }
 events::HoldVoided hold_voided() { return {42, kOrderId, 7, 2, "CONFIRMED"}; }
+events::HoldExpired hold_expired() { return {42, kOrderId, 7, 2, 1'795'000'000'123}; }
 
 std::set<std::string> keys_of(const json::value& value) {
   std::set<std::string> keys;
@@ -47,10 +48,13 @@ TEST(EventPayload, EachTypeWritesItsFieldsUnderTheirWireNames) {
             (std::set<std::string>{"payment_id", "order_id", "status", "event_id", "quantity", "reason"}));
   EXPECT_EQ(keys_of(json::value_from(hold_voided())),
             (std::set<std::string>{"reservation_id", "reservation_key", "event_id", "quantity", "was"}));
+  EXPECT_EQ(keys_of(json::value_from(hold_expired())),
+            (std::set<std::string>{"reservation_id", "reservation_key", "event_id", "quantity", "expired_at"}));
 
   const json::object created = json::value_from(order_created()).as_object();
   EXPECT_EQ(created.at("expires_at"), "2026-11-18T11:06:40.123Z");
   EXPECT_EQ(created.at("customer_email"), "a@b.example");
+  EXPECT_EQ(json::value_from(hold_expired()).as_object().at("expired_at"), "2026-11-18T11:06:40.123Z");
   // Unset optional fields are written as null, as they always were.
   const json::object ended = json::value_from(order_ended()).as_object();
   EXPECT_TRUE(ended.at("customer_email").is_null());
@@ -76,6 +80,7 @@ TEST(EventPayload, EachTypeReadsBackWhatItWrote) {
   EXPECT_EQ(through_text(events::PaymentFailed{payment_outcome()}), events::PaymentFailed{payment_outcome()});
   EXPECT_EQ(through_text(events::PaymentRefunded{payment_outcome()}), events::PaymentRefunded{payment_outcome()});
   EXPECT_EQ(through_text(hold_voided()), hold_voided());
+  EXPECT_EQ(through_text(hold_expired()), hold_expired());
 }
 
 // Each required field in turn: gone, then of another type. Either way the payload is refused.
@@ -102,13 +107,20 @@ TEST(EventPayload, AMissingOrMistypedFieldIsRefused) {
   expect_each_required_field_refused(hold_voided(),
                                      {"reservation_id", "reservation_key", "event_id", "quantity", "was"});
 
+  expect_each_required_field_refused(hold_expired(),
+                                     {"reservation_id", "reservation_key", "event_id", "quantity", "expired_at"});
+
   EXPECT_THROW(json::value_to<events::HoldVoided>(json::value(json::array{})), events::MalformedPayload);
+  EXPECT_THROW(json::value_to<events::HoldExpired>(json::value(json::array{})), events::MalformedPayload);
   json::object not_a_uuid = json::value_from(order_ended()).as_object();
   not_a_uuid["order_id"] = "42";
   EXPECT_THROW(json::value_to<events::OrderEnded>(json::value(not_a_uuid)), events::MalformedPayload);
   json::object bad_time = json::value_from(order_created()).as_object();
   bad_time["expires_at"] = "tomorrow";
   EXPECT_THROW(json::value_to<events::OrderCreated>(json::value(bad_time)), events::MalformedPayload);
+  json::object bad_expiry = json::value_from(hold_expired()).as_object();
+  bad_expiry["expired_at"] = "yesterday";
+  EXPECT_THROW(json::value_to<events::HoldExpired>(json::value(bad_expiry)), events::MalformedPayload);
   json::object numeric_email = json::value_from(order_ended()).as_object();
   numeric_email["customer_email"] = 7;
   EXPECT_THROW(json::value_to<events::OrderEnded>(json::value(numeric_email)), events::MalformedPayload);
@@ -149,7 +161,7 @@ TEST(EventContract, EachTypeIsListedOnceWithItsPublisher) {
     EXPECT_EQ(std::count(row.consumers.begin(), row.consumers.end(), row.publisher), 0)
         << row.publisher << " consumes its own " << row.type;
   }
-  EXPECT_EQ(seen.size(), 8u);
+  EXPECT_EQ(seen.size(), 9u);
   EXPECT_TRUE(events::find_event_type("order.created.extra") == nullptr);
   EXPECT_EQ(events::publisher_of(""), std::nullopt);
 }
@@ -164,7 +176,7 @@ TEST(EventContract, TheQueueBindingsComeFromTheContract) {
   std::sort(bindings.begin(), bindings.end());
   const std::vector<std::pair<std::string, std::set<std::string_view>>> expected{
       {"flashtix.notifications", {"order.confirmed", "order.cancelled", "order.expired"}},
-      {"flashtix.orders", {"payment.succeeded", "payment.failed", "hold.voided"}},
+      {"flashtix.orders", {"payment.succeeded", "payment.failed", "hold.voided", "hold.expired"}},
       {"flashtix.payments", {"order.created", "order.cancelled", "order.expired"}},
   };
   EXPECT_EQ(bindings, expected);

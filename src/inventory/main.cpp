@@ -18,7 +18,8 @@ namespace flashtix::inventory {
 std::vector<core::ConfigOption> options() {
   auto list = core::common_options(8001);
   for (auto& option : Limits::options()) list.push_back(std::move(option));
-  // The broker takes what the outbox announces (the holds a reset voided); selling needs no broker.
+  // The broker takes what the outbox announces (the holds a reset voided or the sweep expired); selling
+  // needs no broker.
   for (auto& option : core::messaging::broker_options("inventory")) list.push_back(std::move(option));
   for (auto& option : core::retention_options()) list.push_back(std::move(option));
   return list;
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
     }
     // One sweeper per process is plenty; several processes sweeping is safe too.
     auto& first = *host.workers().front();
-    boost::asio::co_spawn(first.io, inventory::sweep_expired_holds(per_worker.front().get()),
+    boost::asio::co_spawn(first.io, inventory::sweep_expired_holds(per_worker.front().get(), &relay),
                           core::LogIfFailed{"expiry sweeper"});
     relay.start();
     const std::vector<core::RetentionRule> retention{{"inventory.outbox", tables.prune_published()}};

@@ -8,6 +8,8 @@
 #include <unordered_map>
 #include <unordered_set>
 
+#include "core/events.hpp"
+
 namespace flashtix::inventory::store {
 
 using core::pg::int_array;
@@ -91,9 +93,12 @@ constexpr Query kLockHolds{"lock_holds",
                            "FROM inventory.reservations r WHERE r.id = ANY($1::bigint[]) ORDER BY r.id FOR UPDATE"};
 
 // Holds past their time, oldest first (through reservations_held_expiry, so only due holds are read),
-// skipping those another transaction has locked (a confirm, another instance's batch).
+// skipping those another transaction has locked (a confirm, another instance's batch). With what their
+// hold.expired says: the key, and the time of this transaction, which kSettleHolds stamps them with.
 constexpr Query kLockDueHolds{"lock_due_holds",
-                              "SELECT r.id, r.quantity FROM inventory.reservations r "
+                              "SELECT r.id, r.quantity, r.reservation_key, "
+                              "       (extract(epoch FROM now()) * 1000)::bigint AS expired_at_ms "
+                              "FROM inventory.reservations r "
                               "WHERE r.status = 'HELD' AND r.expires_at <= now() AND r.event_id = $1::bigint "
                               "ORDER BY r.expires_at LIMIT $2::integer FOR UPDATE SKIP LOCKED"};
 
@@ -175,6 +180,14 @@ constexpr Query kEventsWithDueHolds{"events_with_due_holds",
                                     "     ORDER BY expires_at LIMIT $1) due "
                                     "ORDER BY due.event_id"};
 
+// One hold.expired a hold this transaction expires, in the order given: the type ($1) and each payload
+// ($3) come from the contract (core/events.hpp), the key ($2) correlates it with the hold's order.
+constexpr Query kAnnounceExpiredHolds{"announce_expired_holds",
+                                      "INSERT INTO inventory.outbox (type, correlation_id, payload) "
+                                      "SELECT $1::text, a.key, a.payload::jsonb "
+                                      "  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS a(key, payload, n) "
+                                      " ORDER BY a.n"};
+
 #undef FLASHTIX_EVENT_COLUMNS
 #undef FLASHTIX_RESERVATION_COLUMNS
 
@@ -196,6 +209,8 @@ struct EventPart {
   const EventBatch* batch = nullptr;
   std::vector<LockedHold> holds;  // those its settles name
   std::vector<DueHold> due;
+  // The due holds as their hold.expired tells of them, by id: announced for those the batch expires.
+  std::unordered_map<std::int64_t, core::events::HoldExpired> due_announced;
   std::optional<std::int64_t> available;  // under the lock; nothing when the event does not exist
   BuyerLimit buyers;
   Allocation allocation;
@@ -310,7 +325,14 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
   for (EventPart& part : parts) {
     if (part.batch->expire_at_most == 0) continue;
     const Result& rows = read[next++];
-    for (int i = 0; i < rows.rows(); ++i) part.due.push_back({rows.integer(i, "id"), rows.integer(i, "quantity")});
+    for (int i = 0; i < rows.rows(); ++i) {
+      const std::int64_t id = rows.integer(i, "id");
+      const std::int64_t quantity = rows.integer(i, "quantity");
+      part.due.push_back({id, quantity});
+      core::events::HoldExpired announced{id, std::string(rows.text(i, "reservation_key")), part.event_id, quantity,
+                                          rows.integer(i, "expired_at_ms")};
+      part.due_announced.emplace(id, std::move(announced));
+    }
   }
   HoldsByKey existing;
   if (!keys.empty()) existing = holds_by_key(read[next++]);
@@ -328,6 +350,7 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
   std::vector<std::string> changed_statuses, new_keys;
   std::vector<std::int64_t> new_events, new_quantities, new_hold_seconds;
   std::vector<core::pg::Param> new_buyers, new_secrets;
+  std::vector<std::string> expired_keys, expired_payloads;  // one hold.expired each
   for (std::size_t p = 0; p < parts.size(); ++p) {
     EventPart& part = parts[p];
     const EventBatch& batch = *part.batch;
@@ -343,6 +366,10 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     for (const StatusChange& change : settlement.changes) {
       changed_ids.push_back(change.reservation_id);
       changed_statuses.emplace_back(change.status);
+      if (change.status != kExpired) continue;
+      const core::events::HoldExpired& expired = part.due_announced.at(change.reservation_id);
+      expired_keys.push_back(expired.reservation_key);
+      expired_payloads.push_back(core::events::payload_text(expired));
     }
     bool takes = false;
     for (std::size_t i = 0; i < batch.reserves.size(); ++i) {
@@ -376,6 +403,11 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     write.push_back({&kTakeStock, params(text_array(new_keys), int_array(new_events), int_array(new_quantities),
                                          int_array(new_hold_seconds), int_array(changed_events), int_array(restocked),
                                          int_array(sold), text_array(new_buyers), text_array(new_secrets))});
+    // After kTakeStock, whose result is read by its place below.
+    if (!expired_keys.empty()) {
+      write.push_back({&kAnnounceExpiredHolds, params(core::events::HoldExpired::kType, text_array(expired_keys),
+                                                      text_array(expired_payloads))});
+    }
     write.push_back({&core::pg::kCommit, {}});
     const std::vector<Result> written = co_await connection->pipeline(std::move(write));
     const Result& taken = written[changed_ids.empty() ? 0 : 1];

@@ -95,12 +95,32 @@ awaitable<void> on_hold_voided(Orders* orders, Message message, events::HoldVoid
   co_await apply_once(orders, std::move(message), std::move(effect));
 }
 
+// Inventory's sweep expired this hold: its order, still waiting for its payment, ends EXPIRED
+// (hold_expired) now, as the expiry sweep here would end it later, and its order.expired gets the buyer
+// told and any payment that arrives afterwards refunded. The hold is gone for good (an expired hold is
+// never confirmed), so inventory needs no call. A hold made without an order, or an order that has
+// ended already, changes nothing; finish_order moves only a pending order, so a payment or the sweep
+// ending it meanwhile wins or loses as a whole.
+awaitable<void> on_hold_expired(Orders* orders, Message message, events::HoldExpired expired) {
+  const std::string key = expired.reservation_key;
+  std::optional<Order> order;
+  if (core::is_uuid(key)) order = co_await store::find_order(orders->db, key);
+  std::vector<Statement> effect;
+  if (order && order->status == kPendingPayment) {
+    order->status = std::string(kExpired);
+    order->status_reason = std::string(kReasonHoldExpired);
+    effect.push_back(store::finish_order(*order, events::OrderExpired::kType));
+  }
+  co_await apply_once(orders, std::move(message), std::move(effect));
+}
+
 // What the order service does with each event its queue gets (events::consumed_by(events::kOrders)).
 const messaging::EventRoutes<Orders> kRoutes{events::kOrders,
                                              {
                                                  messaging::on<events::PaymentSucceeded, on_payment_succeeded>(),
                                                  messaging::on<events::PaymentFailed, on_payment_failed>(),
                                                  messaging::on<events::HoldVoided, on_hold_voided>(),
+                                                 messaging::on<events::HoldExpired, on_hold_expired>(),
                                              }};
 
 }  // namespace

@@ -12,7 +12,7 @@
 
 namespace flashtix::orders {
 
-// Handles payment.succeeded, payment.failed and hold.voided from the orders queue: a message already in
+// Handles payment.succeeded, payment.failed, hold.voided and hold.expired from the orders queue: a message already in
 // the inbox is dropped, any other goes to its type's route.
 boost::asio::awaitable<void> handle_event(Orders* orders, core::messaging::Message message);
 // The route table handle_event uses, one route for each type the contract binds to the orders queue.
