@@ -317,17 +317,6 @@ std::optional<double> parse_utc_timestamp(std::string_view text) {
   return static_cast<double>(::timegm(&parts)) + fraction;
 }
 
-bool is_uuid(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
-    const char c = text[i];
-    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (dash_here ? c != '-' : !hex) return false;
-  }
-  return true;
-}
-
 std::uint32_t test_seed() {
   std::uint32_t seed = 0;
   if (const char* text = std::getenv("FLASHTIX_TEST_SEED"); text != nullptr && *text != '\0') {

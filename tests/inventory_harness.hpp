@@ -15,6 +15,7 @@
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
+#include "support/uuid_text.hpp"
 
 namespace flashtix::test {
 
@@ -77,8 +78,6 @@ std::string db_snapshot();
 // Seconds since the epoch of an RFC 3339 UTC timestamp ("2026-11-24T10:00:00.123Z"); nothing when the
 // text is not in that form.
 std::optional<double> parse_utc_timestamp(std::string_view text);
-// 8-4-4-4-12 hexadecimal digits.
-bool is_uuid(std::string_view text);
 
 // Polls `condition` every 50 ms until it holds or `timeout` passes; the last result.
 template <class Condition>
