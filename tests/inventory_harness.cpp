@@ -43,6 +43,13 @@ const json::value* member(const json::value& object, std::string_view name) {
 
 }  // namespace
 
+std::unique_ptr<ServiceProcess> start_on_test_database(std::string binary, EnvVars settings, EnvVars extra) {
+  EnvVars env{{"FLASHTIX_DATABASE_URL", pg().database_url()}};
+  for (auto& entry : settings) env.push_back(std::move(entry));
+  for (auto& entry : extra) env.push_back(std::move(entry));
+  return std::make_unique<ServiceProcess>(std::move(binary), std::move(env));
+}
+
 void InventoryEnvironment::SetUp() {
   try {
     g_cluster = std::make_unique<PgCluster>();

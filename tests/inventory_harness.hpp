@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -30,6 +31,9 @@ class InventoryEnvironment : public ::testing::Environment {
 PgCluster& pg();
 ServiceProcess& inventory();
 unsigned short inventory_port();
+// Starts another process of `binary` on the test database with `settings` and then a test's `extra`
+// environment on top; the caller stops it.
+std::unique_ptr<ServiceProcess> start_on_test_database(std::string binary, EnvVars settings, EnvVars extra = {});
 
 // Requests to the inventory service, each on its own connection.
 HttpResponse get(std::string_view target);
@@ -68,6 +72,11 @@ bool is_null_field(const boost::json::value& object, std::string_view name);
 ::testing::AssertionResult is_json(const HttpResponse& response, int status);
 // db/checks/ledger.sql returns no row.
 ::testing::AssertionResult ledger_balanced();
+// The fixture of the tests that change stock: whatever a test did, it leaves the books balanced.
+class LedgerCheckedTest : public ::testing::Test {
+ protected:
+  void TearDown() override { EXPECT_TRUE(ledger_balanced()); }
+};
 // GET /openapi.json without a credential answers 200 application/json with the document the build made for
 // `service` (FLASHTIX_OPENAPI_DIR/<service>.json), as a probe: without the rate limit's fields.
 ::testing::AssertionResult serves_its_openapi_document(unsigned short port, std::string_view service);
