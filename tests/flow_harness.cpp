@@ -23,16 +23,6 @@ std::unique_ptr<WebhookReceiver> g_webhook;
 std::unique_ptr<ServiceProcess> g_payments;
 std::unique_ptr<ServiceProcess> g_notifications;
 
-void stop_checked(std::unique_ptr<ServiceProcess>& service, const char* name) {
-  if (!service) return;
-  if (service->running()) {
-    EXPECT_EQ(service->stop(), 0) << name << " must exit 0 on SIGTERM; log:\n" << service->log_tail();
-  } else {
-    ADD_FAILURE() << name << " stopped during the tests; log:\n" << service->log_tail();
-  }
-  service.reset();
-}
-
 std::string quoted(const std::string& text) {
   std::string out = "'";
   for (char c : text) {
@@ -50,24 +40,22 @@ WebhookReceiver& webhook() {
 }
 
 std::unique_ptr<ServiceProcess> start_payments(EnvVars extra) {
-  EnvVars env{{"FLASHTIX_DATABASE_URL", pg().database_url()},
-              {"FLASHTIX_AMQP_URL", broker().url("payments")},
-              {"FLASHTIX_GATEWAY_SLOW_DELAY_MS", std::to_string(kSlowPayment.count())},
-              {"FLASHTIX_REFUND_INTERVAL_MS", "100"}};
-  for (auto& entry : extra) env.push_back(std::move(entry));
-  return std::make_unique<ServiceProcess>("flashtix-payments", std::move(env));
+  return start_on_test_database("flashtix-payments",
+                                {{"FLASHTIX_AMQP_URL", broker().url("payments")},
+                                 {"FLASHTIX_GATEWAY_SLOW_DELAY_MS", std::to_string(kSlowPayment.count())},
+                                 {"FLASHTIX_REFUND_INTERVAL_MS", "100"}},
+                                std::move(extra));
 }
 
 std::unique_ptr<ServiceProcess> start_notifications(EnvVars extra) {
-  EnvVars env{{"FLASHTIX_DATABASE_URL", pg().database_url()},
-              {"FLASHTIX_AMQP_URL", broker().url("notifications")},
-              {"FLASHTIX_WEBHOOK_URL", webhook().url()},
-              {"FLASHTIX_WEBHOOK_FIRST_RETRY_MS", "100"},
-              {"FLASHTIX_WEBHOOK_MAX_RETRY_MS", "400"},
-              {"FLASHTIX_WEBHOOK_MAX_ATTEMPTS", "1000"},
-              {"FLASHTIX_DELIVERY_INTERVAL_MS", "100"}};
-  for (auto& entry : extra) env.push_back(std::move(entry));
-  return std::make_unique<ServiceProcess>("flashtix-notifications", std::move(env));
+  return start_on_test_database("flashtix-notifications",
+                                {{"FLASHTIX_AMQP_URL", broker().url("notifications")},
+                                 {"FLASHTIX_WEBHOOK_URL", webhook().url()},
+                                 {"FLASHTIX_WEBHOOK_FIRST_RETRY_MS", "100"},
+                                 {"FLASHTIX_WEBHOOK_MAX_RETRY_MS", "400"},
+                                 {"FLASHTIX_WEBHOOK_MAX_ATTEMPTS", "1000"},
+                                 {"FLASHTIX_DELIVERY_INTERVAL_MS", "100"}},
+                                std::move(extra));
 }
 
 ServiceProcess& payments() {

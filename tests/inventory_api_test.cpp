@@ -20,11 +20,7 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-// Every test leaves the books balanced, whatever it did.
-class InventoryApi : public ::testing::Test {
- protected:
-  void TearDown() override { EXPECT_TRUE(ledger_balanced()); }
-};
+using InventoryApi = LedgerCheckedTest;
 
 std::string event_path(std::int64_t id) { return "/events/" + std::to_string(id); }
 std::string reservation_path(std::int64_t id) { return "/inventory/reservations/" + std::to_string(id); }
@@ -310,21 +306,22 @@ TEST_F(InventoryApi, ReserveKeepsTheClientKeyAndHoldSeconds) {
 
 TEST_F(InventoryApi, ReserveAnswersSoldOutWithTheTicketsLeft) {
   const std::int64_t event = create_event(3);
-  const HttpResponse first = reserve(event, 2);
-  ASSERT_TRUE(is_json(first, 200));
-  EXPECT_EQ(int_field(first.json(), "remaining_tickets"), 1);
-
-  const HttpResponse too_many = reserve(event, 2);
-  ASSERT_TRUE(is_problem(too_many, 409, "sold_out"));
-  EXPECT_EQ(int_field(too_many.json(), "available_tickets"), 1);
-
-  const HttpResponse last = reserve(event, 1);
-  ASSERT_TRUE(is_json(last, 200));
-  EXPECT_EQ(int_field(last.json(), "remaining_tickets"), 0);
-
-  const HttpResponse none_left = reserve(event, 1);
-  ASSERT_TRUE(is_problem(none_left, 409, "sold_out"));
-  EXPECT_EQ(int_field(none_left.json(), "available_tickets"), 0);
+  // Reserves in turn, each held with the tickets that remain after it, or sold out with those still there.
+  struct Reserve {
+    std::int64_t quantity;
+    bool held;
+    std::int64_t tickets_left;
+  };
+  for (const Reserve& step : {Reserve{2, true, 1}, Reserve{2, false, 1}, Reserve{1, true, 0}, Reserve{1, false, 0}}) {
+    const HttpResponse answer = reserve(event, step.quantity);
+    if (step.held) {
+      ASSERT_TRUE(is_json(answer, 200));
+      EXPECT_EQ(int_field(answer.json(), "remaining_tickets"), step.tickets_left);
+    } else {
+      ASSERT_TRUE(is_problem(answer, 409, "sold_out"));
+      EXPECT_EQ(int_field(answer.json(), "available_tickets"), step.tickets_left);
+    }
+  }
   EXPECT_EQ(api_counts(event), (EventCounts{3, 0, 3, 0}));
   EXPECT_EQ(db_counts(event), (EventCounts{3, 0, 3, 0}));
 
@@ -419,60 +416,109 @@ TEST_F(InventoryApi, ReserveWithTheSameKeyButAnotherBodyIs422) {
             "1");
 }
 
-// ---- release ----
+// ---- release and confirm ----
 
-TEST_F(InventoryApi, ReleaseReturnsTheStockExactlyOnce) {
-  const std::int64_t event = create_event(10);
-  const HttpResponse by_id = reserve(event, 3);
-  ASSERT_TRUE(is_json(by_id, 200));
-  const std::int64_t id = int_field(by_id.json(), "reservation_id");
-  const std::string key = string_field(by_id.json(), "reservation_key");
-  EXPECT_EQ(api_counts(event), (EventCounts{10, 7, 3, 0}));
+// Release and confirm each settle a hold named by its id or by its key; what follows holds for both.
+struct Settle {
+  std::string_view name;
+  HttpResponse (*by_id)(std::int64_t);
+  HttpResponse (*by_key)(const std::string&);
+};
+const Settle kRelease{"release", release_by_id, release_by_key};
+const Settle kConfirm{"confirm", confirm_by_id, confirm_by_key};
 
-  const HttpResponse released = release_by_id(id);
-  ASSERT_TRUE(is_json(released, 200));
-  expect_reservation(released.json(), event, 3, "RELEASED");
-  EXPECT_EQ(int_field(released.json(), "reservation_id"), id);
-  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+// Settling takes effect once, whether the hold is named by id or by key: again by id and by key gives
+// the same answer and changes no count a second time.
+struct SettledOnce {
+  Settle settle;
+  std::string_view status;
+  EventCounts settled;
+  // A second hold of this many, settled by its key alone, leaves `after_by_key`.
+  std::int64_t by_key_quantity;
+  EventCounts after_by_key;
+};
 
-  // Again, by id and by key: the same answer and no second return of stock.
-  for (const HttpResponse& again : {release_by_id(id), release_by_key(key)}) {
-    ASSERT_TRUE(is_json(again, 200));
-    EXPECT_EQ(int_field(again.json(), "reservation_id"), id);
-    EXPECT_EQ(string_field(again.json(), "status"), "RELEASED");
+TEST_F(InventoryApi, ReleaseAndConfirmSettleAHoldExactlyOnce) {
+  const SettledOnce cases[] = {
+      {kRelease, "RELEASED", EventCounts{10, 10, 0, 0}, 4, EventCounts{10, 10, 0, 0}},
+      {kConfirm, "CONFIRMED", EventCounts{10, 7, 0, 3}, 1, EventCounts{10, 6, 0, 4}},
+  };
+  for (const SettledOnce& once : cases) {
+    SCOPED_TRACE(once.settle.name);
+    const std::int64_t event = create_event(10);
+    const HttpResponse held = reserve(event, 3);
+    ASSERT_TRUE(is_json(held, 200));
+    const std::int64_t id = int_field(held.json(), "reservation_id");
+    const std::string key = string_field(held.json(), "reservation_key");
+    EXPECT_EQ(api_counts(event), (EventCounts{10, 7, 3, 0}));
+
+    const HttpResponse settled = once.settle.by_id(id);
+    ASSERT_TRUE(is_json(settled, 200));
+    expect_reservation(settled.json(), event, 3, once.status);
+    EXPECT_EQ(int_field(settled.json(), "reservation_id"), id);
+    EXPECT_EQ(api_counts(event), once.settled);
+
+    for (const HttpResponse& again : {once.settle.by_id(id), once.settle.by_key(key)}) {
+      ASSERT_TRUE(is_json(again, 200));
+      EXPECT_EQ(int_field(again.json(), "reservation_id"), id);
+      EXPECT_EQ(string_field(again.json(), "status"), once.status);
+    }
+    EXPECT_EQ(api_counts(event), once.settled);
+    EXPECT_EQ(db_counts(event), once.settled);
+    EXPECT_EQ(status_of(id), once.status);
+    EXPECT_EQ(db_status(id), once.status);
+
+    const std::string other_key = unique_name("order");
+    const HttpResponse by_key = reserve(event, once.by_key_quantity, other_key);
+    ASSERT_TRUE(is_json(by_key, 200));
+    const HttpResponse settled_by_key = once.settle.by_key(other_key);
+    ASSERT_TRUE(is_json(settled_by_key, 200));
+    EXPECT_EQ(int_field(settled_by_key.json(), "reservation_id"), int_field(by_key.json(), "reservation_id"));
+    EXPECT_EQ(string_field(settled_by_key.json(), "status"), once.status);
+    EXPECT_EQ(api_counts(event), once.after_by_key);
+    EXPECT_EQ(db_counts(event), once.after_by_key);
   }
-  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
-  EXPECT_EQ(status_of(id), "RELEASED");
-  EXPECT_EQ(db_status(id), "RELEASED");
-
-  const std::string other_key = unique_name("order");
-  const HttpResponse by_key = reserve(event, 4, other_key);
-  ASSERT_TRUE(is_json(by_key, 200));
-  const HttpResponse released_by_key = release_by_key(other_key);
-  ASSERT_TRUE(is_json(released_by_key, 200));
-  EXPECT_EQ(int_field(released_by_key.json(), "reservation_id"), int_field(by_key.json(), "reservation_id"));
-  EXPECT_EQ(string_field(released_by_key.json(), "status"), "RELEASED");
-  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
-  EXPECT_EQ(db_counts(event), (EventCounts{10, 10, 0, 0}));
 }
 
-TEST_F(InventoryApi, ReleaseOfAConfirmedHoldIs409HoldConfirmed) {
-  const std::int64_t event = create_event(10);
-  const HttpResponse held = reserve(event, 2);
-  ASSERT_TRUE(is_json(held, 200));
-  const std::int64_t id = int_field(held.json(), "reservation_id");
-  ASSERT_TRUE(is_json(confirm_by_id(id), 200));
+// A hold settled one way is not settled the other: a 409 that says why, by id and by key, and the hold
+// and the counts stay as the first settle left them.
+struct SettledTheOtherWay {
+  Settle first;
+  Settle then;
+  std::string_view code;
+  std::string_view status;
+  EventCounts counts;
+};
 
-  EXPECT_TRUE(is_problem(release_by_id(id), 409, "hold_confirmed"));
-  EXPECT_TRUE(is_problem(release_by_key(string_field(held.json(), "reservation_key")), 409, "hold_confirmed"));
-  EXPECT_EQ(status_of(id), "CONFIRMED");
-  EXPECT_EQ(api_counts(event), (EventCounts{10, 8, 0, 2}));
+TEST_F(InventoryApi, AHoldSettledOneWayIs409TheOtherWay) {
+  const SettledTheOtherWay cases[] = {
+      {kConfirm, kRelease, "hold_confirmed", "CONFIRMED", EventCounts{10, 8, 0, 2}},
+      {kRelease, kConfirm, "hold_expired", "RELEASED", EventCounts{10, 10, 0, 0}},
+  };
+  for (const SettledTheOtherWay& settled : cases) {
+    SCOPED_TRACE(std::string(settled.then.name) + " after " + std::string(settled.first.name));
+    const std::int64_t event = create_event(10);
+    const HttpResponse held = reserve(event, 2);
+    ASSERT_TRUE(is_json(held, 200));
+    const std::int64_t id = int_field(held.json(), "reservation_id");
+    ASSERT_TRUE(is_json(settled.first.by_id(id), 200));
+
+    EXPECT_TRUE(is_problem(settled.then.by_id(id), 409, settled.code));
+    EXPECT_TRUE(is_problem(settled.then.by_key(string_field(held.json(), "reservation_key")), 409, settled.code));
+    EXPECT_EQ(status_of(id), settled.status);
+    EXPECT_EQ(api_counts(event), settled.counts);
+  }
 }
 
-TEST_F(InventoryApi, ReleaseOfAnUnknownReservationIs404) {
-  EXPECT_TRUE(is_problem(release_by_id(987654321), 404, "reservation_not_found"));
-  EXPECT_TRUE(is_problem(release_by_key(unique_name("no-such-key")), 404, "reservation_not_found"));
+TEST_F(InventoryApi, ReleaseOrConfirmOfAnUnknownReservationIs404) {
+  for (const Settle& settle : {kRelease, kConfirm}) {
+    SCOPED_TRACE(settle.name);
+    EXPECT_TRUE(is_problem(settle.by_id(987654321), 404, "reservation_not_found"));
+    EXPECT_TRUE(is_problem(settle.by_key(unique_name("no-such-key")), 404, "reservation_not_found"));
+  }
 }
+
+// ---- release ----
 
 // A release by key that names what its reserve asked for and finds no hold leaves a tombstone: the
 // reserve, arriving after it, finds its key released and holds nothing.
@@ -502,56 +548,6 @@ TEST_F(InventoryApi, AReleaseBeforeItsReserveMakesThatReserveHoldNothing) {
   EXPECT_TRUE(is_problem(post("/inventory/release", json::object{{"reservation_key", unique_name("nowhere")},
                                                                  {"event_id", 987654321}, {"quantity", 1}}),
                          404, "reservation_not_found"));
-}
-
-// ---- confirm ----
-
-TEST_F(InventoryApi, ConfirmSellsTheHoldExactlyOnce) {
-  const std::int64_t event = create_event(10);
-  const HttpResponse held = reserve(event, 3);
-  ASSERT_TRUE(is_json(held, 200));
-  const std::int64_t id = int_field(held.json(), "reservation_id");
-  const std::string key = string_field(held.json(), "reservation_key");
-
-  const HttpResponse confirmed = confirm_by_id(id);
-  ASSERT_TRUE(is_json(confirmed, 200));
-  expect_reservation(confirmed.json(), event, 3, "CONFIRMED");
-  EXPECT_EQ(int_field(confirmed.json(), "reservation_id"), id);
-  EXPECT_EQ(api_counts(event), (EventCounts{10, 7, 0, 3}));
-
-  for (const HttpResponse& again : {confirm_by_id(id), confirm_by_key(key)}) {
-    ASSERT_TRUE(is_json(again, 200));
-    EXPECT_EQ(int_field(again.json(), "reservation_id"), id);
-    EXPECT_EQ(string_field(again.json(), "status"), "CONFIRMED");
-  }
-  EXPECT_EQ(api_counts(event), (EventCounts{10, 7, 0, 3}));
-  EXPECT_EQ(db_counts(event), (EventCounts{10, 7, 0, 3}));
-  EXPECT_EQ(status_of(id), "CONFIRMED");
-
-  const std::string other_key = unique_name("order");
-  ASSERT_TRUE(is_json(reserve(event, 1, other_key), 200));
-  const HttpResponse confirmed_by_key = confirm_by_key(other_key);
-  ASSERT_TRUE(is_json(confirmed_by_key, 200));
-  EXPECT_EQ(string_field(confirmed_by_key.json(), "status"), "CONFIRMED");
-  EXPECT_EQ(api_counts(event), (EventCounts{10, 6, 0, 4}));
-}
-
-TEST_F(InventoryApi, ConfirmOfAReleasedHoldIs409HoldExpired) {
-  const std::int64_t event = create_event(10);
-  const HttpResponse held = reserve(event, 2);
-  ASSERT_TRUE(is_json(held, 200));
-  const std::int64_t id = int_field(held.json(), "reservation_id");
-  ASSERT_TRUE(is_json(release_by_id(id), 200));
-
-  EXPECT_TRUE(is_problem(confirm_by_id(id), 409, "hold_expired"));
-  EXPECT_TRUE(is_problem(confirm_by_key(string_field(held.json(), "reservation_key")), 409, "hold_expired"));
-  EXPECT_EQ(status_of(id), "RELEASED");
-  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
-}
-
-TEST_F(InventoryApi, ConfirmOfAnUnknownReservationIs404) {
-  EXPECT_TRUE(is_problem(confirm_by_id(987654321), 404, "reservation_not_found"));
-  EXPECT_TRUE(is_problem(confirm_by_key(unique_name("no-such-key")), 404, "reservation_not_found"));
 }
 
 // ---- get reservation ----
@@ -917,10 +913,15 @@ std::string stock_update(RawConnection& stream, std::int64_t available, std::chr
   return stream.read_until(wanted, timeout).data;
 }
 
+// The raw request of `event`'s live stream.
+std::string stream_request(std::int64_t event) {
+  return "GET /events/" + std::to_string(event) + "/stream HTTP/1.1\r\nHost: x\r\n\r\n";
+}
+
 TEST_F(InventoryApi, AStreamSendsTheCountsAndEveryChangeWithinASecond) {
   const std::int64_t event = create_event(10);
   RawConnection stream(inventory_port());
-  ASSERT_TRUE(stream.send("GET /events/" + std::to_string(event) + "/stream HTTP/1.1\r\nHost: x\r\n\r\n"));
+  ASSERT_TRUE(stream.send(stream_request(event)));
   const std::string opening = stock_update(stream, 10, 5s);
   ASSERT_NE(opening.find("HTTP/1.1 200"), std::string::npos) << opening;
   EXPECT_NE(opening.find("Content-Type: text/event-stream"), std::string::npos) << opening;
@@ -936,18 +937,23 @@ TEST_F(InventoryApi, AStreamSendsTheCountsAndEveryChangeWithinASecond) {
   EXPECT_TRUE(is_problem(get("/events/x/stream"), 400, "invalid_request"));
 }
 
-TEST_F(InventoryApi, StreamsPastTheirBoundAreRefusedAndTheirPlacesComeBack) {
-  auto bounded = std::make_unique<ServiceProcess>(
-      "flashtix-inventory",
-      EnvVars{{"FLASHTIX_DATABASE_URL", pg().database_url()}, {"FLASHTIX_MAX_STREAM_SUBSCRIBERS", "2"}});
-  const std::int64_t event = create_event(5);
-  const std::string request = "GET /events/" + std::to_string(event) + "/stream HTTP/1.1\r\nHost: x\r\n\r\n";
-  std::vector<std::unique_ptr<RawConnection>> open;
-  for (int i = 0; i < 2; ++i) {
-    open.push_back(std::make_unique<RawConnection>(bounded->port()));
-    ASSERT_TRUE(open.back()->send(request));
+// Opens `count` more live streams of `event` (an event of 5 tickets, none sold) on the inventory at `port`,
+// each up to its first stock update, into `open`.
+void open_streams(unsigned short port, std::int64_t event, int count,
+                  std::vector<std::unique_ptr<RawConnection>>& open) {
+  for (int i = 0; i < count; ++i) {
+    open.push_back(std::make_unique<RawConnection>(port));
+    ASSERT_TRUE(open.back()->send(stream_request(event)));
     ASSERT_NE(stock_update(*open.back(), 5, 5s).find("event: stock"), std::string::npos);
   }
+}
+
+TEST_F(InventoryApi, StreamsPastTheirBoundAreRefusedAndTheirPlacesComeBack) {
+  auto bounded = start_on_test_database("flashtix-inventory", {{"FLASHTIX_MAX_STREAM_SUBSCRIBERS", "2"}});
+  const std::int64_t event = create_event(5);
+  const std::string request = stream_request(event);
+  std::vector<std::unique_ptr<RawConnection>> open;
+  ASSERT_NO_FATAL_FAILURE(open_streams(bounded->port(), event, 2, open));
   const HttpResponse refused = http_request(bounded->port(), "GET", "/events/" + std::to_string(event) + "/stream");
   EXPECT_TRUE(is_problem(refused, 503, "too_many_subscribers"));
   EXPECT_TRUE(refused.has_header("Retry-After"));
@@ -966,17 +972,10 @@ TEST_F(InventoryApi, StreamsPastTheirBoundAreRefusedAndTheirPlacesComeBack) {
 }
 
 TEST_F(InventoryApi, OneClientCannotTakeEveryStream) {
-  auto bounded = std::make_unique<ServiceProcess>(
-      "flashtix-inventory",
-      EnvVars{{"FLASHTIX_DATABASE_URL", pg().database_url()}, {"FLASHTIX_MAX_STREAMS_PER_CLIENT", "2"}});
+  auto bounded = start_on_test_database("flashtix-inventory", {{"FLASHTIX_MAX_STREAMS_PER_CLIENT", "2"}});
   const std::int64_t event = create_event(5);
-  const std::string request = "GET /events/" + std::to_string(event) + "/stream HTTP/1.1\r\nHost: x\r\n\r\n";
   std::vector<std::unique_ptr<RawConnection>> open;
-  for (int i = 0; i < 2; ++i) {
-    open.push_back(std::make_unique<RawConnection>(bounded->port()));
-    ASSERT_TRUE(open.back()->send(request));
-    ASSERT_NE(stock_update(*open.back(), 5, 5s).find("event: stock"), std::string::npos);
-  }
+  ASSERT_NO_FATAL_FAILURE(open_streams(bounded->port(), event, 2, open));
   EXPECT_TRUE(is_problem(http_request(bounded->port(), "GET", "/events/" + std::to_string(event) + "/stream", "",
                                       {{"Authorization", ""}}),
                          503, "too_many_subscribers"));

@@ -57,13 +57,12 @@ void expect_rejected(std::string_view method, std::string_view target, std::stri
   return ::testing::AssertionSuccess();
 }
 
-class InventoryBadInput : public ::testing::Test {
+class InventoryBadInput : public LedgerCheckedTest {
  protected:
   static void SetUpTestSuite() {
     event_ = create_event(10);
     event_text_ = std::to_string(event_);
   }
-  void TearDown() override { EXPECT_TRUE(ledger_balanced()); }
 
   // A real event with stock, so a rejection is never just "unknown event".
   static std::int64_t event_;
@@ -409,9 +408,7 @@ TEST_F(InventoryBadInput, Expect100ContinueIsAnsweredBeforeTheBody) {
 
 // One client address cannot take every connection: past its own bound it is refused, others are not.
 TEST_F(InventoryBadInput, OneClientCannotTakeEveryConnection) {
-  auto capped = std::make_unique<ServiceProcess>(
-      "flashtix-inventory",
-      EnvVars{{"FLASHTIX_DATABASE_URL", pg().database_url()}, {"FLASHTIX_MAX_CONNECTIONS_PER_CLIENT", "4"}});
+  auto capped = start_on_test_database("flashtix-inventory", {{"FLASHTIX_MAX_CONNECTIONS_PER_CLIENT", "4"}});
   std::vector<std::unique_ptr<HttpConnection>> held;
   for (int i = 0; i < 4; ++i) {
     held.push_back(std::make_unique<HttpConnection>(capped->port()));
@@ -426,10 +423,8 @@ TEST_F(InventoryBadInput, OneClientCannotTakeEveryConnection) {
 // Anonymous calls from one address share a token bucket: past it, 429 with when to come back, and the
 // refused call changes nothing. Callers with a role token and the probes are not counted.
 TEST_F(InventoryBadInput, OneAnonymousClientIsRateLimited) {
-  auto limited = std::make_unique<ServiceProcess>(
-      "flashtix-inventory", EnvVars{{"FLASHTIX_DATABASE_URL", pg().database_url()},
-                                    {"FLASHTIX_RATE_LIMIT_PER_SECOND", "1"},
-                                    {"FLASHTIX_RATE_LIMIT_BURST", "3"}});
+  auto limited = start_on_test_database(
+      "flashtix-inventory", {{"FLASHTIX_RATE_LIMIT_PER_SECOND", "1"}, {"FLASHTIX_RATE_LIMIT_BURST", "3"}});
   const std::int64_t event = create_event(100);
   const Headers anonymous{{"Authorization", ""}};
   const std::string body = R"({"event_id": )" + std::to_string(event) + "}";

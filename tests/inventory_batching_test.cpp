@@ -24,15 +24,11 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-class InventoryBatching : public ::testing::Test {
- protected:
-  void TearDown() override { EXPECT_TRUE(ledger_balanced()); }
-};
+using InventoryBatching = LedgerCheckedTest;
 
 // Another inventory process on the environment's database, with `settings` on top.
 std::unique_ptr<ServiceProcess> start_inventory(EnvVars settings) {
-  settings.emplace_back("FLASHTIX_DATABASE_URL", pg().database_url());
-  return std::make_unique<ServiceProcess>("flashtix-inventory", std::move(settings));
+  return start_on_test_database("flashtix-inventory", std::move(settings));
 }
 
 void stop_cleanly(ServiceProcess& service) {

@@ -25,10 +25,7 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-class InventoryConcurrency : public ::testing::Test {
- protected:
-  void TearDown() override { EXPECT_TRUE(ledger_balanced()); }
-};
+using InventoryConcurrency = LedgerCheckedTest;
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

@@ -43,6 +43,13 @@ const json::value* member(const json::value& object, std::string_view name) {
 
 }  // namespace
 
+std::unique_ptr<ServiceProcess> start_on_test_database(std::string binary, EnvVars settings, EnvVars extra) {
+  EnvVars env{{"FLASHTIX_DATABASE_URL", pg().database_url()}};
+  for (auto& entry : settings) env.push_back(std::move(entry));
+  for (auto& entry : extra) env.push_back(std::move(entry));
+  return std::make_unique<ServiceProcess>(std::move(binary), std::move(env));
+}
+
 void InventoryEnvironment::SetUp() {
   try {
     g_cluster = std::make_unique<PgCluster>();
@@ -315,17 +322,6 @@ std::optional<double> parse_utc_timestamp(std::string_view text) {
   parts.tm_min = *minute;
   parts.tm_sec = *second;
   return static_cast<double>(::timegm(&parts)) + fraction;
-}
-
-bool is_uuid(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const bool dash_here = i == 8 || i == 13 || i == 18 || i == 23;
-    const char c = text[i];
-    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
-    if (dash_here ? c != '-' : !hex) return false;
-  }
-  return true;
 }
 
 std::uint32_t test_seed() {

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -15,6 +16,7 @@
 #include "support/http_client.hpp"
 #include "support/pg_cluster.hpp"
 #include "support/service_process.hpp"
+#include "support/uuid_text.hpp"
 
 namespace flashtix::test {
 
@@ -29,6 +31,9 @@ class InventoryEnvironment : public ::testing::Environment {
 PgCluster& pg();
 ServiceProcess& inventory();
 unsigned short inventory_port();
+// Starts another process of `binary` on the test database with `settings` and then a test's `extra`
+// environment on top; the caller stops it.
+std::unique_ptr<ServiceProcess> start_on_test_database(std::string binary, EnvVars settings, EnvVars extra = {});
 
 // Requests to the inventory service, each on its own connection.
 HttpResponse get(std::string_view target);
@@ -67,6 +72,11 @@ bool is_null_field(const boost::json::value& object, std::string_view name);
 ::testing::AssertionResult is_json(const HttpResponse& response, int status);
 // db/checks/ledger.sql returns no row.
 ::testing::AssertionResult ledger_balanced();
+// The fixture of the tests that change stock: whatever a test did, it leaves the books balanced.
+class LedgerCheckedTest : public ::testing::Test {
+ protected:
+  void TearDown() override { EXPECT_TRUE(ledger_balanced()); }
+};
 // GET /openapi.json without a credential answers 200 application/json with the document the build made for
 // `service` (FLASHTIX_OPENAPI_DIR/<service>.json), as a probe: without the rate limit's fields.
 ::testing::AssertionResult serves_its_openapi_document(unsigned short port, std::string_view service);
@@ -77,8 +87,6 @@ std::string db_snapshot();
 // Seconds since the epoch of an RFC 3339 UTC timestamp ("2026-11-24T10:00:00.123Z"); nothing when the
 // text is not in that form.
 std::optional<double> parse_utc_timestamp(std::string_view text);
-// 8-4-4-4-12 hexadecimal digits.
-bool is_uuid(std::string_view text);
 
 // Polls `condition` every 50 ms until it holds or `timeout` passes; the last result.
 template <class Condition>

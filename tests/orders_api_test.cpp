@@ -13,10 +13,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-json::object order_body(std::int64_t event_id, std::int64_t quantity) {
-  return {{"event_id", event_id}, {"quantity", quantity}};
-}
-
 TEST(OrdersApi, HealthAndReady) {
   EXPECT_TRUE(is_json(order_get(orders(), "/health"), 200));
   // Ready once its consumer and relay have connected to the broker, a moment after /health.

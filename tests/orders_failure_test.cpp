@@ -14,10 +14,6 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-json::object order_body(std::int64_t event_id, std::int64_t quantity) {
-  return {{"event_id", event_id}, {"quantity", quantity}};
-}
-
 std::int64_t db_status_count(std::int64_t event_id, const std::string& status) {
   return std::stoll(pg().query("SELECT count(*) FROM inventory.reservations WHERE event_id = " +
                                std::to_string(event_id) + " AND status = '" + status + "'")
@@ -89,11 +85,7 @@ TEST(OrdersFaults, AFailedOrderInsertGivesTheTicketsBackAtOnce) {
   // Compensation ran before the answer: the hold is released, nothing is held, no order exists.
   EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
   EXPECT_EQ(db_order_count(event), 0);
-  EXPECT_EQ(std::stoll(pg().query("SELECT count(*) FROM inventory.reservations WHERE event_id = " +
-                                  std::to_string(event) + " AND status = 'RELEASED'")
-                           .at(0)
-                           .at(0)),
-            1);
+  EXPECT_EQ(db_status_count(event, "RELEASED"), 1);
   // The key's claim was dropped, so a retry (here to a healthy instance) makes a fresh order.
   const HttpResponse retried = order_post(orders(), order_body(event, 2), {{"Idempotency-Key", key}});
   EXPECT_TRUE(is_json(retried, 200));

@@ -15,13 +15,22 @@ RabbitBroker& broker() {
 
 void stop_shared_broker() { g_broker.reset(); }
 
+void stop_checked(std::unique_ptr<ServiceProcess>& service, const char* name) {
+  if (!service) return;
+  if (service->running()) {
+    EXPECT_EQ(service->stop(), 0) << name << " must exit 0 on SIGTERM; log:\n" << service->log_tail();
+  } else {
+    ADD_FAILURE() << name << " stopped during the tests; log:\n" << service->log_tail();
+  }
+  service.reset();
+}
+
 std::unique_ptr<ServiceProcess> start_orders(EnvVars extra) {
-  EnvVars env{{"FLASHTIX_DATABASE_URL", pg().database_url()},
-              {"FLASHTIX_INVENTORY_URL", "http://127.0.0.1:" + std::to_string(inventory_port())},
-              {"FLASHTIX_AMQP_URL", broker().url("orders")},
-              {"FLASHTIX_SWEEP_INTERVAL_MS", "100"}};
-  for (auto& entry : extra) env.push_back(std::move(entry));
-  return std::make_unique<ServiceProcess>("flashtix-orders", std::move(env));
+  return start_on_test_database("flashtix-orders",
+                                {{"FLASHTIX_INVENTORY_URL", "http://127.0.0.1:" + std::to_string(inventory_port())},
+                                 {"FLASHTIX_AMQP_URL", broker().url("orders")},
+                                 {"FLASHTIX_SWEEP_INTERVAL_MS", "100"}},
+                                std::move(extra));
 }
 
 ServiceProcess& orders() {
@@ -29,14 +38,10 @@ ServiceProcess& orders() {
   return *g_orders;
 }
 
-void stop_shared_orders() {
-  if (!g_orders) return;
-  if (g_orders->running()) {
-    EXPECT_EQ(g_orders->stop(), 0) << "flashtix-orders must exit 0 on SIGTERM; log:\n" << g_orders->log_tail();
-  } else {
-    ADD_FAILURE() << "flashtix-orders stopped during the tests; log:\n" << g_orders->log_tail();
-  }
-  g_orders.reset();
+void stop_shared_orders() { stop_checked(g_orders, "flashtix-orders"); }
+
+boost::json::object order_body(std::int64_t event_id, std::int64_t quantity) {
+  return {{"event_id", event_id}, {"quantity", quantity}};
 }
 
 HttpResponse order_post(const ServiceProcess& service, const boost::json::value& body, const Headers& headers) {

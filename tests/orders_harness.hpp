@@ -13,6 +13,10 @@ namespace flashtix::test {
 RabbitBroker& broker();
 void stop_shared_broker();
 
+// Stops a process the tests share and checks that it lived through them and exited 0 on SIGTERM; `name`
+// labels its log in a failure.
+void stop_checked(std::unique_ptr<ServiceProcess>& service, const char* name);
+
 // Starts flashtix-orders against the test database, inventory and broker, with `extra` environment on top
 // (failpoints, hold time, ...). Returns once it answers /health.
 std::unique_ptr<ServiceProcess> start_orders(EnvVars extra = {});
@@ -21,6 +25,8 @@ std::unique_ptr<ServiceProcess> start_orders(EnvVars extra = {});
 ServiceProcess& orders();
 void stop_shared_orders();
 
+// The smallest POST /orders body: an event and a quantity, nothing optional.
+boost::json::object order_body(std::int64_t event_id, std::int64_t quantity);
 HttpResponse order_post(const ServiceProcess& service, const boost::json::value& body, const Headers& headers = {});
 HttpResponse order_get(const ServiceProcess& service, std::string_view target);
 

@@ -118,4 +118,17 @@ Response page_response(json::array items, std::optional<std::int64_t> next_curso
 
 using Handler = std::function<boost::asio::awaitable<Response>(Request)>;
 
+// The names every service's handlers are written in, brought in by a routes.cpp with
+// `using namespace core::handler_names;`, so that the list is kept once rather than once a service.
+namespace handler_names {
+using boost::asio::awaitable;
+using core::json_response;
+using core::Problem;
+using core::problem_response;
+using core::Request;
+using core::Response;
+using core::http::status;
+namespace json = core::json;
+}  // namespace handler_names
+
 }  // namespace flashtix::core

@@ -253,4 +253,25 @@ class Pool {
   std::atomic<int> open_seen_{0}, idle_seen_{0}, waiting_seen_{0};
 };
 
+// The reads every store makes of its own rows, written once: one row by its key, and one page of a list.
+
+// The row a lookup statement found, read by `read_row`; nothing when it found none.
+template <class Item, class ReadRow>
+asio::awaitable<std::optional<Item>> find_one(Pool* db, Query query, Params parameters, ReadRow read_row) {
+  const Result rows = co_await db->exec(query, std::move(parameters));
+  if (rows.empty()) co_return std::nullopt;
+  co_return read_row(rows, 0);
+}
+
+// One page of a list statement whose parameters are `filters`, then the seq to start after, then how many
+// rows to read: one more than `limit`, which only tells whether another page exists (read_page).
+template <class Item, class ReadRow>
+asio::awaitable<Page<Item>> list_page(Pool* db, Query query, Params filters, std::int64_t after_seq, std::int64_t limit,
+                                      ReadRow read_row) {
+  filters.push_back(param(after_seq));
+  filters.push_back(param(limit + 1));
+  const Result rows = co_await db->exec(query, std::move(filters));
+  co_return read_page<Item>(rows, limit, read_row);
+}
+
 }  // namespace flashtix::core::pg

@@ -6,26 +6,23 @@
 
 #include <map>
 
+#include "core/limits_test_support.hpp"
+
 namespace flashtix::inventory {
 namespace {
 
 Limits limits_from_flags(std::vector<const char*> argv) {
-  core::Config config("flashtix-inventory", Limits::options());
-  argv.insert(argv.begin(), "flashtix-inventory");
-  config.parse(static_cast<int>(argv.size()), argv.data());
-  return Limits::from(config);
+  return core::test_support::limits_from_flags<Limits>("flashtix-inventory", std::move(argv));
 }
 
 TEST(InventoryLimits, FlagsKeepTheirNamesAndDefaults) {
-  std::map<std::string, std::string> defaults;
-  for (const auto& option : Limits::options()) defaults[option.name] = option.default_value;
   const std::map<std::string, std::string> expected{{"max-quantity", "10"},          {"default-hold-seconds", "600"},
                                                     {"max-hold-seconds", "3600"},    {"sweep-interval-ms", "250"},
                                                     {"max-batch-size", "512"},       {"max-waiting-per-event", "10000"},
                                                     {"queue-wait-ms", "2000"},       {"sold-out-recheck-ms", "500"},
                                                     {"stream-interval-ms", "250"},   {"max-stream-subscribers", "1000"},
                                                     {"max-streams-per-client", "10"}};
-  EXPECT_EQ(defaults, expected);
+  EXPECT_EQ(core::test_support::flag_defaults<Limits>(), expected);
   const Limits limits = limits_from_flags({});
   EXPECT_EQ(limits.max_hold_seconds, 3600);
   EXPECT_EQ(limits.desk.queue_wait, std::chrono::milliseconds(2000));

@@ -12,12 +12,8 @@
 
 namespace flashtix::inventory::store {
 
-using core::pg::int_array;
-using core::pg::params;
-using core::pg::Query;
-using core::pg::Result;
-using core::pg::Statement;
-using core::pg::text_array;
+// A store is written in core::pg's terms (Query, Statement, Result, params) throughout.
+using namespace core::pg;
 
 namespace {
 
@@ -225,9 +221,7 @@ awaitable<Event> create_event(Pool* db, CreateEvent command) {
 }
 
 awaitable<std::optional<Event>> find_event(Pool* db, std::int64_t id) {
-  Result rows = co_await db->exec(kSelectEvent, params(id));
-  if (rows.empty()) co_return std::nullopt;
-  co_return event_from(rows, 0);
+  return find_one<Event>(db, kSelectEvent, params(id), event_from);
 }
 
 awaitable<std::vector<Event>> list_events(Pool* db, std::int64_t after_id, std::int64_t limit) {
@@ -238,9 +232,7 @@ awaitable<std::vector<Event>> list_events(Pool* db, std::int64_t after_id, std::
 }
 
 awaitable<std::optional<Reservation>> find_hold(Pool* db, HoldRef ref) {
-  Result rows = co_await db->exec(kSelectHold, params(ref.id, ref.key));
-  if (rows.empty()) co_return std::nullopt;
-  co_return reservation_from(rows, 0);
+  return find_one<Reservation>(db, kSelectHold, params(ref.id, ref.key), reservation_from);
 }
 
 awaitable<std::optional<Reservation>> find_reservation(Pool* db, std::int64_t id) {

@@ -1,12 +1,10 @@
 // flashtix-notifications: records a notification for each order that ends (confirmed, cancelled, expired)
 // and delivers it to a webhook with retries (port 8004).
 #include <boost/asio/co_spawn.hpp>
-#include <iostream>
 
 #include "core/log.hpp"
 #include "core/migrations.hpp"
-#include "core/retention.hpp"
-#include "core/service_host.hpp"
+#include "core/service_main.hpp"
 #include "notifications/events.hpp"
 #include "notifications/jobs.hpp"
 #include "notifications/notifications.hpp"
@@ -16,20 +14,18 @@
 namespace flashtix::notifications {
 
 std::vector<core::ConfigOption> options() {
-  auto list = core::common_options(8004);
-  list.push_back({"webhook-url", "",
-                  "https:// (or, on a trusted network, http://) URL every notification is POSTed to; empty records "
-                  "them as skipped"});
-  list.push_back({"webhook-secret-file", "",
-                  "file of the whsec_ secret every POST is signed with (Standard Webhooks; a second line while "
-                  "rotating); required with --webhook-url"});
-  list.push_back({"webhook-ca-file", "",
-                  "PEM file of the CA certificates an https:// receiver's certificate must chain to; empty: the "
-                  "system's trust store"});
-  for (auto& option : Limits::options()) list.push_back(std::move(option));
-  for (auto& option : core::messaging::broker_options("notifications")) list.push_back(std::move(option));
-  for (auto& option : core::retention_options()) list.push_back(std::move(option));
-  return list;
+  std::vector<core::ConfigOption> own{
+      {"webhook-url", "",
+       "https:// (or, on a trusted network, http://) URL every notification is POSTed to; empty records them as "
+       "skipped"},
+      {"webhook-secret-file", "",
+       "file of the whsec_ secret every POST is signed with (Standard Webhooks; a second line while rotating); "
+       "required with --webhook-url"},
+      {"webhook-ca-file", "",
+       "PEM file of the CA certificates an https:// receiver's certificate must chain to; empty: the system's "
+       "trust store"}};
+  for (auto& option : Limits::options()) own.push_back(std::move(option));
+  return core::service_options(8004, "notifications", std::move(own));
 }
 
 Settings settings_from(const core::Config& config) {
@@ -71,72 +67,58 @@ struct ThreadState {
   std::unique_ptr<WebhookClient> webhook;
 };
 
+int run(const core::Config& config) {
+  const notifications::Settings settings = notifications::settings_from(config);
+  // Before anything touches the database: a broker URL of another service's user is refused at once.
+  const auto broker = core::messaging::broker_settings_from(config, "notifications");
+  // Loaded at start (a CA file even without a URL), so that one that cannot be read stops the service here
+  // rather than failing every POST.
+  std::shared_ptr<boost::asio::ssl::context> webhook_tls;
+  if ((settings.webhook && settings.webhook->tls) || !settings.webhook_ca_file.empty()) {
+    webhook_tls = notifications::webhook_tls_context(settings.webhook_ca_file);
+  }
+  core::apply_migrations(config.get("database-url"), "notifications", notifications::migrations(),
+                         std::chrono::seconds(30));
+
+  core::ServiceHost host("notifications", config);
+  const core::messaging::Tables tables("notifications");
+  // The delivery loop runs on the first worker; handlers on any worker ring it.
+  core::Worker& delivering = *host.workers().front();
+  core::Doorbell doorbell(delivering.io.get_executor());
+  std::vector<std::unique_ptr<notifications::ThreadState>> per_worker;
+  core::messaging::Consumer consumer(
+      broker, core::amqp::queue_of("notifications"), static_cast<int>(config.get_int("prefetch", 1, 1000)),
+      core::worker_executors(host), [&per_worker](core::messaging::Message message, std::size_t worker) {
+        return notifications::handle_event(&per_worker[worker]->notifications, std::move(message));
+      });
+
+  for (auto& worker : host.workers()) {
+    auto state = std::make_unique<notifications::ThreadState>();
+    state->notifications = notifications::Notifications{worker->db.get(), settings, &tables, &doorbell, &consumer};
+    worker->router = notifications::make_router(&state->notifications);
+    per_worker.push_back(std::move(state));
+  }
+  if (settings.webhook) {
+    notifications::ThreadState* state = per_worker.front().get();
+    state->webhook = std::make_unique<notifications::WebhookClient>(delivering.io.get_executor(), *settings.webhook,
+                                                                    settings.webhook_keys,
+                                                                    settings.limits.webhook_timeout, webhook_tls);
+    boost::asio::co_spawn(delivering.io,
+                          notifications::deliver_notifications(&state->notifications, state->webhook.get()),
+                          core::LogIfFailed{"notification delivery"});
+    core::log_info("delivering notifications to ", notifications::delivery_summary(settings));
+  } else {
+    core::log_info("no webhook configured: notifications are recorded as skipped");
+  }
+  consumer.start();
+  // Notifications are records and stay; only the inbox is pruned.
+  core::spawn_retention(delivering, {{"notifications.inbox", tables.prune_inbox()}}, config);
+  return host.run();
+}
+
 }  // namespace flashtix::notifications
 
 int main(int argc, char** argv) {
   using namespace flashtix;
-  core::Config config("flashtix-notifications", notifications::options());
-  try {
-    config.parse(argc, argv);
-    core::configure_logging("notifications", config);
-    const notifications::Settings settings = notifications::settings_from(config);
-    // Before anything touches the database: a broker URL of another service's user is refused at once.
-    const auto broker = core::messaging::broker_settings_from(config, "notifications");
-    // Loaded at start (a CA file even without a URL), so that one that cannot be read stops the service here
-    // rather than failing every POST.
-    std::shared_ptr<boost::asio::ssl::context> webhook_tls;
-    if ((settings.webhook && settings.webhook->tls) || !settings.webhook_ca_file.empty()) {
-      webhook_tls = notifications::webhook_tls_context(settings.webhook_ca_file);
-    }
-    core::apply_migrations(config.get("database-url"), "notifications", notifications::migrations(),
-                           std::chrono::seconds(30));
-
-    core::ServiceHost host("notifications", config);
-    const core::messaging::Tables tables("notifications");
-    // The delivery loop runs on the first worker; handlers on any worker ring it.
-    core::Worker& delivering = *host.workers().front();
-    core::Doorbell doorbell(delivering.io.get_executor());
-    std::vector<std::unique_ptr<notifications::ThreadState>> per_worker;
-    std::vector<boost::asio::any_io_executor> executors;
-    for (auto& worker : host.workers()) executors.push_back(worker->io.get_executor());
-    core::messaging::Consumer consumer(broker, core::amqp::queue_of("notifications"),
-                                       static_cast<int>(config.get_int("prefetch", 1, 1000)), executors,
-                                       [&per_worker](core::messaging::Message message, std::size_t worker) {
-                                         return notifications::handle_event(&per_worker[worker]->notifications,
-                                                                            std::move(message));
-                                       });
-
-    for (auto& worker : host.workers()) {
-      auto state = std::make_unique<notifications::ThreadState>();
-      state->notifications = notifications::Notifications{worker->db.get(), settings, &tables, &doorbell, &consumer};
-      worker->router = notifications::make_router(&state->notifications);
-      per_worker.push_back(std::move(state));
-    }
-    if (settings.webhook) {
-      notifications::ThreadState* state = per_worker.front().get();
-      state->webhook = std::make_unique<notifications::WebhookClient>(delivering.io.get_executor(), *settings.webhook,
-                                                                      settings.webhook_keys,
-                                                                      settings.limits.webhook_timeout, webhook_tls);
-      boost::asio::co_spawn(delivering.io,
-                            notifications::deliver_notifications(&state->notifications, state->webhook.get()),
-                            core::LogIfFailed{"notification delivery"});
-      core::log_info("delivering notifications to ", notifications::delivery_summary(settings));
-    } else {
-      core::log_info("no webhook configured: notifications are recorded as skipped");
-    }
-    consumer.start();
-    // Notifications are records and stay; only the inbox is pruned.
-    std::vector<core::RetentionRule> retention{{"notifications.inbox", tables.prune_inbox()}};
-    boost::asio::co_spawn(delivering.io,
-                          core::keep_tables_trimmed(delivering.db.get(), std::move(retention),
-                                                    core::retention_limits_from(config)),
-                          core::LogIfFailed{"retention"});
-    return host.run();
-  } catch (const std::invalid_argument& e) {
-    std::cerr << "flashtix-notifications: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    core::log_error("flashtix-notifications cannot start: ", e.what());
-    return 1;
-  }
+  return core::service_main("notifications", notifications::options(), argc, argv, notifications::run);
 }

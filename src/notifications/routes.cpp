@@ -9,14 +9,7 @@
 
 namespace flashtix::notifications {
 
-using boost::asio::awaitable;
-using core::json_response;
-using core::Problem;
-using core::problem_response;
-using core::Request;
-using core::Response;
-using core::http::status;
-namespace json = core::json;
+using namespace core::handler_names;
 
 namespace {
 

@@ -3,10 +3,8 @@
 
 namespace flashtix::notifications::store {
 
-using core::pg::params;
-using core::pg::Query;
-using core::pg::Result;
-using core::pg::Statement;
+// A store is written in core::pg's terms (Query, Statement, Result, params) throughout.
+using namespace core::pg;
 
 namespace {
 
@@ -85,17 +83,12 @@ Statement insert_notification(const NewNotification& notification) {
 }
 
 awaitable<std::optional<Notification>> find_notification(Pool* db, std::string id) {
-  core::pg::Params parameters = params(id);
-  const Result rows = co_await db->exec(kSelectNotification, std::move(parameters));
-  if (rows.empty()) co_return std::nullopt;
-  co_return notification_from(rows, 0);
+  return find_one<Notification>(db, kSelectNotification, params(id), notification_from);
 }
 
 awaitable<NotificationPage> list_notifications(Pool* db, NotificationFilter filter) {
-  // One extra row tells whether another page exists (read_page).
-  core::pg::Params parameters = params(filter.order_id, filter.status, filter.after_seq, filter.limit + 1);
-  const Result rows = co_await db->exec(kListNotifications, std::move(parameters));
-  co_return core::pg::read_page<Notification>(rows, filter.limit, notification_from);
+  return list_page<Notification>(db, kListNotifications, params(filter.order_id, filter.status), filter.after_seq,
+                                 filter.limit, notification_from);
 }
 
 awaitable<std::vector<DueNotification>> claim_due(Pool* db, int batch, std::chrono::milliseconds lease) {

@@ -6,24 +6,21 @@
 
 #include <map>
 
+#include "core/limits_test_support.hpp"
+
 namespace flashtix::orders {
 namespace {
 
 Limits limits_from_flags(std::vector<const char*> argv) {
-  core::Config config("flashtix-orders", Limits::options());
-  argv.insert(argv.begin(), "flashtix-orders");
-  config.parse(static_cast<int>(argv.size()), argv.data());
-  return Limits::from(config);
+  return core::test_support::limits_from_flags<Limits>("flashtix-orders", std::move(argv));
 }
 
 TEST(OrdersLimits, FlagsKeepTheirNamesAndDefaults) {
-  std::map<std::string, std::string> defaults;
-  for (const auto& option : Limits::options()) defaults[option.name] = option.default_value;
   const std::map<std::string, std::string> expected{{"inventory-timeout-ms", "3000"}, {"max-quantity", "10"},
                                                     {"hold-seconds", "600"},          {"sweep-interval-ms", "500"},
                                                     {"max-batch-size", "512"},        {"max-waiting-writes", "10000"},
                                                     {"queue-wait-ms", "2000"}};
-  EXPECT_EQ(defaults, expected);
+  EXPECT_EQ(core::test_support::flag_defaults<Limits>(), expected);
   const Limits limits = limits_from_flags({});
   EXPECT_EQ(limits.hold_seconds, 600);
   EXPECT_EQ(limits.inventory_timeout, std::chrono::milliseconds(3000));

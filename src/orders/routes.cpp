@@ -16,14 +16,7 @@
 
 namespace flashtix::orders {
 
-using boost::asio::awaitable;
-using core::json_response;
-using core::Problem;
-using core::problem_response;
-using core::Request;
-using core::Response;
-using core::http::status;
-namespace json = core::json;
+using namespace core::handler_names;
 
 namespace {
 

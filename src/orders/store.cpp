@@ -8,14 +8,8 @@
 
 namespace flashtix::orders::store {
 
-namespace json = core::json;
-using core::pg::int_array;
-using core::pg::Param;
-using core::pg::params;
-using core::pg::Query;
-using core::pg::Result;
-using core::pg::Statement;
-using core::pg::text_array;
+// A store is written in core::pg's terms (Query, Statement, Result, params) throughout.
+using namespace core::pg;
 
 namespace {
 
@@ -315,16 +309,12 @@ awaitable<std::vector<RecordOutcome>> run_checkout_writes(Pool* db, std::vector<
 }
 
 awaitable<std::optional<Order>> find_order(Pool* db, std::string id) {
-  const Result rows = co_await db->exec(kSelectOrder, params(id));
-  if (rows.empty()) co_return std::nullopt;
-  co_return order_from(rows, 0);
+  return find_one<Order>(db, kSelectOrder, params(id), order_from);
 }
 
 awaitable<OrderPage> list_orders(Pool* db, OrderFilter filter) {
-  // One extra row tells whether another page exists (read_page).
-  const Result rows =
-      co_await db->exec(kListOrders, params(filter.event_id, filter.status, filter.after_seq, filter.limit + 1));
-  co_return core::pg::read_page<Order>(rows, filter.limit, order_from);
+  return list_page<Order>(db, kListOrders, params(filter.event_id, filter.status), filter.after_seq, filter.limit,
+                          order_from);
 }
 
 Statement finish_order(const Order& ended, std::string_view event_type) {

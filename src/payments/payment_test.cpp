@@ -3,6 +3,7 @@
 
 #include <optional>
 
+#include "core/limits_test_support.hpp"
 #include "payments/events.hpp"
 #include "payments/gateway.hpp"
 #include "payments/limits.hpp"
@@ -63,10 +64,7 @@ TEST(EventRoutes, RouteExactlyTheTypesTheContractSendsToPayments) {
 }
 
 TEST(PaymentsLimits, FlagsKeepTheirDefaultsAndTheGatewayTimeoutIsNew) {
-  core::Config config("flashtix-payments", Limits::options());
-  const char* argv[] = {"flashtix-payments"};
-  config.parse(1, argv);
-  const Limits limits = Limits::from(config);
+  const Limits limits = core::test_support::limits_from_flags<Limits>("flashtix-payments", {});
   EXPECT_EQ(limits.gateway_timeout, std::chrono::milliseconds(10'000));
   EXPECT_EQ(limits.refund_interval, std::chrono::milliseconds(500));
   EXPECT_EQ(limits.simulated_gateway.slow_delay, std::chrono::milliseconds(5000));

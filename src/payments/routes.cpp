@@ -11,14 +11,7 @@
 
 namespace flashtix::payments {
 
-using boost::asio::awaitable;
-using core::http::status;
-using core::json_response;
-using core::Problem;
-using core::problem_response;
-using core::Request;
-using core::Response;
-namespace json = core::json;
+using namespace core::handler_names;
 
 namespace {
 

@@ -3,10 +3,8 @@
 
 namespace flashtix::payments::store {
 
-namespace json = core::json;
-using core::pg::params;
-using core::pg::Query;
-using core::pg::Result;
+// A store is written in core::pg's terms (Query, Statement, Result, params) throughout.
+using namespace core::pg;
 
 namespace {
 
@@ -139,16 +137,12 @@ awaitable<bool> record_refund(Pool* db, Payment refunded) {
 }
 
 awaitable<std::optional<Payment>> find_payment(Pool* db, std::string id) {
-  const Result rows = co_await db->exec(kSelectPayment, params(id));
-  if (rows.empty()) co_return std::nullopt;
-  co_return payment_from(rows, 0);
+  return find_one<Payment>(db, kSelectPayment, params(id), payment_from);
 }
 
 awaitable<PaymentPage> list_payments(Pool* db, PaymentFilter filter) {
-  // One extra row tells whether another page exists (read_page).
-  const Result rows =
-      co_await db->exec(kListPayments, params(filter.order_id, filter.status, filter.after_seq, filter.limit + 1));
-  co_return core::pg::read_page<Payment>(rows, filter.limit, payment_from);
+  return list_page<Payment>(db, kListPayments, params(filter.order_id, filter.status), filter.after_seq, filter.limit,
+                            payment_from);
 }
 
 std::vector<core::RetentionRule> retention_rules(const core::messaging::Tables& tables) {

@@ -7,7 +7,6 @@
 #include <unistd.h>
 
 #include <boost/json.hpp>
-#include <cctype>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -17,20 +16,13 @@
 #include <stdexcept>
 #include <unordered_map>
 
+#include "support/uuid_text.hpp"
+
 namespace flashtix::test {
 
 namespace json = boost::json;
 
 namespace {
-
-bool is_uuid_text(std::string_view text) {
-  if (text.size() != 36) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const bool dash = i == 8 || i == 13 || i == 18 || i == 23;
-    if (dash ? text[i] != '-' : !std::isxdigit(static_cast<unsigned char>(text[i]))) return false;
-  }
-  return true;
-}
 
 // A path's segments that name one of many resources are counted as one shape, so that answers about
 // different ids share a kind. Other segments stay (a test that sends odd paths sends a handful of them).
@@ -46,9 +38,9 @@ std::string path_shape(std::string_view target) {
     if (!segment.empty()) {
       const bool digits = segment.find_first_not_of("0123456789") == std::string_view::npos;
       shape += '/';
-      shape += digits                  ? std::string_view("{n}")
-               : is_uuid_text(segment) ? std::string_view("{uuid}")
-                                       : segment.substr(0, kMaxShownSegment);
+      shape += digits             ? std::string_view("{n}")
+               : is_uuid(segment) ? std::string_view("{uuid}")
+                                  : segment.substr(0, kMaxShownSegment);
     }
     start = end + 1;
   }

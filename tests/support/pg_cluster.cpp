@@ -201,20 +201,10 @@ void PgCluster::start_server() {
 
 void PgCluster::wait_until_accepting() {
   const std::string conninfo = "host=127.0.0.1 port=" + std::to_string(port_) + " dbname=postgres connect_timeout=2";
-  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-  for (;;) {
-    if (PQping(conninfo.c_str()) == PQPING_OK) return;
-    if (auto status = wait_for_exit(server_pid_, std::chrono::milliseconds(0))) {
-      server_pid_ = -1;
-      throw std::runtime_error("PostgreSQL exited with " + std::to_string(exit_code_of(*status)) +
-                               " while starting; log tail (" + log_path() + "):\n" + log_tail());
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw std::runtime_error("PostgreSQL did not accept connections on port " + std::to_string(port_) +
-                               " within 60 s; log tail (" + log_path() + "):\n" + log_tail());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  const std::string not_accepting = "accept connections on port " + std::to_string(port_);
+  wait_until_started(
+      server_pid_, "PostgreSQL", [&] { return PQping(conninfo.c_str()) == PQPING_OK ? std::string() : not_accepting; },
+      kStartTimeout, std::chrono::milliseconds(50), log_path());
 }
 
 void PgCluster::stop_server() {

@@ -227,6 +227,26 @@ int stop_process(pid_t pid, int signal, std::chrono::milliseconds grace) {
   return reap(pid);
 }
 
+void wait_until_started(pid_t& pid, std::string_view name, const std::function<std::string()>& not_ready,
+                        std::chrono::seconds timeout, std::chrono::milliseconds poll, const std::string& log_path) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    const std::string missing = not_ready();
+    if (missing.empty()) return;
+    if (auto status = wait_for_exit(pid, std::chrono::milliseconds(0))) {
+      pid = -1;
+      throw std::runtime_error(std::string(name) + " exited with " + std::to_string(exit_code_of(*status)) +
+                               " while starting; log tail (" + log_path + "):\n" + file_tail(log_path));
+    }
+    if (std::chrono::steady_clock::now() >= deadline) {
+      throw std::runtime_error(std::string(name) + " did not " + missing + " within " +
+                               std::to_string(timeout.count()) + " s; log tail (" + log_path + "):\n" +
+                               file_tail(log_path));
+    }
+    std::this_thread::sleep_for(poll);
+  }
+}
+
 int run_to_completion(const SpawnOptions& options, std::chrono::milliseconds timeout) {
   const pid_t pid = spawn(options);
   if (auto status = wait_for_exit(pid, timeout)) return exit_code_of(*status);

@@ -6,8 +6,10 @@
 #include <chrono>
 #include <csignal>
 #include <cstddef>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -61,6 +63,13 @@ int exit_code_of(int wait_status);
 
 // Sends `signal` to the child and then SIGKILL to its process group after `grace`; returns the wait status.
 int stop_process(pid_t pid, int signal, std::chrono::milliseconds grace);
+
+// Waits for a server just spawned as `pid` to start: asks `not_ready` every `poll`, which answers "" once
+// the server is ready, or else what it still does not do ("accept connections on port 5432"). Throws, with
+// the tail of `log_path`, when the server exits meanwhile (then `pid` becomes -1: there is nothing to stop)
+// or when `timeout` passes. `name` is the server's name in those errors.
+void wait_until_started(pid_t& pid, std::string_view name, const std::function<std::string()>& not_ready,
+                        std::chrono::seconds timeout, std::chrono::milliseconds poll, const std::string& log_path);
 
 // Runs a program to completion within `timeout` (killed and thrown at after it) and returns its exit code.
 int run_to_completion(const SpawnOptions& options, std::chrono::milliseconds timeout);

@@ -461,24 +461,13 @@ void RabbitBroker::start() {
 }
 
 void RabbitBroker::wait_until_accepting() {
-  const auto deadline = std::chrono::steady_clock::now() + kStartTimeout;
-  std::string last_error;
-  for (;;) {
+  const auto not_logged_in = [this]() -> std::string {
     // Any of the users will do: each may open the default vhost.
-    last_error = try_amqp_login(amqp_port_, passwords_.begin()->first, passwords_.begin()->second);
-    if (last_error.empty()) return;
-    if (auto status = wait_for_exit(node_pid_, std::chrono::milliseconds(0))) {
-      node_pid_ = -1;
-      throw std::runtime_error("RabbitMQ exited with " + std::to_string(exit_code_of(*status)) +
-                               " while starting; log tail (" + log_path() + "):\n" + log_tail());
-    }
-    if (std::chrono::steady_clock::now() >= deadline) {
-      throw std::runtime_error("RabbitMQ did not accept an AMQP login on port " + std::to_string(amqp_port_) +
-                               " within 60 s (last attempt: " + last_error + "); log tail (" + log_path() + "):\n" +
-                               log_tail());
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(100));
-  }
+    const std::string error = try_amqp_login(amqp_port_, passwords_.begin()->first, passwords_.begin()->second);
+    if (error.empty()) return error;
+    return "accept an AMQP login on port " + std::to_string(amqp_port_) + " (last attempt: " + error + ")";
+  };
+  wait_until_started(node_pid_, "RabbitMQ", not_logged_in, kStartTimeout, std::chrono::milliseconds(100), log_path());
 }
 
 void RabbitBroker::stop() {
