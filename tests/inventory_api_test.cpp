@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "inventory_harness.hpp"
+#include "support/clock.hpp"
 #include "support/credentials.hpp"
 #include "support/metrics.hpp"
 
@@ -1071,6 +1072,70 @@ TEST_F(InventoryApi, ALimitedEventNeedsTheBuyerAndABuyerMustBeAnAddress) {
   const std::int64_t open = create_event(10);
   EXPECT_TRUE(is_json(reserve_for(open, 5, "ada@example.com"), 200));
   EXPECT_TRUE(is_json(reserve_for(open, 5, "ada@example.com"), 200));
+}
+
+// ---- sales windows ----
+
+std::int64_t create_event_selling(std::optional<std::string> start, std::optional<std::string> end) {
+  json::object body{{"name", "windowed"}, {"total_tickets", 10}};
+  body["sales_start"] = start ? json::value(*start) : json::value(nullptr);
+  body["sales_end"] = end ? json::value(*end) : json::value(nullptr);
+  const HttpResponse created = post("/events", body);
+  if (created.status != 201) throw std::runtime_error("POST /events answered " + created.describe());
+  return int_field(created.json(), "id");
+}
+
+TEST_F(InventoryApi, AReserveBeforeTheSaleOpensIsRefusedAndOneAtTheOpeningHolds) {
+  const std::string opens = utc_in(2500ms);
+  const std::int64_t event = create_event_selling(opens, std::nullopt);
+  const HttpResponse shown = get("/events/" + std::to_string(event));
+  ASSERT_TRUE(is_json(shown, 200));
+  EXPECT_EQ(string_field(shown.json(), "sales_start"), opens);
+  EXPECT_TRUE(shown.json().as_object().at("sales_end").is_null());
+
+  // Seconds before it opens: refused, saying when it opens, and nothing held.
+  for (int i = 0; i < 3; ++i) {
+    const HttpResponse early = reserve(event, 1);
+    ASSERT_TRUE(is_problem(early, 409, "not_on_sale")) << early.describe();
+    EXPECT_EQ(string_field(early.json(), "sales_start"), opens);
+    EXPECT_TRUE(early.json().as_object().at("sales_end").is_null());
+  }
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 10, 0, 0}));
+  EXPECT_EQ(pg().admin_query("SELECT count(*) FROM inventory.reservations WHERE event_id = " + std::to_string(event))[0][0],
+            "0");
+
+  // At the opening (and not a moment after it by much): the first reserve holds.
+  sleep_until_utc(opens);
+  const HttpResponse opened = reserve(event, 2);
+  ASSERT_TRUE(is_json(opened, 200)) << opened.describe();
+  EXPECT_EQ(int_field(opened.json(), "remaining_tickets"), 8);
+}
+
+TEST_F(InventoryApi, AtTheEndOfItsWindowAnEventStopsSellingButItsHoldsLiveOn) {
+  const std::string closes = utc_in(1500ms);
+  const std::int64_t event = create_event_selling(utc_in(-60s), closes);
+  const HttpResponse held = reserve(event, 3);
+  ASSERT_TRUE(is_json(held, 200));
+  sleep_until_utc(closes);
+  const HttpResponse late = reserve(event, 1);
+  ASSERT_TRUE(is_problem(late, 409, "not_on_sale")) << late.describe();
+  EXPECT_EQ(string_field(late.json(), "sales_end"), closes);
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 7, 3, 0}));
+  // The hold made inside the window is still the buyer's to release (or to buy).
+  EXPECT_TRUE(is_json(release_by_id(int_field(held.json(), "reservation_id")), 200));
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 10, 0, 0}));
+}
+
+TEST_F(InventoryApi, ASalesWindowMustBeTwoDateTimesInOrder) {
+  const std::string start = utc_in(60s);
+  for (const auto& [field, value] : std::vector<std::pair<std::string, json::value>>{
+           {"sales_start", "next friday"}, {"sales_start", 1796490000}, {"sales_end", "2026-02-30T10:00:00Z"}}) {
+    json::object body{{"name", "windowed"}, {"total_tickets", 10}};
+    body[field] = value;
+    EXPECT_TRUE(is_problem(post("/events", body), 400, "invalid_request")) << field << " " << json::serialize(value);
+  }
+  json::object backwards{{"name", "windowed"}, {"total_tickets", 10}, {"sales_start", start}, {"sales_end", start}};
+  EXPECT_TRUE(is_problem(post("/events", backwards), 400, "invalid_request"));
 }
 
 // A session the server ended while it sat idle in a pool (an administrator's kill, a restart) is

@@ -1,9 +1,11 @@
 // Black-box tests of the order service over HTTP: every endpoint, idempotency, sold out, bad input.
+#include <chrono>
 #include <fstream>
 #include <set>
 #include <thread>
 
 #include "orders_harness.hpp"
+#include "support/clock.hpp"
 #include "support/credentials.hpp"
 #include "support/metrics.hpp"
 
@@ -387,6 +389,29 @@ TEST(OrdersApi, RowsPastTheirRetentionArePruned) {
   EXPECT_EQ(count(outbox + "-unpublished-old'"), 1);
   EXPECT_EQ(count(outbox + "-published-new'"), 1);
   EXPECT_EQ(service->stop(), 0);
+}
+
+// Before its sale opens an event takes no order, and says when it opens; the same Idempotency-Key orders
+// once it has.
+TEST(OrdersApi, AnOrderBeforeTheSaleOpensIsRefusedAndTheSameKeyOrdersOnceItOpens) {
+  const std::string opens = utc_in(2500ms);
+  const HttpResponse created =
+      post("/events", json::object{{"name", unique_name()}, {"total_tickets", 10}, {"sales_start", opens}});
+  ASSERT_EQ(created.status, 201) << created.describe();
+  const std::int64_t event = int_field(created.json(), "id");
+
+  const Headers keyed{{"Authorization", ""}, {"Idempotency-Key", "opening-" + std::to_string(event)}};
+  const HttpResponse early = order_post(orders(), order_body(event, 2), keyed);
+  ASSERT_TRUE(is_problem(early, 409, "not_on_sale")) << early.describe();
+  EXPECT_EQ(string_field(early.json(), "sales_start"), opens);
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 10, 0, 0}));
+  EXPECT_EQ(db_order_count(event), 0);
+
+  sleep_until_utc(opens);
+  const HttpResponse opened = order_post(orders(), order_body(event, 2), keyed);
+  ASSERT_TRUE(is_json(opened, 200)) << opened.describe();
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 8, 2, 0}));
+  EXPECT_EQ(db_order_count(event), 1);
 }
 
 // One buyer (one address, however spelt) placing many orders at the same instant never holds or buys more

@@ -104,6 +104,22 @@ TEST(Time, FormatsUnixMillisecondsAsRfc3339) {
   EXPECT_EQ(rfc3339_from_unix_ms(1795996800123), "2026-11-30T00:00:00.123Z");
 }
 
+TEST(Time, ReadsTheDateTimesAPersonWrites) {
+  EXPECT_EQ(unix_ms_from_any_rfc3339("2026-11-30T00:00:00Z"), 1795996800000);
+  EXPECT_EQ(unix_ms_from_any_rfc3339("2026-11-30T00:00:00.123Z"), 1795996800123);
+  EXPECT_EQ(unix_ms_from_any_rfc3339("2026-11-30T00:00:00.1234567Z"), 1795996800123);
+  EXPECT_EQ(unix_ms_from_any_rfc3339("2026-11-30T00:00:00.5Z"), 1795996800500);
+  EXPECT_EQ(unix_ms_from_any_rfc3339("2026-11-30T01:30:00+01:30"), 1795996800000);
+  EXPECT_EQ(unix_ms_from_any_rfc3339("2026-11-29T22:00:00-02:00"), 1795996800000);
+  EXPECT_EQ(unix_ms_from_any_rfc3339("2026-11-30t00:00:00z"), 1795996800000);
+  for (const char* bad : {"", "2026-11-30", "2026-11-30T00:00:00", "2026-11-30 00:00:00Z", "2026-02-30T00:00:00Z",
+                          "2026-13-01T00:00:00Z", "2026-11-30T24:00:00Z", "2026-11-30T00:00:00.Z",
+                          "2026-11-30T00:00:00+0100", "1969-12-31T23:59:59Z", "2026-11-30T00:00:00Zjunk",
+                          "tomorrow"}) {
+    EXPECT_EQ(unix_ms_from_any_rfc3339(bad), std::nullopt) << bad;
+  }
+}
+
 TEST(Uuid, RandomVersionFour) {
   const std::string a = random_uuid();
   const std::string b = random_uuid();

@@ -2,6 +2,7 @@
 #include "core/time.hpp"
 
 #include <chrono>
+#include <cctype>
 #include <cstdio>
 #include <string>
 #include <ctime>
@@ -39,6 +40,62 @@ std::optional<std::int64_t> unix_ms_from_rfc3339(std::string_view text) {
   utc.tm_year -= 1900;
   utc.tm_mon -= 1;
   return static_cast<std::int64_t>(timegm(&utc)) * 1000 + millis;
+}
+
+std::optional<std::int64_t> unix_ms_from_any_rfc3339(std::string_view text) {
+  // YYYY-MM-DDTHH:MM:SS: each place a digit or its separator.
+  constexpr std::string_view kShape = "dddd-dd-ddTdd:dd:dd";
+  if (text.size() < kShape.size() + 1) return std::nullopt;
+  for (std::size_t i = 0; i < kShape.size(); ++i) {
+    const char c = text[i];
+    const bool fits = kShape[i] == 'd' ? (c >= '0' && c <= '9') : (c == kShape[i] || (i == 10 && c == 't'));
+    if (!fits) return std::nullopt;
+  }
+  const auto number = [&](std::size_t at, std::size_t digits) {
+    int value = 0;
+    for (std::size_t i = at; i < at + digits; ++i) value = value * 10 + (text[i] - '0');
+    return value;
+  };
+  std::tm utc{};
+  utc.tm_year = number(0, 4) - 1900;
+  utc.tm_mon = number(5, 2) - 1;
+  utc.tm_mday = number(8, 2);
+  utc.tm_hour = number(11, 2);
+  utc.tm_min = number(14, 2);
+  utc.tm_sec = number(17, 2);
+  if (utc.tm_year < 70 || utc.tm_mon > 11 || utc.tm_mday < 1 || utc.tm_mday > 31 || utc.tm_hour > 23 ||
+      utc.tm_min > 59 || utc.tm_sec > 59) {
+    return std::nullopt;
+  }
+  std::size_t at = kShape.size();
+  int millis = 0;
+  if (text[at] == '.') {
+    std::size_t digits = 0;
+    for (++at; at < text.size() && text[at] >= '0' && text[at] <= '9'; ++at, ++digits) {
+      if (digits < 3) millis = millis * 10 + (text[at] - '0');
+    }
+    if (digits == 0) return std::nullopt;
+    for (; digits < 3; ++digits) millis *= 10;
+  }
+  std::int64_t offset_minutes = 0;
+  const std::string_view zone = text.substr(at);
+  if (zone == "Z" || zone == "z") {
+    offset_minutes = 0;
+  } else if (zone.size() == 6 && (zone[0] == '+' || zone[0] == '-') && zone[3] == ':' &&
+             std::isdigit(static_cast<unsigned char>(zone[1])) && std::isdigit(static_cast<unsigned char>(zone[2])) &&
+             std::isdigit(static_cast<unsigned char>(zone[4])) && std::isdigit(static_cast<unsigned char>(zone[5]))) {
+    const int hours = (zone[1] - '0') * 10 + (zone[2] - '0');
+    const int minutes = (zone[4] - '0') * 10 + (zone[5] - '0');
+    if (hours > 23 || minutes > 59) return std::nullopt;
+    offset_minutes = (zone[0] == '+' ? 1 : -1) * (hours * 60 + minutes);
+  } else {
+    return std::nullopt;
+  }
+  // timegm normalises a day past the month's end into the next month: such a date is not one.
+  std::tm checked = utc;
+  const std::int64_t seconds = static_cast<std::int64_t>(timegm(&checked));
+  if (checked.tm_mday != utc.tm_mday || checked.tm_mon != utc.tm_mon) return std::nullopt;
+  return (seconds - offset_minutes * 60) * 1000 + millis;
 }
 
 std::int64_t unix_ms_now() {

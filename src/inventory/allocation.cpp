@@ -59,7 +59,7 @@ ReserveOutcome answer_with(const Reservation& hold, const ReserveCommand& reques
 
 Allocation allocate(std::int64_t event_id, std::int64_t available, const std::vector<ReserveCommand>& requests,
                     const std::unordered_map<std::string, Reservation>& existing, const BuyerLimit& buyers,
-                    std::chrono::steady_clock::time_point now) {
+                    std::chrono::steady_clock::time_point now, bool on_sale) {
   assert(available >= 0);
   [[maybe_unused]] const std::int64_t stock = available;
   Allocation allocation;
@@ -91,6 +91,8 @@ Allocation allocate(std::int64_t event_id, std::int64_t available, const std::ve
       decision.earlier = earlier->second;
     } else if (request.commit_by && *request.commit_by <= now) {
       decision.verdict = Verdict::too_late;
+    } else if (!on_sale) {
+      decision.verdict = Verdict::not_on_sale;
     } else if (buyers.max_tickets_per_buyer && !request.buyer_digest) {
       decision.verdict = Verdict::buyer_required;
     } else if (buyers.max_tickets_per_buyer &&

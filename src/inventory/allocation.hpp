@@ -62,6 +62,7 @@ enum class Verdict {
   too_late,    // a new hold its caller no longer waits for (past its commit_by): nothing is taken
   buyer_required,  // the event limits tickets per buyer and the request names none
   buyer_limit,     // the buyer's tickets and these together would pass the event's limit (`buyer_tickets`)
+  not_on_sale,     // a new hold while the event does not sell (outside its sales window)
 };
 struct Decision {
   Verdict verdict;
@@ -87,9 +88,10 @@ ReserveOutcome answer_with(const Reservation& hold, const ReserveCommand& reques
 
 // `available` is the event's stock under the lock, after this batch's settlements; `existing` the holds
 // already stored under the requests' keys; `buyers` the event's per-buyer limit and what its buyers hold;
-// `now` the time the lock was had.
+// `now` the time the lock was had; `on_sale` whether the event sold then (a key's hold made earlier is
+// still answered when it does not).
 Allocation allocate(std::int64_t event_id, std::int64_t available, const std::vector<ReserveCommand>& requests,
                     const std::unordered_map<std::string, Reservation>& existing, const BuyerLimit& buyers,
-                    std::chrono::steady_clock::time_point now);
+                    std::chrono::steady_clock::time_point now, bool on_sale = true);
 
 }  // namespace flashtix::inventory

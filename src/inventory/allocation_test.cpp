@@ -32,6 +32,26 @@ TEST(Allocate, GrantsInArrivalOrderUntilTheStockRunsOut) {
   EXPECT_EQ(allocation.available_after, 0);
 }
 
+TEST(Allocate, OutsideItsSalesWindowAnEventMakesNoHoldButAnswersTheHoldsItMade) {
+  const std::unordered_map<std::string, Reservation> existing{{"made", stored(1, "made", 2)}};
+  const Allocation allocation =
+      allocate(kEvent, 5, {wants("a", 1), wants("made", 2), wants("made", 3)}, existing, {}, kNow, false);
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::not_on_sale, Verdict::replay, Verdict::key_reused}));
+  EXPECT_EQ(allocation.taken_tickets, 0);
+  EXPECT_EQ(allocation.available_after, 5);
+}
+
+TEST(SalesWindow, OpensAtItsStartAndClosesAtItsEnd) {
+  EXPECT_TRUE(SalesWindow{}.open_at(0));
+  const SalesWindow window{1000, 2000};
+  EXPECT_FALSE(window.open_at(999));
+  EXPECT_TRUE(window.open_at(1000));
+  EXPECT_TRUE(window.open_at(1999));
+  EXPECT_FALSE(window.open_at(2000));
+  EXPECT_TRUE((SalesWindow{std::nullopt, 2000}.open_at(-5)));
+  EXPECT_TRUE((SalesWindow{1000, std::nullopt}.open_at(1'000'000'000'000)));
+}
+
 TEST(Allocate, EachRequestIsAllOrNothingAndASmallerOneMayStillFit) {
   // 5 left: 3 fits, 4 does not (2 left at its turn) and takes nothing, 2 then fits exactly.
   const Allocation allocation = allocate(kEvent, 5, {wants("a", 3), wants("b", 4), wants("c", 2), wants("d", 1)}, {}, {}, kNow);

@@ -9,6 +9,7 @@
 
 #include "core/log.hpp"
 #include "core/metrics.hpp"
+#include "core/time.hpp"
 #include "inventory/store.hpp"
 
 namespace flashtix::inventory {
@@ -179,9 +180,12 @@ EventDesk::Line* EventDesk::line_of(std::int64_t event_id) {
   return lines_.emplace(event_id, std::move(line)).first->second.get();
 }
 
-std::optional<SoldOut> EventDesk::refusal_from_memory(const Line& line, const ReserveCommand& command) const {
-  if (!line.known_available || *line.known_available >= command.quantity) return std::nullopt;
+std::optional<ReserveOutcome> EventDesk::refusal_from_memory(const Line& line, const ReserveCommand& command) const {
+  if (!line.known_available) return std::nullopt;
   if (std::chrono::steady_clock::now() - line.known_at >= limits_.sold_out_recheck) return std::nullopt;
+  // By this machine's clock; the transaction judges by the database's.
+  if (!line.known_sales.open_at(core::unix_ms_now())) return NotOnSale{line.known_sales};
+  if (*line.known_available >= command.quantity) return std::nullopt;
   return SoldOut{*line.known_available};
 }
 
@@ -315,6 +319,7 @@ awaitable<void> EventDesk::run_transaction(EventDesk* desk, std::vector<LineBatc
       const store::EventBatchResult& result = results[w];
       if (result.available_after) {
         batch.line->known_available = result.available_after;
+        batch.line->known_sales = result.sales;
         batch.line->known_at = std::chrono::steady_clock::now();
       }
       for (std::size_t i = 0; i < batch.requests.size(); ++i) {

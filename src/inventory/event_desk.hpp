@@ -11,7 +11,9 @@
 // Cheap refusals: the desk remembers the stock each batch of an event committed. A reserve asking for
 // more than that is refused at once, without a lock or a commit, for `sold_out_recheck` after that
 // batch; tickets given back through this process come with its batches, so only tickets returned by
-// another instance (or by hand) can go unseen, and for at most that long.
+// another instance (or by hand) can go unseen, and for at most that long. Likewise a reserve outside the
+// event's sales window as the last batch read it (by this machine's clock): a changed window is seen
+// within `sold_out_recheck`, and before a sale opens its crowd costs one lock and no commit per recheck.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -74,8 +76,10 @@ class EventDesk {
     std::deque<Waiting> waiting;  // in arrival order, at most limits.max_waiting
     bool ready = false;           // listed in ready_
     bool in_flight = false;       // a batch of it is in the running transaction
-    // The available tickets this process's last batch of the event committed, and when.
+    // The available tickets this process's last batch of the event committed, its sales window as that
+    // batch read it, and when.
     std::optional<std::int64_t> known_available;
+    SalesWindow known_sales;
     std::chrono::steady_clock::time_point known_at;
   };
   // One event's share of a transaction: its requests, what memory answered, what goes to the database.
@@ -86,7 +90,8 @@ class EventDesk {
   void accept(std::int64_t event_id, Op op, std::shared_ptr<core::Reply<Outcome>> reply);
   // Null when max_events lines are kept already and none is idle.
   Line* line_of(std::int64_t event_id);
-  std::optional<SoldOut> refusal_from_memory(const Line& line, const ReserveCommand& command) const;
+  // SoldOut or NotOnSale, when memory (no older than sold_out_recheck) already knows the answer.
+  std::optional<ReserveOutcome> refusal_from_memory(const Line& line, const ReserveCommand& command) const;
   LineBatch plan(Line* line, std::vector<Waiting> requests) const;
   // On the home thread, while any line is ready: one transaction after the other.
   static boost::asio::awaitable<void> run_transactions(EventDesk* desk);

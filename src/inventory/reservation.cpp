@@ -16,8 +16,25 @@ using core::Result;
 namespace json = core::json;
 
 namespace {
+
 constexpr std::int64_t kMaxId = std::numeric_limits<std::int64_t>::max();
+
+// An RFC 3339 date-time, absent or null for none.
+std::optional<std::int64_t> optional_instant(FieldReader& fields, std::string_view name) {
+  if (!fields.has(name)) return std::nullopt;  // null counts as absent
+  const std::optional<std::string> text = fields.optional_string(name, 1, 64);
+  const auto instant = text ? core::unix_ms_from_any_rfc3339(*text) : std::nullopt;
+  if (text && !instant) {
+    fields.fail("'" + std::string(name) + "' must be an RFC 3339 date-time such as \"2026-12-05T18:00:00Z\", or null");
+  }
+  return instant;
 }
+
+json::value instant_or_null(const std::optional<std::int64_t>& unix_ms) {
+  return unix_ms ? json::value(core::rfc3339_from_unix_ms(*unix_ms)) : json::value(nullptr);
+}
+
+}  // namespace
 
 Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limits) {
   auto parsed = core::parse_json_object(body);
@@ -27,7 +44,12 @@ Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limi
   command.name = fields.required_string("name", 1, kMaxEventNameLength);
   command.total_tickets = fields.required_int("total_tickets", 0, limits.max_total_tickets);
   command.max_tickets_per_buyer = fields.optional_int("max_tickets_per_buyer", 1, limits.max_total_tickets);
+  command.sales.start_ms = optional_instant(fields, "sales_start");
+  command.sales.end_ms = optional_instant(fields, "sales_end");
   if (fields.problem()) return *fields.problem();
+  if (command.sales.start_ms && command.sales.end_ms && *command.sales.end_ms <= *command.sales.start_ms) {
+    return core::invalid_request("'sales_end' must come after 'sales_start'");
+  }
   return command;
 }
 
@@ -135,7 +157,13 @@ json::object to_json(const Event& event) {
       {"sold_tickets", event.sold_tickets},
       {"max_tickets_per_buyer", event.max_tickets_per_buyer ? json::value(*event.max_tickets_per_buyer) : json::value(nullptr)},
       {"created_at", core::rfc3339_from_unix_ms(event.created_at_ms)},
+      {"sales_start", instant_or_null(event.sales.start_ms)},
+      {"sales_end", instant_or_null(event.sales.end_ms)},
   };
+}
+
+json::object to_json(const SalesWindow& sales) {
+  return {{"sales_start", instant_or_null(sales.start_ms)}, {"sales_end", instant_or_null(sales.end_ms)}};
 }
 
 json::object to_json(const Reservation& reservation) {

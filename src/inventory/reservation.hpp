@@ -21,6 +21,17 @@ inline constexpr std::string_view kReleased = "RELEASED";
 inline constexpr std::string_view kExpired = "EXPIRED";
 inline constexpr std::string_view kVoided = "VOIDED";
 
+// When an event sells: from `start` (inclusive) until `end` (exclusive), Unix milliseconds; nothing for
+// no bound on that side.
+struct SalesWindow {
+  std::optional<std::int64_t> start_ms;
+  std::optional<std::int64_t> end_ms;
+  bool open_at(std::int64_t unix_ms) const {
+    return (!start_ms || *start_ms <= unix_ms) && (!end_ms || unix_ms < *end_ms);
+  }
+  bool operator==(const SalesWindow&) const = default;
+};
+
 struct Event {
   std::int64_t id = 0;
   std::string name;
@@ -31,6 +42,7 @@ struct Event {
   std::int64_t created_at_ms = 0;
   // Tickets one buyer may hold and buy of this event at most; nothing: no limit.
   std::optional<std::int64_t> max_tickets_per_buyer;
+  SalesWindow sales;
 };
 
 struct Reservation {
@@ -50,6 +62,7 @@ struct CreateEvent {
   std::string name;
   std::int64_t total_tickets = 0;
   std::optional<std::int64_t> max_tickets_per_buyer;
+  SalesWindow sales;
 };
 
 struct ReserveCommand {
@@ -107,8 +120,12 @@ struct BuyerLimitReached {
   std::int64_t max_tickets_per_buyer;
   std::int64_t buyer_tickets;  // held or bought already
 };
+// The event does not sell now: before its window opens, or after it closed. Nothing was held.
+struct NotOnSale {
+  SalesWindow sales;
+};
 using ReserveOutcome =
-    std::variant<Reserved, SoldOut, EventNotFound, KeyReused, TooLate, BuyerRequired, BuyerLimitReached>;
+    std::variant<Reserved, SoldOut, EventNotFound, KeyReused, TooLate, BuyerRequired, BuyerLimitReached, NotOnSale>;
 
 // Release and confirm report the hold as it stands afterwards; `changed` tells whether this call made
 // the transition.
@@ -127,6 +144,8 @@ core::Result<HoldRef> parse_hold_ref(std::string_view body);
 core::Result<ReleaseCommand> parse_release(std::string_view body, const Limits& limits);
 
 core::json::object to_json(const Event& event);
+// {"sales_start": ..., "sales_end": ...}, each RFC 3339 or null.
+core::json::object to_json(const SalesWindow& sales);
 core::json::object to_json(const Reservation& reservation);
 
 }  // namespace flashtix::inventory

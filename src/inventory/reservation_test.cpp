@@ -95,6 +95,23 @@ TEST(ParseCreateEvent, APerBuyerLimitIsPositive) {
       parse_create_event(R"({"name": "A", "total_tickets": 5, "max_tickets_per_buyer": 0})", kLimits)));
 }
 
+TEST(ParseCreateEvent, ASalesWindowIsTwoDateTimesInOrder) {
+  const auto window = parse_create_event(
+      R"({"name": "A", "total_tickets": 5, "sales_start": "2026-12-05T18:00:00+01:00", "sales_end": "2026-12-05T18:30:00Z"})",
+      kLimits);
+  ASSERT_TRUE(std::holds_alternative<CreateEvent>(window));
+  EXPECT_EQ(std::get<CreateEvent>(window).sales, (SalesWindow{1796490000000, 1796495400000}));
+  const auto open = parse_create_event(R"({"name": "A", "total_tickets": 5, "sales_start": null})", kLimits);
+  ASSERT_TRUE(std::holds_alternative<CreateEvent>(open));
+  EXPECT_EQ(std::get<CreateEvent>(open).sales, SalesWindow{});
+  for (const char* bad : {R"({"name": "A", "total_tickets": 5, "sales_start": "tomorrow"})",
+                          R"({"name": "A", "total_tickets": 5, "sales_end": 1796490000})",
+                          R"({"name": "A", "total_tickets": 5, "sales_start": "2026-12-05T18:00:00Z", "sales_end": "2026-12-05T18:00:00Z"})",
+                          R"({"name": "A", "total_tickets": 5, "sales_start": "2026-12-05T18:00:01Z", "sales_end": "2026-12-05T18:00:00Z"})"}) {
+    EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_create_event(bad, kLimits))) << bad;
+  }
+}
+
 // The reset's trigger writes hold.voided from SQL (db/inventory/003), the one event type not written by
 // C++ with the contract's constant; an applied migration is never edited, so this holds them together.
 TEST(ResetTrigger, AnnouncesVoidedHoldsUnderTheContractsName) {

@@ -12,6 +12,7 @@
 #include "core/openapi.hpp"
 #include "core/secure_random.hpp"
 #include "core/service_host.hpp"
+#include "core/time.hpp"
 #include "inventory/event_desk.hpp"
 #include "inventory/reservation.hpp"
 #include "inventory/store.hpp"
@@ -105,6 +106,16 @@ awaitable<Response> get_event(Inventory* inventory, Request request) {
   co_return json_response(status::ok, to_json(*event));
 }
 
+// Why an event does not sell now, by this machine's clock (the refusal itself was the database's).
+std::string not_on_sale_detail(std::int64_t event_id, const SalesWindow& sales) {
+  const std::string event = "event " + std::to_string(event_id);
+  if (sales.end_ms && core::unix_ms_now() >= *sales.end_ms) {
+    return event + "'s sale ended at " + core::rfc3339_from_unix_ms(*sales.end_ms);
+  }
+  if (sales.start_ms) return event + " goes on sale at " + core::rfc3339_from_unix_ms(*sales.start_ms);
+  return event + " is not on sale";
+}
+
 // What a reserve answers, alone or as one item of a batch: its status and its body.
 struct ReserveAnswer {
   const ReserveCommand& command;
@@ -156,6 +167,10 @@ struct ReserveAnswer {
                        " more would pass its limit of " + std::to_string(reached.max_tickets_per_buyer),
                    {{"max_tickets_per_buyer", reached.max_tickets_per_buyer}, {"buyer_tickets", reached.buyer_tickets}},
                    {}});
+  }
+  void operator()(const NotOnSale& closed) {
+    refuse(Problem{status::conflict, "not_on_sale", "Not on sale", not_on_sale_detail(command.event_id, closed.sales),
+                   to_json(closed.sales), {}});
   }
   void refuse(const Problem& refusal) {
     body = core::problem_json(refusal);
@@ -346,7 +361,7 @@ awaitable<Response> get_limits(Inventory* inventory, Request request) {
 core::Router make_router(Inventory* inventory) {
   // The refusals of a sale are counted from the start, at 0: a counter that first appears with a count
   // already on it loses that count from every rate over it (the sold-out rate of a sell-out's first burst).
-  for (const std::string_view code : {"sold_out", "overloaded", "deadline_passed"}) refusal_counter(code);
+  for (const std::string_view code : {"sold_out", "not_on_sale", "overloaded", "deadline_passed"}) refusal_counter(code);
   core::Router router;
   core::add_health_route(router);
   core::add_openapi_route(router, openapi_document());

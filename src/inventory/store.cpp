@@ -17,6 +17,14 @@ using namespace core::pg;
 
 namespace {
 
+std::optional<std::int64_t> optional_integer(const Result& rows, int row, const char* column) {
+  return rows.is_null(row, column) ? std::nullopt : std::optional<std::int64_t>(rows.integer(row, column));
+}
+
+SalesWindow sales_window_from(const Result& rows, int row) {
+  return SalesWindow{optional_integer(rows, row, "sales_start_ms"), optional_integer(rows, row, "sales_end_ms")};
+}
+
 Event event_from(const Result& rows, int row) {
   const std::int64_t total = rows.integer(row, "total_tickets");
   const std::int64_t available = rows.integer(row, "available_tickets");
@@ -30,7 +38,8 @@ Event event_from(const Result& rows, int row) {
                rows.integer(row, "created_at_ms"),
                rows.is_null(row, "max_tickets_per_buyer")
                    ? std::nullopt
-                   : std::optional<std::int64_t>(rows.integer(row, "max_tickets_per_buyer"))};
+                   : std::optional<std::int64_t>(rows.integer(row, "max_tickets_per_buyer")),
+               sales_window_from(rows, row)};
 }
 
 Reservation reservation_from(const Result& rows, int row) {
@@ -46,7 +55,9 @@ Reservation reservation_from(const Result& rows, int row) {
 
 #define FLASHTIX_EVENT_COLUMNS                                                                   \
   "e.id, e.name, e.total_tickets, e.available_tickets, e.sold_tickets, e.max_tickets_per_buyer, " \
-  "(extract(epoch FROM e.created_at) * 1000)::bigint AS created_at_ms "
+  "(extract(epoch FROM e.created_at) * 1000)::bigint AS created_at_ms, "                        \
+  "(extract(epoch FROM e.sales_start) * 1000)::bigint AS sales_start_ms, "                      \
+  "(extract(epoch FROM e.sales_end) * 1000)::bigint AS sales_end_ms "
 
 #define FLASHTIX_RESERVATION_COLUMNS                                                             \
   "r.id, r.reservation_key, r.event_id, r.quantity, r.status, r.secret_sha256, "                 \
@@ -55,8 +66,9 @@ Reservation reservation_from(const Result& rows, int row) {
 
 constexpr Query kInsertEvent{"insert_event",
                              "INSERT INTO inventory.events AS e "
-                             "    (name, total_tickets, available_tickets, max_tickets_per_buyer) "
-                             "VALUES ($1, $2, $2, $3) RETURNING " FLASHTIX_EVENT_COLUMNS};
+                             "    (name, total_tickets, available_tickets, max_tickets_per_buyer, sales_start, sales_end) "
+                             "VALUES ($1, $2, $2, $3, to_timestamp($4::bigint / 1000.0), to_timestamp($5::bigint / 1000.0)) "
+                             "RETURNING " FLASHTIX_EVENT_COLUMNS};
 
 constexpr Query kSelectEvent{"select_event", "SELECT " FLASHTIX_EVENT_COLUMNS "FROM inventory.events e WHERE e.id = $1"};
 
@@ -99,11 +111,16 @@ constexpr Query kLockDueHolds{"lock_due_holds",
                               "ORDER BY r.expires_at LIMIT $2::integer FOR UPDATE SKIP LOCKED"};
 
 // Each event row once per transaction, in id order, before any hold (so two transactions, the reset
-// included, never wait on each other in a circle). Every statement after it reads the stock as it is now, not as a snapshot had it. NO KEY
+// included, never wait on each other in a circle); with its sales window and the database's clock as it
+// read the row, which judges the window, so that every instance judges alike. Every statement after it reads the stock as it is now, not as a snapshot had it. NO KEY
 // UPDATE, the lock the UPDATE of the counts takes anyway: it still puts batches one after the other, but
 // lets a hold written outside a batch (a release's tombstone) check its event's key meanwhile.
 constexpr Query kLockEvents{"lock_events",
-                            "SELECT id, available_tickets, max_tickets_per_buyer FROM inventory.events "
+                            "SELECT id, available_tickets, max_tickets_per_buyer, "
+                            "       (extract(epoch FROM sales_start) * 1000)::bigint AS sales_start_ms, "
+                            "       (extract(epoch FROM sales_end) * 1000)::bigint AS sales_end_ms, "
+                            "       (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS locked_at_ms "
+                            "FROM inventory.events "
                             "WHERE id = ANY($1::bigint[]) ORDER BY id FOR NO KEY UPDATE"};
 
 // After the lock: what each buyer of the batch holds (live) or bought of an event that limits it. Every
@@ -208,6 +225,8 @@ struct EventPart {
   // The due holds as their hold.expired tells of them, by id: announced for those the batch expires.
   std::unordered_map<std::int64_t, core::events::HoldExpired> due_announced;
   std::optional<std::int64_t> available;  // under the lock; nothing when the event does not exist
+  SalesWindow sales;
+  bool on_sale = true;  // by the database's clock as it read the row
   BuyerLimit buyers;
   Allocation allocation;
 };
@@ -216,7 +235,8 @@ struct EventPart {
 
 awaitable<Event> create_event(Pool* db, CreateEvent command) {
   Result rows =
-      co_await db->exec(kInsertEvent, params(command.name, command.total_tickets, command.max_tickets_per_buyer));
+      co_await db->exec(kInsertEvent, params(command.name, command.total_tickets, command.max_tickets_per_buyer,
+                                                 command.sales.start_ms, command.sales.end_ms));
   co_return event_from(rows, 0);
 }
 
@@ -303,6 +323,8 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     for (int i = 0; i < rows.rows(); ++i) {
       EventPart* part = part_of.at(rows.integer(i, "id"));
       part->available = rows.integer(i, "available_tickets");
+      part->sales = sales_window_from(rows, i);
+      part->on_sale = part->sales.open_at(rows.integer(i, "locked_at_ms"));
       if (!rows.is_null(i, "max_tickets_per_buyer")) part->buyers.max_tickets_per_buyer = rows.integer(i, "max_tickets_per_buyer");
     }
   }
@@ -354,7 +376,7 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     results[p].settlement = settle(batch.settles, part.holds, part.due);
     const Settlement& settlement = results[p].settlement;
     part.allocation = allocate(part.event_id, *part.available + settlement.restocked_tickets, batch.reserves, existing,
-                               part.buyers, locked_at);
+                               part.buyers, locked_at, part.on_sale);
     for (const StatusChange& change : settlement.changes) {
       changed_ids.push_back(change.reservation_id);
       changed_statuses.emplace_back(change.status);
@@ -381,6 +403,7 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
       sold.push_back(settlement.sold_tickets);
     }
     results[p].available_after = part.available;  // until a write says otherwise
+    results[p].sales = part.sales;
   }
 
   // Round trip 2: write what was decided, and commit; or end a transaction that changes nothing.
@@ -447,6 +470,10 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
       }
       if (decision.verdict == Verdict::too_late) {
         results[p].reserves.emplace_back(TooLate{});
+        continue;
+      }
+      if (decision.verdict == Verdict::not_on_sale) {
+        results[p].reserves.emplace_back(NotOnSale{part.sales});
         continue;
       }
       if (decision.verdict == Verdict::buyer_required) {

@@ -47,6 +47,7 @@ struct EventBatchResult {
   Settlement settlement;
   std::vector<ReserveOutcome> reserves;         // one per reserve, in order
   std::optional<std::int64_t> available_after;  // nothing when the event does not exist
+  SalesWindow sales;                            // as the lock read it
 };
 struct EventWork {
   std::int64_t event_id;

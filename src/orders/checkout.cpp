@@ -132,7 +132,8 @@ awaitable<void> reconcile(Orders* orders, ReserveRequest reserved) {
   if (!known) core::log_warn("order ", reserved.key, ": could not tell whether it was recorded within its hold time");
 }
 
-// Inventory's refusals (sold out, no such event, the per-buyer limit) as this service's problems.
+// Inventory's refusals (sold out, no such event, the per-buyer limit, outside the sales window) as this
+// service's problems.
 Problem refusal(const ReserveOutcome& outcome, const CreateOrder& command) {
   if (const auto* required = std::get_if<BuyerRequired>(&outcome)) {
     return Problem{status::bad_request, "buyer_required", "Buyer required",
@@ -149,6 +150,15 @@ Problem refusal(const ReserveOutcome& outcome, const CreateOrder& command) {
                    {{"max_tickets_per_buyer", reached->max_tickets_per_buyer},
                     {"buyer_tickets", reached->buyer_tickets}},
                    {}};
+  }
+  if (const auto* closed = std::get_if<NotOnSale>(&outcome)) {
+    const json::value& start = closed->sales.at("sales_start");
+    return Problem{status::conflict, "not_on_sale", "Not on sale",
+                   start.is_string() && core::unix_ms_from_rfc3339(start.get_string()) > core::unix_ms_now()
+                       ? "event " + std::to_string(command.event_id) + " goes on sale at " +
+                             std::string(start.get_string())
+                       : "event " + std::to_string(command.event_id) + " is not on sale now",
+                   closed->sales, {}};
   }
   if (const auto* sold_out = std::get_if<SoldOut>(&outcome)) {
     return Problem{status::conflict, "sold_out", "Sold out",
@@ -219,6 +229,10 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
     // buyer's path.
     co_await give_back_later(orders, request);
     co_return problem_response(inventory_unavailable(*unreachable));
+  }
+  if (std::holds_alternative<NotOnSale>(reserved)) {
+    // Not a final answer, so not kept under the key: the same key orders once the sale opens.
+    co_return problem_response(refusal(reserved, command));
   }
   if (!std::holds_alternative<Hold>(reserved)) {
     Response response = co_await remember_refusal(orders, std::move(key), order_id, refusal(reserved, command));

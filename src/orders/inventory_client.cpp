@@ -65,6 +65,15 @@ ReserveOutcome reserve_outcome(http::status status, const json::value& body) {
     if (!limit || !held) return ReserveFailed{"buyer limit " + text()};
     return BuyerLimitReached{*limit, *held};
   }
+  if (status == http::status::conflict && code() == "not_on_sale") {
+    json::object sales;
+    for (const std::string_view bound : {"sales_start", "sales_end"}) {
+      const json::value* member = object->if_contains(bound);
+      if (!member || !(member->is_string() || member->is_null())) return ReserveFailed{"not on sale " + text()};
+      sales[bound] = *member;
+    }
+    return NotOnSale{std::move(sales)};
+  }
   if (status == http::status::service_unavailable) return InventoryBusy{code()};
   return ReserveFailed{"reserve answered " + text()};
 }

@@ -35,6 +35,11 @@ struct BuyerLimitReached {
   std::int64_t max_tickets_per_buyer;
   std::int64_t buyer_tickets;
 };
+// The event does not sell now (outside its sales window): inventory's problem members, which say when
+// it opens or closed (sales_start, sales_end: RFC 3339 or null), passed on as they are.
+struct NotOnSale {
+  boost::json::object sales;
+};
 // Inventory answered 503 for this reserve (overloaded, or its database busy): nothing was held.
 struct InventoryBusy {
   std::string why;
@@ -43,8 +48,8 @@ struct InventoryBusy {
 struct ReserveFailed {
   std::string why;
 };
-using ReserveOutcome =
-    std::variant<Hold, SoldOut, EventNotFound, BuyerRequired, BuyerLimitReached, InventoryBusy, ReserveFailed>;
+using ReserveOutcome = std::variant<Hold, SoldOut, EventNotFound, BuyerRequired, BuyerLimitReached, NotOnSale,
+                                    InventoryBusy, ReserveFailed>;
 
 struct ReserveRequest {
   std::string key;  // the order id: the same key never holds twice
