@@ -1126,6 +1126,42 @@ TEST_F(InventoryApi, AtTheEndOfItsWindowAnEventStopsSellingButItsHoldsLiveOn) {
   EXPECT_EQ(db_counts(event), (EventCounts{10, 10, 0, 0}));
 }
 
+HttpResponse patch_event(std::int64_t event, const json::object& change,
+                         std::vector<std::pair<std::string, std::string>> headers = {}) {
+  return http_request(inventory_port(), "PATCH", "/events/" + std::to_string(event), json::serialize(change), headers);
+}
+
+TEST_F(InventoryApi, TheAdminMovesTheOpeningAndReservesSeeItWithinTheRecheck) {
+  const std::string later = utc_in(1h);
+  const std::int64_t event = create_event_selling(later, std::nullopt);
+  ASSERT_TRUE(is_problem(reserve(event, 1), 409, "not_on_sale"));
+
+  // Only the admin moves it.
+  EXPECT_EQ(patch_event(event, {{"sales_start", nullptr}}, {{"Authorization", ""}}).status, 401);
+  EXPECT_EQ(patch_event(event, {{"sales_start", nullptr}}, {{"Authorization", "Bearer " + test_tokens().service}}).status,
+            403);
+  EXPECT_TRUE(is_problem(reserve(event, 1), 409, "not_on_sale"));
+
+  // Bad changes change nothing: nothing to change, a bad instant, an end before the start it keeps.
+  EXPECT_TRUE(is_problem(patch_event(event, {}), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(patch_event(event, {{"sales_end", "soon"}}), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(patch_event(event, {{"sales_end", utc_in(1min)}}), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(patch_event(999'999'999, {{"sales_start", nullptr}}), 404, "event_not_found"));
+  EXPECT_EQ(string_field(get("/events/" + std::to_string(event)).json(), "sales_start"), later);
+
+  // Opened now: the reserves see it within the recheck of the refusals from memory.
+  const HttpResponse opened = patch_event(event, {{"sales_start", nullptr}});
+  ASSERT_TRUE(is_json(opened, 200)) << opened.describe();
+  EXPECT_TRUE(opened.json().as_object().at("sales_start").is_null());
+  EXPECT_TRUE(eventually(3s, [&] { return reserve(event, 1).status == 200; }));
+  // And closed again with an end: the end is kept, the start stays cleared.
+  const std::string closes = utc_in(500ms);
+  ASSERT_TRUE(is_json(patch_event(event, {{"sales_end", closes}}), 200));
+  sleep_until_utc(closes);
+  EXPECT_TRUE(eventually(3s, [&] { return is_problem(reserve(event, 1), 409, "not_on_sale"); }));
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 9, 1, 0}));
+}
+
 TEST_F(InventoryApi, ASalesWindowMustBeTwoDateTimesInOrder) {
   const std::string start = utc_in(60s);
   for (const auto& [field, value] : std::vector<std::pair<std::string, json::value>>{

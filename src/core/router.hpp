@@ -36,6 +36,7 @@ class Router {
   void post(std::string pattern, Handler handler) { add(http::verb::post, std::move(pattern), Role::anyone, std::move(handler)); }
   void get(std::string pattern, Role role, Handler handler) { add(http::verb::get, std::move(pattern), role, std::move(handler)); }
   void post(std::string pattern, Role role, Handler handler) { add(http::verb::post, std::move(pattern), role, std::move(handler)); }
+  void patch(std::string pattern, Role role, Handler handler) { add(http::verb::patch, std::move(pattern), role, std::move(handler)); }
   // GET open to anyone and never rate limited: what load balancers and monitors poll (/health, /ready).
   void probe(std::string pattern, Handler handler);
   void add(http::verb method, std::string pattern, Role role, Handler handler);

@@ -53,6 +53,25 @@ Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limi
   return command;
 }
 
+Result<ChangeSalesWindow> parse_change_sales_window(std::string_view body) {
+  auto parsed = core::parse_json_object(body);
+  if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
+  const json::object& object = std::get<json::object>(parsed);
+  FieldReader fields(object);
+  ChangeSalesWindow command;
+  // Present (an instant or null) is a change; FieldReader reads null as absent, so presence is asked here.
+  if (object.contains("sales_start")) command.start_ms = optional_instant(fields, "sales_start");
+  if (object.contains("sales_end")) command.end_ms = optional_instant(fields, "sales_end");
+  if (fields.problem()) return *fields.problem();
+  if (!command.start_ms && !command.end_ms) {
+    return core::invalid_request("give 'sales_start', 'sales_end' or both (an RFC 3339 date-time, or null for no bound)");
+  }
+  if (command.start_ms && command.end_ms && *command.start_ms && *command.end_ms && **command.end_ms <= **command.start_ms) {
+    return core::invalid_request("'sales_end' must come after 'sales_start'");
+  }
+  return command;
+}
+
 Result<ReserveCommand> parse_reserve(std::string_view body, const Limits& limits) {
   auto parsed = core::parse_json_object(body);
   if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;

@@ -65,6 +65,13 @@ struct CreateEvent {
   SalesWindow sales;
 };
 
+// PATCH /events/{id}: a new bound of the sales window for each instant given; null clears it, absent
+// keeps it.
+struct ChangeSalesWindow {
+  std::optional<std::optional<std::int64_t>> start_ms;
+  std::optional<std::optional<std::int64_t>> end_ms;
+};
+
 struct ReserveCommand {
   std::int64_t event_id = 0;
   std::int64_t quantity = 1;
@@ -135,6 +142,7 @@ struct HoldAfter {
 };
 
 core::Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limits);
+core::Result<ChangeSalesWindow> parse_change_sales_window(std::string_view body);
 core::Result<ReserveCommand> parse_reserve(std::string_view body, const Limits& limits);
 // {"reservations": [<reserve request>, ...]}: 1 to kMaxReserveBatch requests, each read as parse_reserve
 // reads one; the first bad one is the problem, naming its index.

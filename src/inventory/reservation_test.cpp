@@ -112,6 +112,21 @@ TEST(ParseCreateEvent, ASalesWindowIsTwoDateTimesInOrder) {
   }
 }
 
+TEST(ParseChangeSalesWindow, AnInstantSetsANullClearsAnAbsentKeeps) {
+  const auto both = parse_change_sales_window(R"({"sales_start": "2026-12-05T17:00:00Z", "sales_end": null})");
+  ASSERT_TRUE(std::holds_alternative<ChangeSalesWindow>(both));
+  EXPECT_EQ(std::get<ChangeSalesWindow>(both).start_ms, std::optional<std::optional<std::int64_t>>(1796490000000));
+  ASSERT_TRUE(std::get<ChangeSalesWindow>(both).end_ms.has_value());  // given, as null: cleared
+  EXPECT_FALSE(std::get<ChangeSalesWindow>(both).end_ms->has_value());
+  const auto end_only = parse_change_sales_window(R"({"sales_end": "2026-12-05T17:00:00Z"})");
+  ASSERT_TRUE(std::holds_alternative<ChangeSalesWindow>(end_only));
+  EXPECT_FALSE(std::get<ChangeSalesWindow>(end_only).start_ms.has_value());
+  for (const char* bad : {"{}", R"({"name": "B"})", R"({"sales_start": 5})", R"({"sales_start": "soon"})",
+                          R"({"sales_start": "2026-12-05T17:00:00Z", "sales_end": "2026-12-05T16:00:00Z"})", "[]"}) {
+    EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_change_sales_window(bad))) << bad;
+  }
+}
+
 // The reset's trigger writes hold.voided from SQL (db/inventory/003), the one event type not written by
 // C++ with the contract's constant; an applied migration is never edited, so this holds them together.
 TEST(ResetTrigger, AnnouncesVoidedHoldsUnderTheContractsName) {

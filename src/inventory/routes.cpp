@@ -65,6 +65,23 @@ awaitable<Response> create_event(Inventory* inventory, Request request) {
   co_return response;
 }
 
+// A changed window is seen by the reserves of this and every other process within --sold-out-recheck-ms
+// (their memory of it), and by every batch after this commit.
+awaitable<Response> change_sales_window(Inventory* inventory, Request request) {
+  auto id = path_id(request);
+  if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);
+  const std::int64_t event_id = std::get<std::int64_t>(id);
+  auto parsed = parse_change_sales_window(request.body());
+  if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
+  const store::WindowChange changed =
+      co_await store::change_sales_window(inventory->db, event_id, std::get<ChangeSalesWindow>(std::move(parsed)));
+  if (std::holds_alternative<EventNotFound>(changed)) co_return problem_response(event_not_found(event_id));
+  if (std::holds_alternative<store::SalesWindowOutOfOrder>(changed)) {
+    co_return problem_response(core::invalid_request("the window would end before it starts: 'sales_end' must come after 'sales_start'"));
+  }
+  co_return json_response(status::ok, to_json(std::get<Event>(changed)));
+}
+
 awaitable<Response> list_events(Inventory* inventory, Request request) {
   auto page = core::parse_page(request);
   if (auto* problem = std::get_if<Problem>(&page)) co_return problem_response(*problem);
@@ -370,6 +387,7 @@ core::Router make_router(Inventory* inventory) {
   router.post("/events", Role::admin, core::bind<create_event>(inventory));
   router.get("/events", core::bind<list_events>(inventory));
   router.get("/events/{id}", core::bind<get_event>(inventory));
+  router.patch("/events/{id}", Role::admin, core::bind<change_sales_window>(inventory));
   router.get("/events/{id}/stream", core::bind<stream_event>(inventory));
   router.get("/", core::bind<sale_page_route>(inventory));
   // Anyone may hold tickets (the original service's manual reserve); only the order service sells them,

@@ -70,6 +70,16 @@ constexpr Query kInsertEvent{"insert_event",
                              "VALUES ($1, $2, $2, $3, to_timestamp($4::bigint / 1000.0), to_timestamp($5::bigint / 1000.0)) "
                              "RETURNING " FLASHTIX_EVENT_COLUMNS};
 
+// $2 and $4 say whether the start and the end change; the CHECK refuses a window that would end before
+// it starts. The row lock waits for a batch of the event in flight, which read the window as it was.
+constexpr Query kChangeSalesWindow{"change_sales_window",
+                                   "UPDATE inventory.events AS e SET "
+                                   "  sales_start = CASE WHEN $2::boolean THEN to_timestamp($3::bigint / 1000.0) "
+                                   "                     ELSE e.sales_start END, "
+                                   "  sales_end = CASE WHEN $4::boolean THEN to_timestamp($5::bigint / 1000.0) "
+                                   "                   ELSE e.sales_end END "
+                                   "WHERE e.id = $1 RETURNING " FLASHTIX_EVENT_COLUMNS};
+
 constexpr Query kSelectEvent{"select_event", "SELECT " FLASHTIX_EVENT_COLUMNS "FROM inventory.events e WHERE e.id = $1"};
 
 constexpr Query kListEvents{
@@ -238,6 +248,22 @@ awaitable<Event> create_event(Pool* db, CreateEvent command) {
       co_await db->exec(kInsertEvent, params(command.name, command.total_tickets, command.max_tickets_per_buyer,
                                                  command.sales.start_ms, command.sales.end_ms));
   co_return event_from(rows, 0);
+}
+
+awaitable<WindowChange> change_sales_window(Pool* db, std::int64_t event_id, ChangeSalesWindow change) {
+  const std::optional<std::int64_t> start = change.start_ms.value_or(std::nullopt);
+  const std::optional<std::int64_t> end = change.end_ms.value_or(std::nullopt);
+  std::optional<Result> rows;
+  try {
+    const auto changes = [](bool given) { return std::string_view(given ? "true" : "false"); };
+    rows = co_await db->exec(kChangeSalesWindow, params(event_id, changes(change.start_ms.has_value()), start,
+                                                        changes(change.end_ms.has_value()), end));
+  } catch (const core::pg::Error& e) {
+    if (e.sqlstate() != "23514") throw;  // check_violation: sales_window_in_order
+  }
+  if (!rows) co_return SalesWindowOutOfOrder{};
+  if (rows->rows() == 0) co_return EventNotFound{};
+  co_return event_from(*rows, 0);
 }
 
 awaitable<std::optional<Event>> find_event(Pool* db, std::int64_t id) {

@@ -19,6 +19,10 @@ using boost::asio::awaitable;
 using core::pg::Pool;
 
 awaitable<Event> create_event(Pool* db, CreateEvent command);
+// The window as changed would end before it starts (with the bound the change keeps): nothing changed.
+struct SalesWindowOutOfOrder {};
+using WindowChange = std::variant<Event, EventNotFound, SalesWindowOutOfOrder>;
+awaitable<WindowChange> change_sales_window(Pool* db, std::int64_t event_id, ChangeSalesWindow change);
 awaitable<std::optional<Event>> find_event(Pool* db, std::int64_t id);
 // Events with id > after_id, in id order; at most `limit`.
 awaitable<std::vector<Event>> list_events(Pool* db, std::int64_t after_id, std::int64_t limit);
