@@ -79,6 +79,21 @@ TEST(OrdersApi, WithoutTheServiceTokenOrdersRefusesToStart) {
   }
 }
 
+// The bounds every service shares are checked together at start, before anything waits for the database
+// (here there is none): a usage error, naming the flag.
+TEST(OrdersApi, SharedBoundsThatDisagreeAreAUsageErrorAtOnce) {
+  try {
+    auto service = start_orders({{"FLASHTIX_MAX_CONNECTIONS", "100"},
+                                 {"FLASHTIX_MAX_CONNECTIONS_PER_CLIENT", "200"},
+                                 {"FLASHTIX_DATABASE_URL", "postgresql://flashuser@127.0.0.1:1/flashtix"}});
+    ADD_FAILURE() << "flashtix-orders started with more connections per client than in all";
+  } catch (const std::runtime_error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("exited with 2"), std::string::npos) << what;
+    EXPECT_NE(what.find("--max-connections-per-client"), std::string::npos) << what;
+  }
+}
+
 // A token inventory does not know: the order fails, and nothing is held or recorded.
 TEST(OrdersApi, AWrongServiceTokenSellsNothing) {
   const std::string wrong_file = make_temp_dir("flashtix-wrong-token-") + "/service-token";

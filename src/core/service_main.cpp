@@ -26,6 +26,9 @@ int service_main(std::string_view service, std::vector<ConfigOption> options, in
   try {
     config.parse(argc, argv);
     configure_logging(std::string(service), config);
+    // The shared bounds are read again by the host; checked here too, so that a bad one is a usage error
+    // before anything waits for the database.
+    HostLimits::from(config);
     return run(config);
   } catch (const std::invalid_argument& e) {
     std::cerr << program << ": " << e.what() << "\n";

@@ -36,9 +36,7 @@ Event event_from(const Result& rows, int row) {
                total - available - sold,
                sold,
                rows.integer(row, "created_at_ms"),
-               rows.is_null(row, "max_tickets_per_buyer")
-                   ? std::nullopt
-                   : std::optional<std::int64_t>(rows.integer(row, "max_tickets_per_buyer")),
+               optional_integer(rows, row, "max_tickets_per_buyer"),
                sales_window_from(rows, row)};
 }
 
@@ -122,9 +120,10 @@ constexpr Query kLockDueHolds{"lock_due_holds",
 
 // Each event row once per transaction, in id order, before any hold (so two transactions, the reset
 // included, never wait on each other in a circle); with its sales window and the database's clock as it
-// read the row, which judges the window, so that every instance judges alike. Every statement after it reads the stock as it is now, not as a snapshot had it. NO KEY
-// UPDATE, the lock the UPDATE of the counts takes anyway: it still puts batches one after the other, but
-// lets a hold written outside a batch (a release's tombstone) check its event's key meanwhile.
+// read the row, which judges the window, so that every instance judges alike. Every statement after it
+// reads the stock as it is now, not as a snapshot had it. NO KEY UPDATE, the lock the UPDATE of the
+// counts takes anyway: it still puts batches one after the other, but lets a hold written outside a batch
+// (a release's tombstone) check its event's key meanwhile.
 constexpr Query kLockEvents{"lock_events",
                             "SELECT id, available_tickets, max_tickets_per_buyer, "
                             "       (extract(epoch FROM sales_start) * 1000)::bigint AS sales_start_ms, "
