@@ -49,6 +49,23 @@ json::value nullable(const std::optional<std::string>& text) {
   return text ? json::value(*text) : json::value(nullptr);
 }
 
+// The members every hold.* payload begins with.
+json::object hold_facts_json(const HoldFacts& hold) {
+  return json::object{{"reservation_id", hold.reservation_id},
+                      {"reservation_key", hold.reservation_key},
+                      {"event_id", hold.event_id},
+                      {"quantity", hold.quantity}};
+}
+
+HoldFacts hold_facts_of(const json::object& object) {
+  HoldFacts hold;
+  hold.reservation_id = required_int(object, "reservation_id");
+  hold.reservation_key = required_string(object, "reservation_key");
+  hold.event_id = required_int(object, "event_id");
+  hold.quantity = required_int(object, "quantity");
+  return hold;
+}
+
 }  // namespace
 
 const EventType* find_event_type(std::string_view type) {
@@ -159,43 +176,28 @@ PaymentOutcome tag_invoke(json::value_to_tag<PaymentOutcome>, const json::value&
 }
 
 void tag_invoke(json::value_from_tag, json::value& out, const HoldVoided& event) {
-  out = json::object{{"reservation_id", event.reservation_id},
-                     {"reservation_key", event.reservation_key},
-                     {"event_id", event.event_id},
-                     {"quantity", event.quantity},
-                     {"was", event.was}};
+  json::object object = hold_facts_json(event);
+  object["was"] = event.was;
+  out = std::move(object);
 }
 
 HoldVoided tag_invoke(json::value_to_tag<HoldVoided>, const json::value& in) {
   const json::object& object = object_of(in);
-  HoldVoided event;
-  event.reservation_id = required_int(object, "reservation_id");
-  event.reservation_key = required_string(object, "reservation_key");
-  event.event_id = required_int(object, "event_id");
-  event.quantity = required_int(object, "quantity");
-  event.was = required_string(object, "was");
-  return event;
+  return HoldVoided{hold_facts_of(object), required_string(object, "was")};
 }
 
 void tag_invoke(json::value_from_tag, json::value& out, const HoldExpired& event) {
-  out = json::object{{"reservation_id", event.reservation_id},
-                     {"reservation_key", event.reservation_key},
-                     {"event_id", event.event_id},
-                     {"quantity", event.quantity},
-                     {"expired_at", rfc3339_from_unix_ms(event.expired_at_ms)}};
+  json::object object = hold_facts_json(event);
+  object["expired_at"] = rfc3339_from_unix_ms(event.expired_at_ms);
+  out = std::move(object);
 }
 
 HoldExpired tag_invoke(json::value_to_tag<HoldExpired>, const json::value& in) {
   const json::object& object = object_of(in);
-  HoldExpired event;
-  event.reservation_id = required_int(object, "reservation_id");
-  event.reservation_key = required_string(object, "reservation_key");
-  event.event_id = required_int(object, "event_id");
-  event.quantity = required_int(object, "quantity");
+  HoldFacts hold = hold_facts_of(object);
   const std::optional<std::int64_t> expired_at_ms = unix_ms_from_rfc3339(required_string(object, "expired_at"));
   if (!expired_at_ms) throw MalformedPayload("payload field 'expired_at' is not an RFC 3339 time");
-  event.expired_at_ms = *expired_at_ms;
-  return event;
+  return HoldExpired{std::move(hold), *expired_at_ms};
 }
 
 }  // namespace flashtix::core::events

@@ -88,26 +88,27 @@ struct PaymentRefunded : PaymentOutcome {
   static constexpr std::string_view kType = "payment.refunded";
 };
 
-// hold.voided: the documented reset of an event voided this hold. Written by the reset's trigger in the
-// database (db/inventory/003_reset_announces_voided_holds.sql), which names the type in its SQL.
-struct HoldVoided {
-  static constexpr std::string_view kType = "hold.voided";
+// What every hold.* event says of its hold, first on the wire.
+struct HoldFacts {
   std::int64_t reservation_id = 0;
   std::string reservation_key;  // the order id when an order made the hold
   std::int64_t event_id = 0;
   std::int64_t quantity = 0;
+  bool operator==(const HoldFacts&) const = default;
+};
+
+// hold.voided: the documented reset of an event voided this hold. Written by the reset's trigger in the
+// database (db/inventory/003_reset_announces_voided_holds.sql), which names the type in its SQL.
+struct HoldVoided : HoldFacts {
+  static constexpr std::string_view kType = "hold.voided";
   std::string was;  // HELD or CONFIRMED
   bool operator==(const HoldVoided&) const = default;
 };
 
 // hold.expired: inventory's expiry sweep expired this HELD hold, its time having passed unpaid. Its order,
 // when still pending, ends now instead of at the order service's next sweep.
-struct HoldExpired {
+struct HoldExpired : HoldFacts {
   static constexpr std::string_view kType = "hold.expired";
-  std::int64_t reservation_id = 0;
-  std::string reservation_key;  // the order id when an order made the hold
-  std::int64_t event_id = 0;
-  std::int64_t quantity = 0;
   std::int64_t expired_at_ms = 0;  // on the wire "expired_at", RFC 3339: when the sweep expired it
   bool operator==(const HoldExpired&) const = default;
 };

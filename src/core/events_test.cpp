@@ -27,8 +27,8 @@ events::OrderEnded order_ended() {
   return {kOrderId, "CANCELLED", 7, 2, 42, std::nullopt, kPaymentId, "payment_declined"};
 }
 events::PaymentOutcome payment_outcome() { return {kPaymentId, kOrderId, "failed", 7, 2, "card_declined"}; }
-events::HoldVoided hold_voided() { return {42, kOrderId, 7, 2, "CONFIRMED"}; }
-events::HoldExpired hold_expired() { return {42, kOrderId, 7, 2, 1'795'000'000'123}; }
+events::HoldVoided hold_voided() { return {{42, kOrderId, 7, 2}, "CONFIRMED"}; }
+events::HoldExpired hold_expired() { return {{42, kOrderId, 7, 2}, 1'795'000'000'123}; }
 
 std::set<std::string> keys_of(const json::value& value) {
   std::set<std::string> keys;

@@ -368,7 +368,7 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
       const std::int64_t id = rows.integer(i, "id");
       const std::int64_t quantity = rows.integer(i, "quantity");
       part.due.push_back({id, quantity});
-      core::events::HoldExpired announced{id, std::string(rows.text(i, "reservation_key")), part.event_id, quantity,
+      core::events::HoldExpired announced{{id, std::string(rows.text(i, "reservation_key")), part.event_id, quantity},
                                           rows.integer(i, "expired_at_ms")};
       part.due_announced.emplace(id, std::move(announced));
     }
