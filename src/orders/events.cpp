@@ -26,6 +26,13 @@ awaitable<Order> order_of(Orders* orders, const Message& message, const std::str
   co_return *order;
 }
 
+// The order that made a hold: its key is the order's id. Nothing for a hold made without an order (a
+// manual reserve, whatever its key).
+awaitable<std::optional<Order>> order_of_hold(Orders* orders, const events::HoldFacts& hold) {
+  if (!core::is_uuid(hold.reservation_key)) co_return std::nullopt;
+  co_return co_await store::find_order(orders->db, hold.reservation_key);
+}
+
 // Commits `effect` with the message's inbox row; a redelivered message changes nothing.
 awaitable<void> apply_once(Orders* orders, Message message, std::vector<Statement> effect) {
   const bool announces = !effect.empty();
@@ -84,9 +91,7 @@ awaitable<void> on_payment_failed(Orders* orders, Message message, events::Payme
 // order.cancelled gets the payment refunded and the buyer told. A hold made without an order (a manual
 // reserve) has nothing to cancel.
 awaitable<void> on_hold_voided(Orders* orders, Message message, events::HoldVoided voided) {
-  const std::string key = voided.reservation_key;
-  std::optional<Order> order;
-  if (core::is_uuid(key)) order = co_await store::find_order(orders->db, key);
+  std::optional<Order> order = co_await order_of_hold(orders, voided);
   std::vector<Statement> effect;
   if (order && (order->status == kPendingPayment || order->status == kConfirmed)) {
     core::log_info("order ", order->id, ": its event was reset, so it is cancelled and refunded");
@@ -102,9 +107,7 @@ awaitable<void> on_hold_voided(Orders* orders, Message message, events::HoldVoid
 // ended already, changes nothing; finish_order moves only a pending order, so a payment or the sweep
 // ending it meanwhile wins or loses as a whole.
 awaitable<void> on_hold_expired(Orders* orders, Message message, events::HoldExpired expired) {
-  const std::string key = expired.reservation_key;
-  std::optional<Order> order;
-  if (core::is_uuid(key)) order = co_await store::find_order(orders->db, key);
+  std::optional<Order> order = co_await order_of_hold(orders, expired);
   std::vector<Statement> effect;
   if (order && order->status == kPendingPayment) {
     order->status = std::string(kExpired);
