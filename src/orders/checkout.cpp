@@ -152,13 +152,7 @@ Problem refusal(const ReserveOutcome& outcome, const CreateOrder& command) {
                    {}};
   }
   if (const auto* closed = std::get_if<NotOnSale>(&outcome)) {
-    const json::value& start = closed->sales.at("sales_start");
-    return Problem{status::conflict, "not_on_sale", "Not on sale",
-                   start.is_string() && core::unix_ms_from_rfc3339(start.get_string()) > core::unix_ms_now()
-                       ? "event " + std::to_string(command.event_id) + " goes on sale at " +
-                             std::string(start.get_string())
-                       : "event " + std::to_string(command.event_id) + " is not on sale now",
-                   closed->sales, {}};
+    return Problem{status::conflict, "not_on_sale", "Not on sale", closed->detail, closed->sales, {}};
   }
   if (const auto* sold_out = std::get_if<SoldOut>(&outcome)) {
     return Problem{status::conflict, "sold_out", "Sold out",

@@ -66,13 +66,15 @@ ReserveOutcome reserve_outcome(http::status status, const json::value& body) {
     return BuyerLimitReached{*limit, *held};
   }
   if (status == http::status::conflict && code() == "not_on_sale") {
+    const json::value* detail = object->if_contains("detail");
+    if (!detail || !detail->is_string()) return ReserveFailed{"not on sale " + text()};
     json::object sales;
     for (const std::string_view bound : {"sales_start", "sales_end"}) {
       const json::value* member = object->if_contains(bound);
       if (!member || !(member->is_string() || member->is_null())) return ReserveFailed{"not on sale " + text()};
       sales[bound] = *member;
     }
-    return NotOnSale{std::move(sales)};
+    return NotOnSale{std::string(detail->get_string()), std::move(sales)};
   }
   if (status == http::status::service_unavailable) return InventoryBusy{code()};
   return ReserveFailed{"reserve answered " + text()};

@@ -35,9 +35,10 @@ struct BuyerLimitReached {
   std::int64_t max_tickets_per_buyer;
   std::int64_t buyer_tickets;
 };
-// The event does not sell now (outside its sales window): inventory's problem members, which say when
-// it opens or closed (sales_start, sales_end: RFC 3339 or null), passed on as they are.
+// The event does not sell now (outside its sales window): inventory's detail (when it opens or closed)
+// and its problem members (sales_start, sales_end: RFC 3339 or null), passed on as they are.
 struct NotOnSale {
+  std::string detail;
   boost::json::object sales;
 };
 // Inventory answered 503 for this reserve (overloaded, or its database busy): nothing was held.
