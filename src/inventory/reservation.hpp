@@ -29,6 +29,8 @@ struct SalesWindow {
   bool open_at(std::int64_t unix_ms) const {
     return (!start_ms || *start_ms <= unix_ms) && (!end_ms || unix_ms < *end_ms);
   }
+  // The end after the start, where both are bounded (the events table's CHECK says the same).
+  bool in_order() const { return !start_ms || !end_ms || *start_ms < *end_ms; }
   bool operator==(const SalesWindow&) const = default;
 };
 
@@ -143,6 +145,8 @@ struct HoldAfter {
 
 core::Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limits);
 core::Result<ChangeSalesWindow> parse_change_sales_window(std::string_view body);
+// The 400 for a window that would end before it starts.
+core::Problem sales_window_out_of_order();
 core::Result<ReserveCommand> parse_reserve(std::string_view body, const Limits& limits);
 // {"reservations": [<reserve request>, ...]}: 1 to kMaxReserveBatch requests, each read as parse_reserve
 // reads one; the first bad one is the problem, naming its index.

@@ -76,9 +76,7 @@ awaitable<Response> change_sales_window(Inventory* inventory, Request request) {
   const store::WindowChange changed =
       co_await store::change_sales_window(inventory->db, event_id, std::get<ChangeSalesWindow>(std::move(parsed)));
   if (std::holds_alternative<EventNotFound>(changed)) co_return problem_response(event_not_found(event_id));
-  if (std::holds_alternative<store::SalesWindowOutOfOrder>(changed)) {
-    co_return problem_response(core::invalid_request("the window would end before it starts: 'sales_end' must come after 'sales_start'"));
-  }
+  if (std::holds_alternative<store::SalesWindowOutOfOrder>(changed)) co_return problem_response(sales_window_out_of_order());
   co_return json_response(status::ok, to_json(std::get<Event>(changed)));
 }
 
