@@ -24,13 +24,17 @@ namespace flashtix::core {
 namespace asio = boost::asio;
 using asio::ip::tcp;
 
-pg::PoolOptions pool_options_from(const Config& config) {
+namespace {
+
+pg::PoolOptions pool_options_from(const Config& config, int connections) {
   pg::PoolOptions options;
   options.connection.url = config.get("database-url");
   if (!service_name().empty()) options.connection.application_name = "flashtix-" + service_name();
-  options.max_connections = HostLimits::from(config).db_pool_size;
+  options.max_connections = connections;
   return options;
 }
+
+}  // namespace
 
 ServiceHost::ServiceHost(std::string name, const Config& config)
     : name_(std::move(name)),
@@ -39,12 +43,12 @@ ServiceHost::ServiceHost(std::string name, const Config& config)
       metrics_address_(config.get("metrics-address")),
       limits_(HostLimits::from(config)),
       credentials_(credentials_from(config)),
-      rate_limiter_(rate_limit_settings_from(config, limits_.rate_limit)) {
-  const auto pool = pool_options_from(config);
+      rate_limiter_(rate_limit_settings_from(config, limits_.rate_limit)),
+      pool_options_(pool_options_from(config, limits_.db_pool_size)) {
   for (int i = 0; i < limits_.threads; ++i) {
     auto worker = std::make_unique<Worker>();
     worker->index = i;
-    worker->db = std::make_unique<pg::Pool>(worker->io.get_executor(), pool);
+    worker->db = std::make_unique<pg::Pool>(worker->io.get_executor(), pool_options_);
     workers_.push_back(std::move(worker));
   }
   metrics::describe_process(name_, std::string(build_version()));

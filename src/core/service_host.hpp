@@ -41,6 +41,8 @@ class ServiceHost {
 
   std::vector<std::unique_ptr<Worker>>& workers() { return workers_; }
   const std::string& name() const { return name_; }
+  // How each thread's pool connects (and how large it grows): also for the service's other pools.
+  const pg::PoolOptions& pool_options() const { return pool_options_; }
 
   // Listens, serves until SIGINT/SIGTERM, and returns the process exit code. On the signal it drains:
   // /ready answers 503 at once, new connections are refused after the drain notice, requests in flight
@@ -58,13 +60,11 @@ class ServiceHost {
   HostLimits limits_;
   Credentials credentials_;  // the tokens every route that needs a role accepts
   RateLimiter rate_limiter_;  // shared by every thread's router
+  pg::PoolOptions pool_options_;
   std::vector<std::unique_ptr<Worker>> workers_;
   ServerState server_state_;
   std::atomic<int> exit_code_{0};
 };
-
-// The options common to all services turned into pool settings.
-pg::PoolOptions pool_options_from(const Config& config);
 
 // Blocks until SELECT 1 answers: used by /ready.
 boost::asio::awaitable<bool> database_answers(pg::Pool* pool);

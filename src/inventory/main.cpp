@@ -27,7 +27,7 @@ int run(const core::Config& config) {
 
   core::ServiceHost host("inventory", config);
   const core::messaging::Tables tables("inventory");
-  core::messaging::OutboxRelay relay(broker, &tables, core::pool_options_from(config));
+  core::messaging::OutboxRelay relay(broker, &tables, host.pool_options());
   // The desk on the last thread: the sweeper and the retention run on the first.
   auto& desk_thread = *host.workers().back();
   inventory::EventDesk desk({desk_thread.io.get_executor(), desk_thread.db.get()}, limits.desk);

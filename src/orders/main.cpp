@@ -50,7 +50,7 @@ int run(const core::Config& config) {
   orders::KeysInFlight keys_in_flight;
   core::ServiceHost host("orders", config);
   const core::messaging::Tables tables("orders");
-  core::messaging::OutboxRelay relay(broker, &tables, core::pool_options_from(config));
+  core::messaging::OutboxRelay relay(broker, &tables, host.pool_options());
   std::vector<orders::Orders*> orders_per_worker;
   core::messaging::Consumer consumer(
       broker, core::amqp::queue_of("orders"), static_cast<int>(config.get_int("prefetch", 1, 1000)),

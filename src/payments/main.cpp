@@ -25,7 +25,7 @@ int run(const core::Config& config) {
 
   core::ServiceHost host("payments", config);
   const core::messaging::Tables tables("payments");
-  core::messaging::OutboxRelay relay(broker, &tables, core::pool_options_from(config));
+  core::messaging::OutboxRelay relay(broker, &tables, host.pool_options());
   payments::SimulatedGateway gateway(limits.simulated_gateway);
   core::Doorbell refunds(host.workers().front()->io.get_executor());
   std::vector<std::unique_ptr<payments::Payments>> payments_per_worker;
