@@ -5,14 +5,13 @@
 
 #include <stdexcept>
 
+#include "core/limits_test_support.hpp"
+
 namespace flashtix::core {
 namespace {
 
 HostLimits limits_from(std::vector<const char*> flags) {
-  Config config("test", common_options(8001));
-  flags.insert(flags.begin(), "test");
-  config.parse(static_cast<int>(flags.size()), flags.data());
-  return HostLimits::from(config);
+  return test_support::limits_from_flags<HostLimits>("test", std::move(flags));
 }
 
 TEST(HostLimits, WithoutFlagsTheyAreTheInitialValues) {

@@ -82,7 +82,7 @@ void RateLimiter::forget_idle(Clock::time_point now) {
 RateLimitVerdict RateLimiter::take(const std::string& client, Clock::time_point now) {
   RateLimitVerdict verdict;
   if (!settings_.enabled()) {
-    verdict.remaining = static_cast<std::int64_t>(settings_.burst);
+    verdict.remaining = settings_.burst;
     return verdict;
   }
   const std::lock_guard lock(mutex_);
@@ -144,9 +144,10 @@ std::string RateLimiter::client_of(const Request& request) const {
 std::vector<std::pair<std::string, std::string>> RateLimiter::headers(const RateLimitVerdict& verdict) const {
   const std::string name = "\"" + std::string(kAnonymousPolicy) + "\"";
   // The bucket as a quota: `burst` requests per the time an empty bucket takes to fill.
-  const auto window = std::max<std::int64_t>(1, static_cast<std::int64_t>(std::ceil(static_cast<double>(settings_.burst) / static_cast<double>(settings_.requests_per_second))));
+  const auto window = std::max<std::int64_t>(
+      1, static_cast<std::int64_t>(std::ceil(static_cast<double>(settings_.burst) / settings_.requests_per_second)));
   std::vector<std::pair<std::string, std::string>> fields{
-      {"RateLimit-Policy", name + ";q=" + std::to_string(static_cast<std::int64_t>(settings_.burst)) +
+      {"RateLimit-Policy", name + ";q=" + std::to_string(settings_.burst) +
                                ";w=" + std::to_string(window)},
       {"RateLimit", name + ";r=" + std::to_string(verdict.remaining) +
                         ";t=" + std::to_string(ceil_seconds(verdict.allowed ? verdict.full_after : verdict.retry_after))},
