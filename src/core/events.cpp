@@ -109,6 +109,8 @@ void tag_invoke(json::value_from_tag, json::value& out, const OrderCreated& even
                       {"reservation_id", event.reservation_id},
                       {"expires_at", rfc3339_from_unix_ms(event.expires_at_ms)}};
   object["customer_email"] = nullable(event.customer_email);
+  object["amount_minor"] = event.amount_minor;
+  object["currency"] = event.currency;
   out = std::move(object);
 }
 
@@ -124,6 +126,8 @@ OrderCreated tag_invoke(json::value_to_tag<OrderCreated>, const json::value& in)
   if (!expires_at_ms) throw MalformedPayload("payload field 'expires_at' is not an RFC 3339 time");
   event.expires_at_ms = *expires_at_ms;
   event.customer_email = optional_string(object, "customer_email");
+  event.amount_minor = required_int(object, "amount_minor");
+  event.currency = required_string(object, "currency");
   return event;
 }
 

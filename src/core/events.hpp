@@ -43,6 +43,9 @@ struct OrderCreated {
   std::int64_t reservation_id = 0;
   std::int64_t expires_at_ms = 0;  // on the wire "expires_at", RFC 3339
   std::optional<std::string> customer_email;
+  // What the order costs, which payments charges: integer minor units of an ISO 4217 currency (0: free).
+  std::int64_t amount_minor = 0;
+  std::string currency;
   bool operator==(const OrderCreated&) const = default;
 };
 

@@ -21,7 +21,7 @@ constexpr const char* kOrderId = "0b5e2f7c-8d0a-4a53-9d1e-3f6a2b1c4d5e";
 constexpr const char* kPaymentId = "7f1c2d3e-4b5a-4c6d-8e9f-0a1b2c3d4e5f";
 
 events::OrderCreated order_created() {
-  return {kOrderId, 7, 2, "tok_ok", 42, 1'795'000'000'123, "a@b.example"};
+  return {kOrderId, 7, 2, "tok_ok", 42, 1'795'000'000'123, "a@b.example", 9'000, "EUR"};
 }
 events::OrderEnded order_ended() {
   return {kOrderId, "CANCELLED", 7, 2, 42, std::nullopt, kPaymentId, "payment_declined"};
@@ -40,7 +40,7 @@ std::set<std::string> keys_of(const json::value& value) {
 TEST(EventPayload, EachTypeWritesItsFieldsUnderTheirWireNames) {
   EXPECT_EQ(keys_of(json::value_from(order_created())),
             (std::set<std::string>{"order_id", "event_id", "quantity", "payment_token", "reservation_id", "expires_at",
-                                   "customer_email"}));
+                                   "customer_email", "amount_minor", "currency"}));
   EXPECT_EQ(keys_of(json::value_from(events::OrderConfirmed{order_ended()})),
             (std::set<std::string>{"order_id", "status", "event_id", "quantity", "reservation_id", "customer_email",
                                    "payment_id", "reason"}));
@@ -99,7 +99,7 @@ void expect_each_required_field_refused(const Event& event, const std::vector<st
 
 TEST(EventPayload, AMissingOrMistypedFieldIsRefused) {
   expect_each_required_field_refused(order_created(), {"order_id", "event_id", "quantity", "payment_token",
-                                                       "reservation_id", "expires_at"});
+                                                       "reservation_id", "expires_at", "amount_minor", "currency"});
   expect_each_required_field_refused(events::OrderExpired{order_ended()},
                                      {"order_id", "status", "event_id", "quantity", "reservation_id"});
   expect_each_required_field_refused(events::PaymentSucceeded{payment_outcome()},
