@@ -279,6 +279,8 @@ std::string db_snapshot() {
   append(
       pg().admin_query("SELECT id, reservation_key, event_id, quantity, status, expires_at, created_at, updated_at"
                        "  FROM inventory.reservations ORDER BY id"));
+  append(pg().admin_query("SELECT id, event_id, name, price_minor, quota, available_tickets, sold_tickets"
+                          "  FROM inventory.ticket_types ORDER BY id"));
   return text;
 }
 

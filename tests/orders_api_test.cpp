@@ -472,3 +472,71 @@ TEST(OrdersApi, ABuyerNeverPassesTheEventsLimitEvenAllAtOnce) {
 
 }  // namespace
 }  // namespace flashtix::test
+
+namespace flashtix::test {
+namespace {
+
+// An order over two ticket types: all its items or none, one hold, and the total of price times quantity
+// in the event's currency; a replay answers the same order, and a refusal of its items is passed on.
+TEST(OrdersApi, AnOrderOverTwoTypesHoldsBothAndCostsTheirSum) {
+  const HttpResponse created = post(
+      "/events",
+      json::object{{"name", unique_name()},
+                   {"total_tickets", 10},
+                   {"currency", "USD"},
+                   {"ticket_types",
+                    json::array{json::object{{"name", "General"}, {"price_minor", 2500}},
+                                json::object{{"name", "VIP"}, {"price_minor", 12000}, {"quota", 1}}}}});
+  ASSERT_EQ(created.status, 201) << created.describe();
+  const json::value event_body = created.json();
+  const std::int64_t event = int_field(event_body, "id");
+  const std::int64_t general = int_field(event_body.at("ticket_types").as_array()[0], "id");
+  const std::int64_t vip = int_field(event_body.at("ticket_types").as_array()[1], "id");
+  const auto items = [](std::int64_t first, std::int64_t first_quantity, std::int64_t second,
+                        std::int64_t second_quantity) {
+    return json::array{json::object{{"ticket_type_id", first}, {"quantity", first_quantity}},
+                       json::object{{"ticket_type_id", second}, {"quantity", second_quantity}}};
+  };
+
+  // VIP has one ticket: two are refused whole, the General ones with them.
+  const HttpResponse refused = order_post(orders(), json::object{{"event_id", event}, {"items", items(general, 2, vip, 2)}});
+  ASSERT_TRUE(is_problem(refused, 409, "sold_out")) << refused.describe();
+  EXPECT_EQ(int_field(refused.json(), "ticket_type_id"), vip);
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 10, 0, 0}));
+
+  const Headers keyed{{"Authorization", ""}, {"Idempotency-Key", "two-types-" + std::to_string(event)}};
+  const json::object body{{"event_id", event}, {"items", items(general, 2, vip, 1)}};
+  const HttpResponse ordered = order_post(orders(), body, keyed);
+  ASSERT_TRUE(is_json(ordered, 200)) << ordered.describe();
+  const json::value order = ordered.json();
+  EXPECT_EQ(int_field(order, "quantity"), 3);
+  EXPECT_EQ(int_field(order, "amount_minor"), 2 * 2500 + 12000);
+  EXPECT_EQ(string_field(order, "currency"), "USD");
+  ASSERT_EQ(order.at("items").as_array().size(), 2u);
+  EXPECT_EQ(int_field(order.at("items").as_array()[1], "unit_price_minor"), 12000);
+  EXPECT_EQ(db_counts(event), (EventCounts{10, 7, 3, 0}));
+  EXPECT_EQ(db_hold_count(event), 1);
+
+  const HttpResponse replayed = order_post(orders(), body, keyed);
+  ASSERT_TRUE(is_json(replayed, 200)) << replayed.describe();
+  EXPECT_EQ(string_field(replayed.json(), "order_id"), string_field(order, "order_id"));
+  // The same key with other items is another request.
+  EXPECT_TRUE(is_problem(order_post(orders(), json::object{{"event_id", event}, {"items", items(general, 1, vip, 1)}}, keyed),
+                         422, "idempotency_mismatch"));
+
+  const HttpResponse read =
+      order_call("GET", "/orders/" + string_field(order, "order_id"), bearer(string_field(order, "order_secret")));
+  ASSERT_TRUE(is_json(read, 200)) << read.describe();
+  EXPECT_EQ(int_field(read.json(), "amount_minor"), 17000);
+  EXPECT_EQ(read.json().at("items"), order.at("items"));
+
+  const HttpResponse unknown =
+      order_post(orders(), json::object{{"event_id", event}, {"items", json::array{json::object{{"ticket_type_id", 987654321}, {"quantity", 1}}}}});
+  EXPECT_TRUE(is_problem(unknown, 404, "ticket_type_not_found")) << unknown.describe();
+  EXPECT_TRUE(is_problem(order_post(orders(), json::object{{"event_id", event}, {"quantity", 1}, {"items", items(general, 1, vip, 1)}}),
+                         400, "invalid_request"));
+  EXPECT_EQ(db_order_count(event), 1);
+}
+
+}  // namespace
+}  // namespace flashtix::test

@@ -10,12 +10,12 @@ constexpr std::int64_t kEvent = 7;
 const auto kNow = std::chrono::steady_clock::now();
 
 ReserveCommand wants(std::string key, std::int64_t quantity, std::int64_t event_id = kEvent) {
-  return ReserveCommand{event_id, quantity, std::move(key), 600, false, std::nullopt, std::nullopt, std::nullopt};
+  return ReserveCommand{event_id, quantity, std::move(key), 600, false, std::nullopt, std::nullopt, std::nullopt, {}};
 }
 
 Reservation stored(std::int64_t id, std::string key, std::int64_t quantity, std::string_view status = kHeld,
                    std::int64_t event_id = kEvent) {
-  return Reservation{id, std::move(key), event_id, quantity, std::string(status), 0, 0, {}};
+  return Reservation{id, std::move(key), event_id, quantity, std::string(status), 0, 0, {}, {}, 0, {}};
 }
 
 std::vector<Verdict> verdicts(const Allocation& allocation) {
@@ -217,7 +217,7 @@ TEST(Settle, DueHoldsExpireUnlessThisBatchSettledThem) {
   // so it expires after the refused confirm; hold 4 simply expires.
   const Settlement settlement =
       settle({{SettleKind::release, 1}, {SettleKind::confirm, 3}},
-             {locked(1, 2, kHeld, false), locked(3, 1, kHeld, false)}, {{1, 2}, {3, 1}, {4, 5}});
+             {locked(1, 2, kHeld, false), locked(3, 1, kHeld, false)}, {{1, 2, {}}, {3, 1, {}}, {4, 5, {}}});
   EXPECT_EQ(settlement.answers[0].reservation.status, kReleased);
   EXPECT_EQ(settlement.answers[1].reservation.status, kHeld);
   EXPECT_EQ(settlement.expired_holds, 2);
@@ -231,6 +231,109 @@ TEST(Settle, DueHoldsExpireUnlessThisBatchSettledThem) {
 
 TEST(Settle, AHoldTheBatchDidNotLockIsABug) {
   EXPECT_THROW(settle({{SettleKind::release, 9}}, {locked(1, 1)}, {}), std::logic_error);
+}
+
+// --- Ticket types ---
+
+constexpr std::int64_t kGeneral = 11;  // the default: 4,500 each, no quota
+constexpr std::int64_t kVip = 12;      // 9,000 each, quota 3, 1 to 2 an order
+constexpr std::int64_t kLate = 13;     // on sale only from 5,000 ms
+
+EventTypes event_types(std::int64_t vip_left = 3) {
+  EventTypes types;
+  types.by_id[kGeneral] = TicketType{kGeneral, kEvent, "General", true, 4500, 1, std::nullopt, std::nullopt,
+                                     std::nullopt, std::nullopt, {}};
+  types.by_id[kVip] = TicketType{kVip, kEvent, "VIP", false, 9000, 1, 2, 3, vip_left, 3 - vip_left, {}};
+  types.by_id[kLate] =
+      TicketType{kLate, kEvent, "Late", false, 100, 1, std::nullopt, std::nullopt, std::nullopt, std::nullopt, {5000, {}}};
+  types.default_id = kGeneral;
+  types.now_ms = 1000;
+  return types;
+}
+
+ReserveCommand wants_items(std::string key, std::vector<ItemRequest> items) {
+  ReserveCommand command = wants(std::move(key), 0);
+  for (const ItemRequest& item : items) command.quantity += item.quantity;
+  command.items = std::move(items);
+  return command;
+}
+
+TEST(AllocateTypes, ARequestWithoutItemsTakesTheDefaultTypeAtItsPrice) {
+  const EventTypes types = event_types();
+  const Allocation allocation = allocate(kEvent, 10, {wants("a", 2)}, {}, {}, kNow, true, &types);
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take}));
+  EXPECT_EQ(allocation.decisions[0].items, (std::vector<HoldItem>{{kGeneral, 2, 4500}}));
+  EXPECT_EQ(allocation.decisions[0].amount_minor, 9000);
+}
+
+TEST(AllocateTypes, AnOrderOverTwoTypesIsAllOrNothing) {
+  const EventTypes types = event_types(1);
+  // VIP has 1 left: 2 General + 2 VIP takes nothing at all; 2 General + 1 VIP takes both, priced.
+  const Allocation allocation = allocate(
+      kEvent, 10,
+      {wants_items("a", {{kGeneral, 2}, {kVip, 2}}), wants_items("b", {{kGeneral, 2}, {kVip, 1}}),
+       wants_items("c", {{kVip, 1}})},
+      {}, {}, kNow, true, &types);
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::sold_out, Verdict::take, Verdict::sold_out}));
+  EXPECT_EQ(allocation.decisions[0].ticket_type_id, kVip);
+  EXPECT_EQ(allocation.decisions[0].available, 1);
+  EXPECT_TRUE(allocation.decisions[0].items.empty());
+  EXPECT_EQ(allocation.decisions[1].amount_minor, 2 * 4500 + 9000);
+  EXPECT_EQ(allocation.decisions[2].available, 0);
+  EXPECT_EQ(allocation.taken_tickets, 3);
+  EXPECT_EQ(allocation.available_after, 7);
+  EXPECT_EQ(allocation.type_available_after.at(kVip), 0);
+}
+
+TEST(AllocateTypes, TypesShareTheEventsCapacity) {
+  // The event has 2 left although VIP's quota has 3: VIP sells 2, then General nothing.
+  const EventTypes types = event_types();
+  const Allocation allocation =
+      allocate(kEvent, 2, {wants_items("a", {{kVip, 2}}), wants("b", 1)}, {}, {}, kNow, true, &types);
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::take, Verdict::sold_out}));
+  EXPECT_FALSE(allocation.decisions[1].ticket_type_id.has_value());
+  EXPECT_EQ(allocation.decisions[1].available, 0);
+  EXPECT_EQ(allocation.type_available_after.at(kVip), 1);
+}
+
+TEST(AllocateTypes, ABadItemIsRefusedAndTakesNothing) {
+  const EventTypes types = event_types();
+  const Allocation allocation = allocate(kEvent, 10,
+                                         {wants_items("a", {{kGeneral, 1}, {99, 1}}), wants_items("b", {{kVip, 3}}),
+                                          wants_items("c", {{kLate, 1}}), wants("d", 1)},
+                                         {}, {}, kNow, true, &types);
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::type_not_found, Verdict::quantity_out_of_range,
+                                               Verdict::not_on_sale, Verdict::take}));
+  EXPECT_EQ(allocation.decisions[0].ticket_type_id, 99);
+  EXPECT_EQ(allocation.decisions[1].ticket_type_id, kVip);
+  EXPECT_EQ(allocation.decisions[2].ticket_type_id, kLate);
+  EXPECT_EQ(allocation.taken_tickets, 1);
+}
+
+TEST(AllocateTypes, AReplayMustAskForTheSameItems) {
+  const EventTypes types = event_types();
+  Reservation held = stored(1, "k", 3);
+  held.items = {{kGeneral, 1, 4500}, {kVip, 2, 9000}};
+  const std::unordered_map<std::string, Reservation> existing{{"k", held}};
+  const Allocation allocation = allocate(
+      kEvent, 10,
+      {wants_items("k", {{kVip, 2}, {kGeneral, 1}}), wants_items("k", {{kVip, 1}, {kGeneral, 2}}), wants("k", 3)},
+      existing, {}, kNow, true, &types);
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::replay, Verdict::key_reused, Verdict::replay}));
+}
+
+TEST(SettleTypes, ReleaseExpiryAndConfirmAreCountedByType) {
+  LockedHold released = locked(1, 3, kHeld, true);
+  released.reservation.items = {{kGeneral, 1, 0}, {kVip, 2, 0}};
+  LockedHold confirmed = locked(2, 1, kHeld, true);
+  confirmed.reservation.items = {{kVip, 1, 0}};
+  const Settlement settlement = settle({{SettleKind::release, 1}, {SettleKind::confirm, 2}}, {released, confirmed},
+                                       {{3, 2, {{kVip, 2, 0}}}});
+  EXPECT_EQ(settlement.restocked_tickets, 5);
+  EXPECT_EQ(settlement.sold_tickets, 1);
+  EXPECT_EQ(settlement.types.at(kVip).restocked_tickets, 4);
+  EXPECT_EQ(settlement.types.at(kVip).sold_tickets, 1);
+  EXPECT_EQ(settlement.types.at(kGeneral).restocked_tickets, 1);
 }
 
 }  // namespace

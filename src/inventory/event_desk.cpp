@@ -184,9 +184,9 @@ std::optional<ReserveOutcome> EventDesk::refusal_from_memory(const Line& line, c
   if (!line.known_available) return std::nullopt;
   if (std::chrono::steady_clock::now() - line.known_at >= limits_.sold_out_recheck) return std::nullopt;
   // By this machine's clock; the transaction judges by the database's.
-  if (!line.known_sales.open_at(core::unix_ms_now())) return NotOnSale{line.known_sales};
+  if (!line.known_sales.open_at(core::unix_ms_now())) return NotOnSale{line.known_sales, std::nullopt};
   if (*line.known_available >= command.quantity) return std::nullopt;
-  return SoldOut{*line.known_available};
+  return SoldOut{*line.known_available, std::nullopt};
 }
 
 struct EventDesk::LineBatch {

@@ -16,6 +16,12 @@ inline constexpr std::size_t kMaxKeyLength = 128;
 // Reserve requests in one POST /inventory/reserve-batch at most.
 inline constexpr std::size_t kMaxReserveBatch = 256;
 inline constexpr std::size_t kMaxEventNameLength = 200;
+inline constexpr std::size_t kMaxTicketTypeNameLength = 100;
+// Ticket types of one event at most, and items (types) of one hold.
+inline constexpr std::size_t kMaxTicketTypes = 20;
+inline constexpr std::size_t kMaxItemsPerHold = 10;
+// The highest price of one ticket, in minor units (the table's CHECK says the same).
+inline constexpr std::int64_t kMaxPriceMinor = 100'000'000'000;
 
 // The bounds of the per-event batching (EventDesk).
 struct DeskLimits {

@@ -5,6 +5,7 @@
 
 #include "core/buyer.hpp"
 #include "core/json_fields.hpp"
+#include "core/money.hpp"
 #include "core/time.hpp"
 #include "core/uuid.hpp"
 
@@ -34,6 +35,57 @@ json::value instant_or_null(const std::optional<std::int64_t>& unix_ms) {
   return unix_ms ? json::value(core::rfc3339_from_unix_ms(*unix_ms)) : json::value(nullptr);
 }
 
+json::value number_or_null(const std::optional<std::int64_t>& number) {
+  return number ? json::value(*number) : json::value(nullptr);
+}
+
+// The array `name` of `object`, of 1 to `most` elements; nothing when absent or null.
+Result<std::optional<const json::array*>> optional_array(const json::object& object, std::string_view name,
+                                                         std::size_t most) {
+  const json::value* value = object.if_contains(name);
+  if (!value || value->is_null()) return std::optional<const json::array*>{};
+  if (!value->is_array() || value->get_array().empty() || value->get_array().size() > most) {
+    return core::invalid_request("'" + std::string(name) + "' must be an array of 1 to " + std::to_string(most) +
+                                 " objects");
+  }
+  return std::optional<const json::array*>{&value->get_array()};
+}
+
+Result<NewTicketType> ticket_type_from(const json::object& object, const Limits& limits) {
+  FieldReader fields(object);
+  NewTicketType type;
+  type.name = fields.required_string("name", 1, kMaxTicketTypeNameLength);
+  type.price_minor = fields.required_int("price_minor", 0, kMaxPriceMinor);
+  type.min_per_order = fields.optional_int("min_per_order", 1, limits.max_tickets_per_hold).value_or(1);
+  type.max_per_order = fields.optional_int("max_per_order", 1, limits.max_tickets_per_hold);
+  type.quota = fields.optional_int("quota", 0, limits.max_total_tickets);
+  type.sales.start_ms = optional_instant(fields, "sales_start");
+  type.sales.end_ms = optional_instant(fields, "sales_end");
+  if (fields.problem()) return *fields.problem();
+  if (type.max_per_order && *type.max_per_order < type.min_per_order) {
+    return core::invalid_request("'max_per_order' must not be below 'min_per_order'");
+  }
+  if (!type.sales.in_order()) return sales_window_out_of_order();
+  return type;
+}
+
+// Reads each element of `list` with `read`, naming the element of the first bad one.
+template <class Item, class Read>
+Result<std::vector<Item>> each_of(const json::array& list, std::string_view name, Read read) {
+  std::vector<Item> items;
+  for (std::size_t i = 0; i < list.size(); ++i) {
+    const std::string where = std::string(name) + "[" + std::to_string(i) + "]";
+    if (!list[i].is_object()) return core::invalid_request("'" + where + "' must be an object");
+    auto item = read(list[i].get_object());
+    if (auto* problem = std::get_if<Problem>(&item)) {
+      problem->detail = where + ": " + problem->detail;
+      return *problem;
+    }
+    items.push_back(std::get<Item>(std::move(item)));
+  }
+  return items;
+}
+
 }  // namespace
 
 Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limits) {
@@ -46,9 +98,42 @@ Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limi
   command.max_tickets_per_buyer = fields.optional_int("max_tickets_per_buyer", 1, limits.max_total_tickets);
   command.sales.start_ms = optional_instant(fields, "sales_start");
   command.sales.end_ms = optional_instant(fields, "sales_end");
+  command.currency = fields.optional_string("currency", 3, 3).value_or("EUR");
+  const std::optional<std::int64_t> price = fields.optional_int("price_minor", 0, kMaxPriceMinor);
   if (fields.problem()) return *fields.problem();
   if (!command.sales.in_order()) return sales_window_out_of_order();
+  if (!core::is_known_currency(command.currency)) {
+    return core::invalid_request("'currency' must be an ISO 4217 currency code such as \"EUR\" or \"USD\"");
+  }
+  const json::object& object = std::get<json::object>(parsed);
+  auto listed = optional_array(object, "ticket_types", kMaxTicketTypes);
+  if (auto* problem = std::get_if<Problem>(&listed)) return *problem;
+  const std::optional<const json::array*> types = std::get<std::optional<const json::array*>>(listed);
+  if (!types) {
+    command.ticket_types.push_back(NewTicketType{"General admission", price.value_or(0), 1, std::nullopt,
+                                                 std::nullopt, {}});
+    return command;
+  }
+  if (price) return core::invalid_request("give 'price_minor' per type in 'ticket_types', not for the event");
+  auto read = each_of<NewTicketType>(**types, "ticket_types",
+                                     [&](const json::object& type) { return ticket_type_from(type, limits); });
+  if (auto* problem = std::get_if<Problem>(&read)) return *problem;
+  command.ticket_types = std::get<std::vector<NewTicketType>>(std::move(read));
+  for (std::size_t i = 0; i < command.ticket_types.size(); ++i) {
+    for (std::size_t j = 0; j < i; ++j) {
+      if (command.ticket_types[i].name == command.ticket_types[j].name) {
+        return core::invalid_request("two ticket types are named '" + command.ticket_types[i].name +
+                                     "': each type of an event needs a name of its own");
+      }
+    }
+  }
   return command;
+}
+
+Result<NewTicketType> parse_new_ticket_type(std::string_view body, const Limits& limits) {
+  auto parsed = core::parse_json_object(body);
+  if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
+  return ticket_type_from(std::get<json::object>(parsed), limits);
 }
 
 Problem sales_window_out_of_order() {
@@ -110,7 +195,8 @@ Result<ReserveCommand> reserve_from(const json::object& object, const Limits& li
   FieldReader fields(object);
   ReserveCommand command;
   command.event_id = fields.required_int("event_id", 1, kMaxId);
-  command.quantity = fields.optional_int("quantity", 1, limits.max_tickets_per_hold).value_or(1);
+  const std::optional<std::int64_t> quantity = fields.optional_int("quantity", 1, limits.max_tickets_per_hold);
+  command.quantity = quantity.value_or(1);
   auto key = fields.optional_string("reservation_key", 1, kMaxKeyLength);
   command.hold_seconds =
       fields.optional_int("hold_seconds", 1, limits.max_hold_seconds).value_or(limits.default_hold_seconds);
@@ -123,6 +209,34 @@ Result<ReserveCommand> reserve_from(const json::object& object, const Limits& li
     }
   }
   if (fields.problem()) return *fields.problem();
+  auto listed = optional_array(object, "items", kMaxItemsPerHold);
+  if (auto* problem = std::get_if<Problem>(&listed)) return *problem;
+  if (const auto items = std::get<std::optional<const json::array*>>(listed)) {
+    if (quantity) return core::invalid_request("give 'items' or 'quantity', not both: 'quantity' is the default type's");
+    auto read = each_of<ItemRequest>(**items, "items", [&](const json::object& item) -> Result<ItemRequest> {
+      FieldReader item_fields(item);
+      ItemRequest request{item_fields.required_int("ticket_type_id", 1, kMaxId),
+                          item_fields.required_int("quantity", 1, limits.max_tickets_per_hold)};
+      if (item_fields.problem()) return *item_fields.problem();
+      return request;
+    });
+    if (auto* problem = std::get_if<Problem>(&read)) return *problem;
+    command.items = std::get<std::vector<ItemRequest>>(std::move(read));
+    command.quantity = 0;
+    for (std::size_t i = 0; i < command.items.size(); ++i) {
+      for (std::size_t j = 0; j < i; ++j) {
+        if (command.items[i].ticket_type_id == command.items[j].ticket_type_id) {
+          return core::invalid_request("ticket type " + std::to_string(command.items[i].ticket_type_id) +
+                                       " is named twice in 'items': give each type once, with its quantity");
+        }
+      }
+      command.quantity += command.items[i].quantity;
+    }
+    if (command.quantity > limits.max_tickets_per_hold) {
+      return core::invalid_request("'items' ask for " + std::to_string(command.quantity) +
+                                   " tickets; one hold takes at most " + std::to_string(limits.max_tickets_per_hold));
+    }
+  }
   command.key_from_client = key.has_value();
   command.key = key ? std::move(*key) : core::random_uuid();
   return command;
@@ -181,6 +295,32 @@ json::object to_json(const Event& event) {
       {"created_at", core::rfc3339_from_unix_ms(event.created_at_ms)},
       {"sales_start", instant_or_null(event.sales.start_ms)},
       {"sales_end", instant_or_null(event.sales.end_ms)},
+      {"currency", event.currency},
+      {"ticket_types", [&] {
+         json::array types;
+         for (const TicketType& type : event.ticket_types) types.push_back(to_json(type, event.available_tickets, event.currency));
+         return types;
+       }()},
+  };
+}
+
+json::object to_json(const TicketType& type, std::int64_t event_available, std::string_view currency) {
+  const std::int64_t available =
+      type.available_tickets ? std::min(*type.available_tickets, event_available) : event_available;
+  return {
+      {"id", type.id},
+      {"event_id", type.event_id},
+      {"name", type.name},
+      {"default", type.is_default},
+      {"price_minor", type.price_minor},
+      {"currency", currency},
+      {"min_per_order", type.min_per_order},
+      {"max_per_order", number_or_null(type.max_per_order)},
+      {"quota", number_or_null(type.quota)},
+      {"available_tickets", available},
+      {"sold_tickets", number_or_null(type.sold_tickets)},
+      {"sales_start", instant_or_null(type.sales.start_ms)},
+      {"sales_end", instant_or_null(type.sales.end_ms)},
   };
 }
 
@@ -197,6 +337,17 @@ json::object to_json(const Reservation& reservation) {
       {"status", reservation.status},
       {"expires_at", core::rfc3339_from_unix_ms(reservation.expires_at_ms)},
       {"created_at", core::rfc3339_from_unix_ms(reservation.created_at_ms)},
+      {"items", [&] {
+         json::array items;
+         for (const HoldItem& item : reservation.items) {
+           items.push_back(json::object{{"ticket_type_id", item.ticket_type_id},
+                                        {"quantity", item.quantity},
+                                        {"unit_price_minor", item.unit_price_minor}});
+         }
+         return items;
+       }()},
+      {"amount_minor", reservation.amount_minor},
+      {"currency", reservation.currency.empty() ? json::value(nullptr) : json::value(reservation.currency)},
   };
 }
 

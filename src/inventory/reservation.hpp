@@ -34,6 +34,31 @@ struct SalesWindow {
   bool operator==(const SalesWindow&) const = default;
 };
 
+// One kind of ticket an event sells. Its tickets come out of the event's capacity, which every type
+// shares; a type with a quota also sells no more than that (pretix's quotas).
+struct TicketType {
+  std::int64_t id = 0;
+  std::int64_t event_id = 0;
+  std::string name;
+  bool is_default = false;  // what a reserve or order that names no type takes
+  std::int64_t price_minor = 0;  // per ticket, in the event's currency
+  std::int64_t min_per_order = 1;
+  std::optional<std::int64_t> max_per_order;  // nothing: only the service's per-hold bound
+  std::optional<std::int64_t> quota;          // nothing: only the event's capacity
+  // Counted only with a quota.
+  std::optional<std::int64_t> available_tickets;
+  std::optional<std::int64_t> sold_tickets;
+  SalesWindow sales;
+};
+
+// A type's part of a hold: its tickets, at the price the type had when the hold was made.
+struct HoldItem {
+  std::int64_t ticket_type_id = 0;
+  std::int64_t quantity = 0;
+  std::int64_t unit_price_minor = 0;
+  bool operator==(const HoldItem&) const = default;
+};
+
 struct Event {
   std::int64_t id = 0;
   std::string name;
@@ -45,6 +70,8 @@ struct Event {
   // Tickets one buyer may hold and buy of this event at most; nothing: no limit.
   std::optional<std::int64_t> max_tickets_per_buyer;
   SalesWindow sales;
+  std::string currency;                   // ISO 4217, of every price of the event
+  std::vector<TicketType> ticket_types;   // in id order, the default among them
 };
 
 struct Reservation {
@@ -58,6 +85,20 @@ struct Reservation {
   // The SHA-256 (hex) of the secret that lets the hold's maker release it; empty for holds of the order
   // service, which releases them with its role. Never part of an answer.
   std::string secret_sha256;
+  // What it holds, by type (none for a tombstone), and what that costs in `currency`.
+  std::vector<HoldItem> items;
+  std::int64_t amount_minor = 0;
+  std::string currency;
+};
+
+// A ticket type as POST /events or POST /events/{id}/ticket_types gives it.
+struct NewTicketType {
+  std::string name;
+  std::int64_t price_minor = 0;
+  std::int64_t min_per_order = 1;
+  std::optional<std::int64_t> max_per_order;
+  std::optional<std::int64_t> quota;
+  SalesWindow sales;
 };
 
 struct CreateEvent {
@@ -65,6 +106,10 @@ struct CreateEvent {
   std::int64_t total_tickets = 0;
   std::optional<std::int64_t> max_tickets_per_buyer;
   SalesWindow sales;
+  std::string currency = "EUR";
+  // 1 to kMaxTicketTypes, the first the default; POST /events without ticket_types gives one free
+  // 'General admission' (or priced by its price_minor).
+  std::vector<NewTicketType> ticket_types;
 };
 
 // PATCH /events/{id}: a new bound of the sales window for each instant given; null clears it, absent
@@ -74,9 +119,16 @@ struct ChangeSalesWindow {
   std::optional<std::optional<std::int64_t>> end_ms;
 };
 
+// Tickets of one type a reserve asks for.
+struct ItemRequest {
+  std::int64_t ticket_type_id = 0;
+  std::int64_t quantity = 0;
+  bool operator==(const ItemRequest&) const = default;
+};
+
 struct ReserveCommand {
   std::int64_t event_id = 0;
-  std::int64_t quantity = 1;
+  std::int64_t quantity = 1;  // all its items together
   std::string key;  // the client's, or a fresh UUID
   std::int64_t hold_seconds = 0;
   // A key the client chose may name a hold made before (a retry); a fresh one never does.
@@ -88,6 +140,8 @@ struct ReserveCommand {
   std::optional<std::string> buyer_digest;
   // The digest of the secret a new hold answers its maker (POST /inventory/reserve).
   std::optional<std::string> secret_sha256;
+  // By type, each type once, in the order given; none: `quantity` tickets of the event's default type.
+  std::vector<ItemRequest> items;
 };
 
 // A hold named by id or by its client key (exactly one).
@@ -112,7 +166,17 @@ struct Reserved {
   bool created;  // false: the key was seen before and this is that hold
 };
 struct SoldOut {
-  std::int64_t available_tickets;
+  std::int64_t available_tickets;  // of the event, or of `ticket_type_id` when that type ran short
+  std::optional<std::int64_t> ticket_type_id;
+};
+// An item names a type this event does not have.
+struct TicketTypeNotFound {
+  std::int64_t ticket_type_id;
+};
+// An item asks for fewer or more tickets of its type than one order may take.
+struct QuantityOutOfRange {
+  TicketType type;
+  std::int64_t quantity;
 };
 struct EventNotFound {};
 struct KeyReused {  // the key belongs to a hold for another event or quantity
@@ -129,12 +193,14 @@ struct BuyerLimitReached {
   std::int64_t max_tickets_per_buyer;
   std::int64_t buyer_tickets;  // held or bought already
 };
-// The event does not sell now: before its window opens, or after it closed. Nothing was held.
+// The event, or the type `ticket_type_id`, does not sell now: before its window opens, or after it closed.
+// Nothing was held.
 struct NotOnSale {
   SalesWindow sales;
+  std::optional<std::int64_t> ticket_type_id;
 };
-using ReserveOutcome =
-    std::variant<Reserved, SoldOut, EventNotFound, KeyReused, TooLate, BuyerRequired, BuyerLimitReached, NotOnSale>;
+using ReserveOutcome = std::variant<Reserved, SoldOut, EventNotFound, KeyReused, TooLate, BuyerRequired,
+                                    BuyerLimitReached, NotOnSale, TicketTypeNotFound, QuantityOutOfRange>;
 
 // Release and confirm report the hold as it stands afterwards; `changed` tells whether this call made
 // the transition.
@@ -144,6 +210,8 @@ struct HoldAfter {
 };
 
 core::Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limits);
+// POST /events/{id}/ticket_types: one type.
+core::Result<NewTicketType> parse_new_ticket_type(std::string_view body, const Limits& limits);
 core::Result<ChangeSalesWindow> parse_change_sales_window(std::string_view body);
 // The 400 for a window that would end before it starts.
 core::Problem sales_window_out_of_order();
@@ -159,5 +227,8 @@ core::json::object to_json(const Event& event);
 // {"sales_start": ..., "sales_end": ...}, each RFC 3339 or null.
 core::json::object to_json(const SalesWindow& sales);
 core::json::object to_json(const Reservation& reservation);
+// A type as the API shows it: `available_tickets` is what it can still sell, its quota's and the
+// event's (`event_available`) at once.
+core::json::object to_json(const TicketType& type, std::int64_t event_available, std::string_view currency);
 
 }  // namespace flashtix::inventory

@@ -68,7 +68,7 @@ TEST(ParseCreateEvent, NameAndStockBounds) {
 }
 
 TEST(ToJson, ReservationShape) {
-  Reservation reservation{5, "k", 1, 2, std::string(kHeld), 0, 0, "not answered"};
+  Reservation reservation{5, "k", 1, 2, std::string(kHeld), 0, 0, "not answered", {{3, 2, 4500}}, 9000, "EUR"};
   const auto object = to_json(reservation);
   EXPECT_EQ(object.at("reservation_id").as_int64(), 5);
   EXPECT_EQ(object.at("status").as_string(), "HELD");

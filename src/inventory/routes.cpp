@@ -65,6 +65,31 @@ awaitable<Response> create_event(Inventory* inventory, Request request) {
   co_return response;
 }
 
+awaitable<Response> add_ticket_type(Inventory* inventory, Request request) {
+  auto id = path_id(request);
+  if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);
+  const std::int64_t event_id = std::get<std::int64_t>(id);
+  auto parsed = parse_new_ticket_type(request.body(), inventory->limits);
+  if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
+  NewTicketType type = std::get<NewTicketType>(std::move(parsed));
+  const std::string name = type.name;
+  const store::TypeAdded added = co_await store::add_ticket_type(inventory->db, event_id, std::move(type));
+  if (std::holds_alternative<EventNotFound>(added)) co_return problem_response(event_not_found(event_id));
+  if (std::holds_alternative<store::TypeNotAdded>(added)) {
+    co_return problem_response(Problem{status::conflict, "ticket_type_not_added", "Ticket type not added",
+                                       "event " + std::to_string(event_id) + " has a type named '" + name +
+                                           "' already, or " + std::to_string(kMaxTicketTypes) + " types",
+                                       {}, {}});
+  }
+  // The event's counts as they stand, for the type's availability.
+  const auto event = co_await store::find_event(inventory->db, event_id);
+  const TicketType& made = std::get<TicketType>(added);
+  Response response = json_response(status::created, to_json(made, event ? event->available_tickets : 0,
+                                                             event ? std::string_view(event->currency) : "EUR"));
+  response.headers.emplace_back("Location", "/events/" + std::to_string(event_id));
+  co_return response;
+}
+
 // A changed window is seen by the reserves of this and every other process within --sold-out-recheck-ms
 // (their memory of it), and by every batch after this commit.
 awaitable<Response> change_sales_window(Inventory* inventory, Request request) {
@@ -149,10 +174,31 @@ struct ReserveAnswer {
     replayed = !reserved.created;
   }
   void operator()(const SoldOut& sold_out) {
-    refuse(Problem{status::conflict, "sold_out", "Sold out",
-                   "only " + std::to_string(sold_out.available_tickets) + " tickets are available, " +
-                       std::to_string(command.quantity) + " were asked for",
-                   {{"available_tickets", sold_out.available_tickets}}, {}});
+    json::object extra{{"available_tickets", sold_out.available_tickets}};
+    std::string detail = "only " + std::to_string(sold_out.available_tickets) + " tickets are available, " +
+                         std::to_string(command.quantity) + " were asked for";
+    if (sold_out.ticket_type_id) {
+      extra["ticket_type_id"] = *sold_out.ticket_type_id;
+      detail = "only " + std::to_string(sold_out.available_tickets) + " tickets of type " +
+               std::to_string(*sold_out.ticket_type_id) + " are left; the items ask for more";
+    }
+    refuse(Problem{status::conflict, "sold_out", "Sold out", std::move(detail), std::move(extra), {}});
+  }
+  void operator()(const TicketTypeNotFound& missing) {
+    refuse(Problem{status::not_found, "ticket_type_not_found", "Ticket type not found",
+                   "event " + std::to_string(command.event_id) + " has no ticket type " +
+                       std::to_string(missing.ticket_type_id),
+                   {{"ticket_type_id", missing.ticket_type_id}}, {}});
+  }
+  void operator()(const QuantityOutOfRange& range) {
+    const std::string most = range.type.max_per_order ? std::to_string(*range.type.max_per_order) : "the hold's limit";
+    refuse(Problem{status::bad_request, "quantity_out_of_range", "Quantity out of range",
+                   "one order takes " + std::to_string(range.type.min_per_order) + " to " + most + " tickets of type '" +
+                       range.type.name + "', not " + std::to_string(range.quantity),
+                   {{"ticket_type_id", range.type.id},
+                    {"min_per_order", range.type.min_per_order},
+                    {"max_per_order", range.type.max_per_order ? json::value(*range.type.max_per_order) : json::value(nullptr)}},
+                   {}});
   }
   void operator()(const EventNotFound&) { refuse(event_not_found(command.event_id)); }
   void operator()(const KeyReused& reused) {
@@ -184,8 +230,13 @@ struct ReserveAnswer {
                    {}});
   }
   void operator()(const NotOnSale& closed) {
-    refuse(Problem{status::conflict, "not_on_sale", "Not on sale", not_on_sale_detail(command.event_id, closed.sales),
-                   to_json(closed.sales), {}});
+    json::object extra = to_json(closed.sales);
+    std::string detail = not_on_sale_detail(command.event_id, closed.sales);
+    if (closed.ticket_type_id) {
+      extra["ticket_type_id"] = *closed.ticket_type_id;
+      detail = "ticket type " + std::to_string(*closed.ticket_type_id) + " of " + detail;
+    }
+    refuse(Problem{status::conflict, "not_on_sale", "Not on sale", std::move(detail), std::move(extra), {}});
   }
   void refuse(const Problem& refusal) {
     body = core::problem_json(refusal);
@@ -386,6 +437,7 @@ core::Router make_router(Inventory* inventory) {
   router.get("/events", core::bind<list_events>(inventory));
   router.get("/events/{id}", core::bind<get_event>(inventory));
   router.patch("/events/{id}", Role::admin, core::bind<change_sales_window>(inventory));
+  router.post("/events/{id}/ticket_types", Role::admin, core::bind<add_ticket_type>(inventory));
   router.get("/events/{id}/stream", core::bind<stream_event>(inventory));
   router.get("/", core::bind<sale_page_route>(inventory));
   // Anyone may hold tickets (the original service's manual reserve); only the order service sells them,

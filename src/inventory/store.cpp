@@ -3,12 +3,15 @@
 // (available, sold; held is what remains), so reading an event never sums its holds.
 #include "inventory/store.hpp"
 
+#include <algorithm>
 #include <cassert>
+#include <limits>
 #include <stdexcept>
 #include <unordered_map>
 #include <unordered_set>
 
 #include "core/events.hpp"
+#include "core/json_fields.hpp"
 
 namespace flashtix::inventory::store {
 
@@ -25,6 +28,49 @@ SalesWindow sales_window_from(const Result& rows, int row) {
   return SalesWindow{optional_integer(rows, row, "sales_start_ms"), optional_integer(rows, row, "sales_end_ms")};
 }
 
+// '{1,2,3}', PostgreSQL's text form of an integer array.
+std::vector<std::int64_t> integers_of(std::string_view array) {
+  std::vector<std::int64_t> numbers;
+  if (array.size() < 2) return numbers;
+  array = array.substr(1, array.size() - 2);
+  while (!array.empty()) {
+    const std::size_t comma = array.find(',');
+    const std::string_view element = array.substr(0, comma);
+    numbers.push_back(core::parse_int(element, std::numeric_limits<std::int64_t>::min(),
+                                      std::numeric_limits<std::int64_t>::max())
+                          .value_or(0));
+    if (comma == std::string_view::npos) break;
+    array.remove_prefix(comma + 1);
+  }
+  return numbers;
+}
+
+std::vector<HoldItem> items_from(const Result& rows, int row) {
+  const std::vector<std::int64_t> types = integers_of(rows.text(row, "item_type_ids"));
+  const std::vector<std::int64_t> quantities = integers_of(rows.text(row, "item_quantities"));
+  const std::vector<std::int64_t> prices = integers_of(rows.text(row, "item_prices_minor"));
+  // The table's CHECK keeps the three in step.
+  std::vector<HoldItem> items;
+  for (std::size_t i = 0; i < types.size() && i < quantities.size() && i < prices.size(); ++i) {
+    items.push_back(HoldItem{types[i], quantities[i], prices[i]});
+  }
+  return items;
+}
+
+TicketType ticket_type_from(const Result& rows, int row) {
+  return TicketType{rows.integer(row, "id"),
+                    rows.integer(row, "event_id"),
+                    std::string(rows.text(row, "name")),
+                    rows.boolean(row, "is_default"),
+                    rows.integer(row, "price_minor"),
+                    rows.integer(row, "min_per_order"),
+                    optional_integer(rows, row, "max_per_order"),
+                    optional_integer(rows, row, "quota"),
+                    optional_integer(rows, row, "available_tickets"),
+                    optional_integer(rows, row, "sold_tickets"),
+                    sales_window_from(rows, row)};
+}
+
 Event event_from(const Result& rows, int row) {
   const std::int64_t total = rows.integer(row, "total_tickets");
   const std::int64_t available = rows.integer(row, "available_tickets");
@@ -37,7 +83,9 @@ Event event_from(const Result& rows, int row) {
                sold,
                rows.integer(row, "created_at_ms"),
                optional_integer(rows, row, "max_tickets_per_buyer"),
-               sales_window_from(rows, row)};
+               sales_window_from(rows, row),
+               std::string(rows.text(row, "currency")),
+               {}};
 }
 
 Reservation reservation_from(const Result& rows, int row) {
@@ -48,25 +96,87 @@ Reservation reservation_from(const Result& rows, int row) {
                      std::string(rows.text(row, "status")),
                      rows.integer(row, "expires_at_ms"),
                      rows.integer(row, "created_at_ms"),
-                     rows.is_null(row, "secret_sha256") ? std::string() : std::string(rows.text(row, "secret_sha256"))};
+                     rows.is_null(row, "secret_sha256") ? std::string() : std::string(rows.text(row, "secret_sha256")),
+                     items_from(rows, row),
+                     rows.integer(row, "amount_minor"),
+                     rows.is_null(row, "currency") ? std::string() : std::string(rows.text(row, "currency"))};
 }
 
 #define FLASHTIX_EVENT_COLUMNS                                                                   \
-  "e.id, e.name, e.total_tickets, e.available_tickets, e.sold_tickets, e.max_tickets_per_buyer, " \
+  "e.id, e.name, e.total_tickets, e.available_tickets, e.sold_tickets, e.max_tickets_per_buyer, e.currency, " \
   "(extract(epoch FROM e.created_at) * 1000)::bigint AS created_at_ms, "                        \
   "(extract(epoch FROM e.sales_start) * 1000)::bigint AS sales_start_ms, "                      \
   "(extract(epoch FROM e.sales_end) * 1000)::bigint AS sales_end_ms "
 
 #define FLASHTIX_RESERVATION_COLUMNS                                                             \
   "r.id, r.reservation_key, r.event_id, r.quantity, r.status, r.secret_sha256, "                 \
+  "r.item_type_ids::text AS item_type_ids, r.item_quantities::text AS item_quantities, "         \
+  "r.item_prices_minor::text AS item_prices_minor, r.amount_minor, r.currency, "                 \
   "(extract(epoch FROM r.expires_at) * 1000)::bigint AS expires_at_ms, "                         \
   "(extract(epoch FROM r.created_at) * 1000)::bigint AS created_at_ms "
 
+#define FLASHTIX_TICKET_TYPE_COLUMNS                                                             \
+  "t.id, t.event_id, t.name, t.is_default, t.price_minor, t.min_per_order, t.max_per_order, t.quota, " \
+  "t.available_tickets, t.sold_tickets, "                                                        \
+  "(extract(epoch FROM t.sales_start) * 1000)::bigint AS sales_start_ms, "                      \
+  "(extract(epoch FROM t.sales_end) * 1000)::bigint AS sales_end_ms "
+
+// The event's default type is added by the table's trigger (events_default_ticket_type).
 constexpr Query kInsertEvent{"insert_event",
                              "INSERT INTO inventory.events AS e "
-                             "    (name, total_tickets, available_tickets, max_tickets_per_buyer, sales_start, sales_end) "
-                             "VALUES ($1, $2, $2, $3, to_timestamp($4::bigint / 1000.0), to_timestamp($5::bigint / 1000.0)) "
+                             "    (name, total_tickets, available_tickets, max_tickets_per_buyer, sales_start, sales_end, "
+                             "     currency) "
+                             "VALUES ($1, $2, $2, $3, to_timestamp($4::bigint / 1000.0), to_timestamp($5::bigint / 1000.0), "
+                             "        $6) "
                              "RETURNING " FLASHTIX_EVENT_COLUMNS};
+
+// The types of a new event, in the order given ($2 to $10 one array each): the first becomes the default
+// type the trigger made, the others are added after it.
+constexpr Query kSetUpTicketTypes{
+    "set_up_ticket_types",
+    "WITH given AS ("
+    "    SELECT * FROM unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[], $6::integer[], $7::bigint[], "
+    "                         $8::bigint[]) WITH ORDINALITY "
+    "        AS g(name, price, min_per_order, max_per_order, quota, sales_start_ms, sales_end_ms, n)), "
+    "first AS ("
+    "    UPDATE inventory.ticket_types t "
+    "       SET name = g.name, price_minor = g.price, min_per_order = g.min_per_order, "
+    "           max_per_order = g.max_per_order, quota = g.quota, available_tickets = g.quota, "
+    "           sold_tickets = CASE WHEN g.quota IS NULL THEN NULL ELSE 0 END, "
+    "           sales_start = to_timestamp(g.sales_start_ms / 1000.0), sales_end = to_timestamp(g.sales_end_ms / 1000.0) "
+    "      FROM given g "
+    "     WHERE g.n = 1 AND t.event_id = $1::bigint AND t.is_default) "
+    "INSERT INTO inventory.ticket_types "
+    "    (event_id, name, price_minor, min_per_order, max_per_order, quota, available_tickets, sold_tickets, "
+    "     sales_start, sales_end) "
+    "SELECT $1::bigint, g.name, g.price, g.min_per_order, g.max_per_order, g.quota, g.quota, "
+    "       CASE WHEN g.quota IS NULL THEN NULL ELSE 0 END, "
+    "       to_timestamp(g.sales_start_ms / 1000.0), to_timestamp(g.sales_end_ms / 1000.0) "
+    "  FROM given g WHERE g.n > 1 ORDER BY g.n"};
+
+// The types of these events, each event's in id order.
+constexpr Query kTicketTypesOf{"ticket_types_of",
+                               "SELECT " FLASHTIX_TICKET_TYPE_COLUMNS "FROM inventory.ticket_types t "
+                               "WHERE t.event_id = ANY($1::bigint[]) ORDER BY t.event_id, t.id"};
+
+// POST /events/{id}/ticket_types, in one transaction: the event row locked (as a batch locks it, so that
+// no batch of the event runs meanwhile) with the number of its types, then the new type, if the event has
+// room for it and no type of that name (nothing inserted otherwise).
+constexpr Query kLockEventForTypes{
+    "lock_event_for_types",
+    "SELECT e.id FROM inventory.events e WHERE e.id = $1::bigint FOR NO KEY UPDATE"};
+constexpr Query kAddTicketType{
+    "add_ticket_type",
+    "INSERT INTO inventory.ticket_types AS t "
+    "    (event_id, name, price_minor, min_per_order, max_per_order, quota, available_tickets, sold_tickets, "
+    "     sales_start, sales_end) "
+    "SELECT $1::bigint, $2::text, $3::bigint, $4::integer, $5::integer, $6::integer, $6::integer, "
+    "       CASE WHEN $6::integer IS NULL THEN NULL ELSE 0 END, "
+    "       to_timestamp($7::bigint / 1000.0), to_timestamp($8::bigint / 1000.0) "
+    " WHERE EXISTS (SELECT 1 FROM inventory.events WHERE id = $1::bigint) "
+    "   AND (SELECT count(*) FROM inventory.ticket_types WHERE event_id = $1::bigint) < $9::integer "
+    "ON CONFLICT (event_id, name) DO NOTHING "
+    "RETURNING " FLASHTIX_TICKET_TYPE_COLUMNS};
 
 // $2 and $4 say whether the start and the end change; the CHECK refuses a window that would end before
 // it starts. The row lock waits for a batch of the event in flight, which read the window as it was.
@@ -112,7 +222,9 @@ constexpr Query kLockHolds{"lock_holds",
 // skipping those another transaction has locked (a confirm, another instance's batch). With what their
 // hold.expired says: the key, and the time of this transaction, which kSettleHolds stamps them with.
 constexpr Query kLockDueHolds{"lock_due_holds",
-                              "SELECT r.id, r.quantity, r.reservation_key, "
+                              "SELECT r.id, r.quantity, r.reservation_key, r.item_type_ids::text AS item_type_ids, "
+                              "       r.item_quantities::text AS item_quantities, "
+                              "       r.item_prices_minor::text AS item_prices_minor, "
                               "       (extract(epoch FROM now()) * 1000)::bigint AS expired_at_ms "
                               "FROM inventory.reservations r "
                               "WHERE r.status = 'HELD' AND r.expires_at <= now() AND r.event_id = $1::bigint "
@@ -125,7 +237,7 @@ constexpr Query kLockDueHolds{"lock_due_holds",
 // counts takes anyway: it still puts batches one after the other, but lets a hold written outside a batch
 // (a release's tombstone) check its event's key meanwhile.
 constexpr Query kLockEvents{"lock_events",
-                            "SELECT id, available_tickets, max_tickets_per_buyer, "
+                            "SELECT id, available_tickets, max_tickets_per_buyer, currency, "
                             "       (extract(epoch FROM sales_start) * 1000)::bigint AS sales_start_ms, "
                             "       (extract(epoch FROM sales_end) * 1000)::bigint AS sales_end_ms, "
                             "       (extract(epoch FROM clock_timestamp()) * 1000)::bigint AS locked_at_ms "
@@ -160,20 +272,23 @@ constexpr Query kSettleHolds{"settle_holds",
                              "WHERE r.id = ANY($1::bigint[]) AND r.id = s.id"};
 
 // The new holds, inserted in key order (two transactions sharing keys then wait on each other in one
-// order), and each changed event row updated once by what was inserted for it: a key another event's
-// batch took meanwhile inserts nothing and takes nothing. $6 tickets come back (released, expired),
-// $7 are sold (confirmed); $8 names each hold's buyer (NULL unless its event limits buyers), $9 the
-// digest of its secret (NULL for the order service's holds). One row per changed event, then one per
-// new hold.
+// order), and each changed event row and ticket type updated once by what was inserted for it: a key
+// another event's batch took meanwhile inserts nothing and takes nothing. $6 tickets come back (released,
+// expired), $7 are sold (confirmed); $8 names each hold's buyer (NULL unless its event limits buyers), $9
+// the digest of its secret (NULL for the order service's holds); $10 to $12 its items (one array literal
+// a hold), $13 and $14 its amount and currency. $15 to $17 are the changed types with a quota, with what
+// came back to and was sold of each. One row per changed event, then one per new hold.
 constexpr Query kTakeStock{
     "take_stock",
     "WITH hold AS ("
     "    INSERT INTO inventory.reservations "
-    "        (reservation_key, event_id, quantity, status, expires_at, buyer_digest, secret_sha256) "
+    "        (reservation_key, event_id, quantity, status, expires_at, buyer_digest, secret_sha256, "
+    "         item_type_ids, item_quantities, item_prices_minor, amount_minor, currency) "
     "    SELECT n.key, n.event_id, n.quantity, 'HELD', now() + make_interval(secs => n.hold_seconds), n.buyer, "
-    "           n.secret "
-    "      FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::double precision[], $8::text[], $9::text[]) "
-    "           AS n(key, event_id, quantity, hold_seconds, buyer, secret) "
+    "           n.secret, n.types::bigint[], n.quantities::integer[], n.prices::bigint[], n.amount, n.currency "
+    "      FROM unnest($1::text[], $2::bigint[], $3::integer[], $4::double precision[], $8::text[], $9::text[], "
+    "                  $10::text[], $11::text[], $12::text[], $13::bigint[], $14::text[]) "
+    "           AS n(key, event_id, quantity, hold_seconds, buyer, secret, types, quantities, prices, amount, currency) "
     "     ORDER BY n.key "
     "    ON CONFLICT (reservation_key) DO NOTHING "
     "    RETURNING *), "
@@ -185,10 +300,21 @@ constexpr Query kTakeStock{
     "      FROM unnest($5::bigint[], $6::integer[], $7::integer[]) AS c(id, restocked, sold) "
     "      LEFT JOIN taken t ON t.event_id = c.id "
     "     WHERE e.id = ANY($5::bigint[]) AND e.id = c.id "
-    "    RETURNING e.id, e.available_tickets) "
+    "    RETURNING e.id, e.available_tickets), "
+    "type_taken AS ("
+    "    SELECT i.type_id, sum(i.quantity) AS tickets "
+    "      FROM hold h, unnest(h.item_type_ids, h.item_quantities) AS i(type_id, quantity) GROUP BY i.type_id), "
+    "type_changed AS ("
+    "    UPDATE inventory.ticket_types tt "
+    "       SET available_tickets = tt.available_tickets + c.restocked - coalesce(t.tickets, 0), "
+    "           sold_tickets = tt.sold_tickets + c.sold "
+    "      FROM unnest($15::bigint[], $16::integer[], $17::integer[]) AS c(id, restocked, sold) "
+    "      LEFT JOIN type_taken t ON t.type_id = c.id "
+    "     WHERE tt.id = ANY($15::bigint[]) AND tt.id = c.id AND tt.quota IS NOT NULL) "
     "SELECT c.id AS changed_event, c.available_tickets AS available_after, NULL::bigint AS id, "
     "       NULL::text AS reservation_key, NULL::bigint AS event_id, NULL::integer AS quantity, NULL::text AS status, "
-    "       NULL::text AS secret_sha256, "
+    "       NULL::text AS secret_sha256, NULL::text AS item_type_ids, NULL::text AS item_quantities, "
+    "       NULL::text AS item_prices_minor, NULL::bigint AS amount_minor, NULL::text AS currency, "
     "       NULL::bigint AS expires_at_ms, NULL::bigint AS created_at_ms "
     "  FROM changed c "
     "UNION ALL "
@@ -212,6 +338,7 @@ constexpr Query kAnnounceExpiredHolds{"announce_expired_holds",
 
 #undef FLASHTIX_EVENT_COLUMNS
 #undef FLASHTIX_RESERVATION_COLUMNS
+#undef FLASHTIX_TICKET_TYPE_COLUMNS
 
 using HoldsByKey = std::unordered_map<std::string, Reservation>;
 
@@ -236,17 +363,77 @@ struct EventPart {
   std::optional<std::int64_t> available;  // under the lock; nothing when the event does not exist
   SalesWindow sales;
   bool on_sale = true;  // by the database's clock as it read the row
+  std::string currency;
+  EventTypes types;
   BuyerLimit buyers;
   Allocation allocation;
 };
 
 }  // namespace
 
+namespace {
+
+// Each event's types, read with kTicketTypesOf, into the events.
+void attach_ticket_types(const Result& rows, std::vector<Event>& events) {
+  std::unordered_map<std::int64_t, Event*> by_id;
+  for (Event& event : events) by_id.emplace(event.id, &event);
+  for (int i = 0; i < rows.rows(); ++i) {
+    TicketType type = ticket_type_from(rows, i);
+    if (const auto found = by_id.find(type.event_id); found != by_id.end()) found->second->ticket_types.push_back(std::move(type));
+  }
+}
+
+std::optional<std::string> text_or_null(const std::optional<std::int64_t>& number) {
+  return number ? std::optional<std::string>(std::to_string(*number)) : std::nullopt;
+}
+
+}  // namespace
+
 awaitable<Event> create_event(Pool* db, CreateEvent command) {
-  Result rows =
-      co_await db->exec(kInsertEvent, params(command.name, command.total_tickets, command.max_tickets_per_buyer,
-                                                 command.sales.start_ms, command.sales.end_ms));
-  co_return event_from(rows, 0);
+  std::vector<std::string> names;
+  std::vector<std::int64_t> prices;
+  std::vector<core::pg::Param> min_per_order, max_per_order, quota, sales_start, sales_end;
+  for (const NewTicketType& type : command.ticket_types) {
+    names.push_back(type.name);
+    prices.push_back(type.price_minor);
+    min_per_order.push_back(std::to_string(type.min_per_order));
+    max_per_order.push_back(text_or_null(type.max_per_order));
+    quota.push_back(text_or_null(type.quota));
+    sales_start.push_back(text_or_null(type.sales.start_ms));
+    sales_end.push_back(text_or_null(type.sales.end_ms));
+  }
+  core::pg::Lease connection = co_await db->acquire();
+  std::vector<Statement> insert;
+  insert.push_back({&core::pg::kBegin, {}});
+  insert.push_back({&kInsertEvent, params(command.name, command.total_tickets, command.max_tickets_per_buyer,
+                                          command.sales.start_ms, command.sales.end_ms, command.currency)});
+  const std::vector<Result> made = co_await connection->pipeline(std::move(insert));
+  std::vector<Event> events(1, event_from(made[1], 0));
+  const std::int64_t id = events.front().id;
+  std::vector<Statement> set_up;
+  set_up.push_back({&kSetUpTicketTypes, params(id, text_array(names), int_array(prices), text_array(min_per_order),
+                                                text_array(max_per_order), text_array(quota), text_array(sales_start),
+                                                text_array(sales_end))});
+  set_up.push_back({&kTicketTypesOf, params(int_array(std::vector<std::int64_t>(1, id)))});
+  set_up.push_back({&core::pg::kCommit, {}});
+  const std::vector<Result> typed = co_await connection->pipeline(std::move(set_up));
+  attach_ticket_types(typed[1], events);
+  co_return std::move(events.front());
+}
+
+awaitable<TypeAdded> add_ticket_type(Pool* db, std::int64_t event_id, NewTicketType type) {
+  core::pg::Lease connection = co_await db->acquire();
+  std::vector<Statement> add;
+  add.push_back({&core::pg::kBegin, {}});
+  add.push_back({&kLockEventForTypes, params(event_id)});
+  add.push_back({&kAddTicketType, params(event_id, type.name, type.price_minor, type.min_per_order, type.max_per_order,
+                                         type.quota, type.sales.start_ms, type.sales.end_ms,
+                                         static_cast<std::int64_t>(kMaxTicketTypes))});
+  add.push_back({&core::pg::kCommit, {}});
+  const std::vector<Result> added = co_await connection->pipeline(std::move(add));
+  if (added[1].empty()) co_return EventNotFound{};
+  if (added[2].empty()) co_return TypeNotAdded{};
+  co_return ticket_type_from(added[2], 0);
 }
 
 awaitable<WindowChange> change_sales_window(Pool* db, std::int64_t event_id, ChangeSalesWindow change) {
@@ -266,13 +453,29 @@ awaitable<WindowChange> change_sales_window(Pool* db, std::int64_t event_id, Cha
 }
 
 awaitable<std::optional<Event>> find_event(Pool* db, std::int64_t id) {
-  return find_one<Event>(db, kSelectEvent, params(id), event_from);
+  // Two reads, not a transaction: a type's counts may be a batch newer than the event's, as any two reads.
+  std::vector<Statement> reads;
+  reads.push_back({&kSelectEvent, params(id)});
+  reads.push_back({&kTicketTypesOf, params(int_array(std::vector<std::int64_t>(1, id)))});
+  const std::vector<Result> read = co_await db->pipeline(std::move(reads));
+  if (read[0].empty()) co_return std::nullopt;
+  std::vector<Event> events(1, event_from(read[0], 0));
+  attach_ticket_types(read[1], events);
+  co_return std::move(events.front());
 }
 
 awaitable<std::vector<Event>> list_events(Pool* db, std::int64_t after_id, std::int64_t limit) {
   Result rows = co_await db->exec(kListEvents, params(after_id, limit));
   std::vector<Event> events;
-  for (int i = 0; i < rows.rows(); ++i) events.push_back(event_from(rows, i));
+  std::vector<std::int64_t> ids;
+  for (int i = 0; i < rows.rows(); ++i) {
+    events.push_back(event_from(rows, i));
+    ids.push_back(events.back().id);
+  }
+  if (!events.empty()) {
+    const Result types = co_await db->exec(kTicketTypesOf, params(int_array(ids)));
+    attach_ticket_types(types, events);
+  }
   co_return events;
 }
 
@@ -331,6 +534,7 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
   std::vector<Statement> lock;
   lock.push_back({&core::pg::kBegin, {}});
   lock.push_back({&kLockEvents, params(int_array(event_ids))});
+  lock.push_back({&kTicketTypesOf, params(int_array(event_ids))});
   if (!settle_ids.empty()) lock.push_back({&kLockHolds, params(int_array(settle_ids))});
   for (const EventWork& item : work) {
     if (item.batch.expire_at_most > 0) lock.push_back({&kLockDueHolds, params(item.event_id, item.batch.expire_at_most)});
@@ -350,7 +554,19 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
       part->available = rows.integer(i, "available_tickets");
       part->sales = sales_window_from(rows, i);
       part->on_sale = part->sales.open_at(rows.integer(i, "locked_at_ms"));
+      part->types.now_ms = rows.integer(i, "locked_at_ms");
+      part->currency = std::string(rows.text(i, "currency"));
       if (!rows.is_null(i, "max_tickets_per_buyer")) part->buyers.max_tickets_per_buyer = rows.integer(i, "max_tickets_per_buyer");
+    }
+  }
+  {
+    // Read after the event rows were locked: no batch can change these counts until this one commits.
+    const Result& rows = read[next++];
+    for (int i = 0; i < rows.rows(); ++i) {
+      TicketType type = ticket_type_from(rows, i);
+      EventTypes& types = part_of.at(type.event_id)->types;
+      if (type.is_default) types.default_id = type.id;
+      types.by_id.emplace(type.id, std::move(type));
     }
   }
   if (!settle_ids.empty()) {
@@ -367,7 +583,7 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     for (int i = 0; i < rows.rows(); ++i) {
       const std::int64_t id = rows.integer(i, "id");
       const std::int64_t quantity = rows.integer(i, "quantity");
-      part.due.push_back({id, quantity});
+      part.due.push_back({id, quantity, items_from(rows, i)});
       core::events::HoldExpired announced{{id, std::string(rows.text(i, "reservation_key")), part.event_id, quantity},
                                           rows.integer(i, "expired_at_ms")};
       part.due_announced.emplace(id, std::move(announced));
@@ -389,6 +605,9 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
   std::vector<std::string> changed_statuses, new_keys;
   std::vector<std::int64_t> new_events, new_quantities, new_hold_seconds;
   std::vector<core::pg::Param> new_buyers, new_secrets;
+  std::vector<std::string> new_item_types, new_item_quantities, new_item_prices, new_currencies;
+  std::vector<std::int64_t> new_amounts;
+  std::vector<std::int64_t> changed_types, type_restocked, type_sold;  // types with a quota
   std::vector<std::string> expired_keys, expired_payloads;  // one hold.expired each
   for (std::size_t p = 0; p < parts.size(); ++p) {
     EventPart& part = parts[p];
@@ -400,8 +619,16 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     }
     results[p].settlement = settle(batch.settles, part.holds, part.due);
     const Settlement& settlement = results[p].settlement;
+    for (const auto& [type_id, change] : settlement.types) {
+      const auto type = part.types.by_id.find(type_id);
+      if (type == part.types.by_id.end() || !type->second.available_tickets) continue;
+      *type->second.available_tickets += change.restocked_tickets;
+    }
     part.allocation = allocate(part.event_id, *part.available + settlement.restocked_tickets, batch.reserves, existing,
-                               part.buyers, locked_at, part.on_sale);
+                               part.buyers, locked_at, part.on_sale, &part.types);
+    // Every type with a quota that its settlements or its new holds change, once.
+    std::unordered_set<std::int64_t> types_changed;
+    for (const auto& [type_id, change] : settlement.types) types_changed.insert(type_id);
     for (const StatusChange& change : settlement.changes) {
       changed_ids.push_back(change.reservation_id);
       changed_statuses.emplace_back(change.status);
@@ -421,6 +648,27 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
       // The buyer is kept only where it is counted: no index entry for the holds of an open event.
       new_buyers.push_back(part.buyers.max_tickets_per_buyer ? batch.reserves[i].buyer_digest : std::nullopt);
       new_secrets.push_back(batch.reserves[i].secret_sha256);
+      const Decision& decision = part.allocation.decisions[i];
+      std::vector<std::int64_t> types, quantities, prices;
+      for (const HoldItem& item : decision.items) {
+        types.push_back(item.ticket_type_id);
+        quantities.push_back(item.quantity);
+        prices.push_back(item.unit_price_minor);
+        types_changed.insert(item.ticket_type_id);
+      }
+      new_item_types.push_back(*int_array(types));
+      new_item_quantities.push_back(*int_array(quantities));
+      new_item_prices.push_back(*int_array(prices));
+      new_amounts.push_back(decision.amount_minor);
+      new_currencies.push_back(part.currency);
+    }
+    for (const std::int64_t type_id : types_changed) {
+      const auto type = part.types.by_id.find(type_id);
+      if (type == part.types.by_id.end() || !type->second.quota) continue;
+      const auto change = settlement.types.find(type_id);
+      changed_types.push_back(type_id);
+      type_restocked.push_back(change == settlement.types.end() ? 0 : change->second.restocked_tickets);
+      type_sold.push_back(change == settlement.types.end() ? 0 : change->second.sold_tickets);
     }
     if (takes || settlement.restocked_tickets > 0 || settlement.sold_tickets > 0) {
       changed_events.push_back(part.event_id);
@@ -442,7 +690,10 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     }
     write.push_back({&kTakeStock, params(text_array(new_keys), int_array(new_events), int_array(new_quantities),
                                          int_array(new_hold_seconds), int_array(changed_events), int_array(restocked),
-                                         int_array(sold), text_array(new_buyers), text_array(new_secrets))});
+                                         int_array(sold), text_array(new_buyers), text_array(new_secrets),
+                                         text_array(new_item_types), text_array(new_item_quantities),
+                                         text_array(new_item_prices), int_array(new_amounts), text_array(new_currencies),
+                                         int_array(changed_types), int_array(type_restocked), int_array(type_sold))});
     // After kTakeStock, whose result is read by its place below.
     if (!expired_keys.empty()) {
       write.push_back({&kAnnounceExpiredHolds, params(core::events::HoldExpired::kType, text_array(expired_keys),
@@ -489,8 +740,19 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
       const ReserveCommand& request = part.batch->reserves[i];
       const Decision& decision = part.allocation.decisions[i];
       if (decision.verdict == Verdict::sold_out) {
-        const SoldOut refused{decision.available};
+        const SoldOut refused{decision.available, decision.ticket_type_id};
         results[p].reserves.emplace_back(refused);
+        continue;
+      }
+      if (decision.verdict == Verdict::type_not_found) {
+        results[p].reserves.emplace_back(TicketTypeNotFound{decision.ticket_type_id.value_or(0)});
+        continue;
+      }
+      if (decision.verdict == Verdict::quantity_out_of_range) {
+        const TicketType& type = part.types.by_id.at(*decision.ticket_type_id);
+        const auto asked = std::find_if(request.items.begin(), request.items.end(),
+                                        [&](const ItemRequest& item) { return item.ticket_type_id == type.id; });
+        results[p].reserves.emplace_back(QuantityOutOfRange{type, asked == request.items.end() ? request.quantity : asked->quantity});
         continue;
       }
       if (decision.verdict == Verdict::too_late) {
@@ -498,7 +760,9 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
         continue;
       }
       if (decision.verdict == Verdict::not_on_sale) {
-        results[p].reserves.emplace_back(NotOnSale{part.sales});
+        const SalesWindow& window =
+            decision.ticket_type_id ? part.types.by_id.at(*decision.ticket_type_id).sales : part.sales;
+        results[p].reserves.emplace_back(NotOnSale{window, decision.ticket_type_id});
         continue;
       }
       if (decision.verdict == Verdict::buyer_required) {

@@ -18,7 +18,12 @@ namespace flashtix::inventory::store {
 using boost::asio::awaitable;
 using core::pg::Pool;
 
+// The event with its ticket types, in one transaction.
 awaitable<Event> create_event(Pool* db, CreateEvent command);
+// A type the event could not take: it has kMaxTicketTypes already, or a type of that name.
+struct TypeNotAdded {};
+using TypeAdded = std::variant<TicketType, EventNotFound, TypeNotAdded>;
+awaitable<TypeAdded> add_ticket_type(Pool* db, std::int64_t event_id, NewTicketType type);
 // The window as changed would end before it starts (with the bound the change keeps): nothing changed.
 struct SalesWindowOutOfOrder {};
 using WindowChange = std::variant<Event, EventNotFound, SalesWindowOutOfOrder>;

@@ -154,7 +154,15 @@ Problem refusal(const ReserveOutcome& outcome, const CreateOrder& command) {
   if (const auto* closed = std::get_if<NotOnSale>(&outcome)) {
     return Problem{status::conflict, "not_on_sale", "Not on sale", closed->detail, closed->sales, {}};
   }
+  if (const auto* refused = std::get_if<ItemsRefused>(&outcome)) return refused->problem;
   if (const auto* sold_out = std::get_if<SoldOut>(&outcome)) {
+    if (sold_out->ticket_type_id) {
+      return Problem{status::conflict, "sold_out", "Sold out",
+                     "only " + std::to_string(sold_out->available_tickets) + " tickets of type " +
+                         std::to_string(*sold_out->ticket_type_id) + " are left; the items ask for more",
+                     {{"available_tickets", sold_out->available_tickets}, {"ticket_type_id", *sold_out->ticket_type_id}},
+                     {}};
+    }
     return Problem{status::conflict, "sold_out", "Sold out",
                    "only " + std::to_string(sold_out->available_tickets) + " tickets are available, " +
                        std::to_string(command.quantity) + " were asked for",
@@ -202,9 +210,13 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
                                 std::string order_id, std::string traceparent) {
   ReserveOutcome reserved;
   std::optional<std::string> unreachable;
-  const ReserveRequest request{order_id, command.event_id, command.quantity, orders->limits.hold_seconds,
+  const ReserveRequest request{order_id,
+                               command.event_id,
+                               command.quantity,
+                               orders->limits.hold_seconds,
                                command.customer_email ? core::normalized_email(*command.customer_email) : std::nullopt,
-                               traceparent};
+                               traceparent,
+                               command.items};
   try {
     reserved = co_await orders->reserves->reserve(request);
   } catch (const core::PeerUnavailable& e) {
@@ -252,7 +264,10 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
               {},
               {},
               core::sha256_hex(secret),
-              traceparent};
+              traceparent,
+              hold.items,
+              hold.amount_minor,
+              hold.currency};
   json::object answer = to_json(order);
   answer["order_secret"] = secret;
   const std::string body = json::serialize(answer);

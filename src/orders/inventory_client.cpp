@@ -41,13 +41,51 @@ ReserveOutcome reserve_outcome(http::status status, const json::value& body) {
     const auto expires = expires_at && expires_at->is_string()
                              ? core::unix_ms_from_rfc3339(expires_at->get_string())
                              : std::nullopt;
-    if (!id || !id->is_int64() || !state || !state->is_string() || !expires) return ReserveFailed{"a hold " + text()};
-    return Hold{id->as_int64(), std::string(state->get_string()), *expires};
+    const json::value* amount = object ? object->if_contains("amount_minor") : nullptr;
+    const json::value* currency = object ? object->if_contains("currency") : nullptr;
+    const json::value* items = object ? object->if_contains("items") : nullptr;
+    if (!id || !id->is_int64() || !state || !state->is_string() || !expires || !amount || !amount->is_int64() ||
+        !currency || !currency->is_string() || !items || !items->is_array()) {
+      return ReserveFailed{"a hold " + text()};
+    }
+    std::vector<OrderItem> held;
+    for (const json::value& item : items->get_array()) {
+      const json::object* fields = item.if_object();
+      const auto number = [&](std::string_view name) -> std::optional<std::int64_t> {
+        const json::value* member = fields ? fields->if_contains(name) : nullptr;
+        return member && member->is_int64() ? std::optional(member->as_int64()) : std::nullopt;
+      };
+      const auto type = number("ticket_type_id");
+      const auto quantity = number("quantity");
+      const auto price = number("unit_price_minor");
+      if (!type || !quantity || !price) return ReserveFailed{"a hold's items " + text()};
+      held.push_back(OrderItem{*type, *quantity, *price});
+    }
+    return Hold{id->as_int64(), std::string(state->get_string()), *expires, std::move(held), amount->as_int64(),
+                std::string(currency->get_string())};
   }
   if (status == http::status::conflict && code() == "sold_out") {
     const json::value* available = object->if_contains("available_tickets");
     if (!available || !available->is_int64()) return ReserveFailed{"sold out " + text()};
-    return SoldOut{available->as_int64()};
+    const json::value* type = object->if_contains("ticket_type_id");
+    return SoldOut{available->as_int64(),
+                   type && type->is_int64() ? std::optional<std::int64_t>(type->as_int64()) : std::nullopt};
+  }
+  if ((status == http::status::not_found && code() == "ticket_type_not_found") ||
+      (status == http::status::bad_request && code() == "quantity_out_of_range")) {
+    const json::value* title = object->if_contains("title");
+    const json::value* detail = object->if_contains("detail");
+    if (!title || !title->is_string() || !detail || !detail->is_string()) return ReserveFailed{"items refused " + text()};
+    json::object extra;
+    for (const auto& member : *object) {
+      const std::string_view name = member.key();
+      if (name != "type" && name != "title" && name != "status" && name != "detail" && name != "code" &&
+          name != "instance") {
+        extra[name] = member.value();
+      }
+    }
+    return ItemsRefused{core::Problem{status, code(), std::string(title->get_string()),
+                                      std::string(detail->get_string()), std::move(extra), {}}};
   }
   if (status == http::status::not_found && code() == "event_not_found") return EventNotFound{};
   const auto integer = [&](std::string_view name) -> std::optional<std::int64_t> {
@@ -87,9 +125,17 @@ awaitable<std::vector<ReserveOutcome>> InventoryClient::reserve_many(std::vector
   items.reserve(requests.size());
   for (const ReserveRequest& request : requests) {
     json::object item{{"event_id", request.event_id},
-                      {"quantity", request.quantity},
                       {"reservation_key", request.key},
                       {"hold_seconds", request.hold_seconds}};
+    if (request.items.empty()) {
+      item["quantity"] = request.quantity;
+    } else {
+      json::array asked;
+      for (const OrderItem& wanted : request.items) {
+        asked.push_back(json::object{{"ticket_type_id", wanted.ticket_type_id}, {"quantity", wanted.quantity}});
+      }
+      item["items"] = std::move(asked);
+    }
     if (request.buyer) item["buyer"] = *request.buyer;
     items.push_back(std::move(item));
   }

@@ -13,7 +13,9 @@
 
 #include "core/batcher.hpp"
 #include "core/http_client.hpp"
+#include "core/http.hpp"
 #include "orders/limits.hpp"
+#include "orders/order.hpp"
 
 namespace flashtix::orders {
 
@@ -21,9 +23,19 @@ struct Hold {
   std::int64_t reservation_id;
   std::string status;
   std::int64_t expires_at_ms;
+  // What it holds, at what price, and the total.
+  std::vector<OrderItem> items;
+  std::int64_t amount_minor;
+  std::string currency;
 };
 struct SoldOut {
   std::int64_t available_tickets;
+  std::optional<std::int64_t> ticket_type_id;  // the type that ran short, when one did
+};
+// A refusal of the order's items that this service passes on as inventory gave it, and keeps under the
+// Idempotency-Key: ticket_type_not_found (404), quantity_out_of_range (400).
+struct ItemsRefused {
+  core::Problem problem;
 };
 struct EventNotFound {};
 // The event limits tickets per buyer: the order must name its buyer (customer_email).
@@ -50,7 +62,7 @@ struct ReserveFailed {
   std::string why;
 };
 using ReserveOutcome = std::variant<Hold, SoldOut, EventNotFound, BuyerRequired, BuyerLimitReached, NotOnSale,
-                                    InventoryBusy, ReserveFailed>;
+                                    ItemsRefused, InventoryBusy, ReserveFailed>;
 
 struct ReserveRequest {
   std::string key;  // the order id: the same key never holds twice
@@ -61,6 +73,8 @@ struct ReserveRequest {
   std::optional<std::string> buyer;
   // The order's trace (W3C traceparent), sent with the calls about this hold that name it alone.
   std::string traceparent;
+  // By ticket type; none: `quantity` of the event's default type.
+  std::vector<OrderItem> items;
 };
 
 // Released now, or had given its tickets back already (released, expired, voided).

@@ -21,6 +21,8 @@ std::string CreateOrder::fingerprint() const {
   json::object fields{{"event_id", event_id}, {"quantity", quantity}};
   fields["customer_email"] = customer_email ? json::value(*customer_email) : json::value(nullptr);
   fields["payment_token"] = payment_token;
+  // Only when given, so that a key first used before types existed still matches the same body.
+  if (!items.empty()) fields["items"] = to_json(items);
   return json::serialize(fields);
 }
 
@@ -43,6 +45,42 @@ core::Result<CreateOrder> parse_create_order(std::string_view body, const Limits
     command.payment_token = std::move(*token);
   }
   if (fields.problem()) return *fields.problem();
+  const json::object& object = std::get<json::object>(parsed);
+  const json::value* items = object.if_contains("items");
+  if (!items || items->is_null()) return command;
+  if (object.contains("quantity")) {
+    return core::invalid_request("give 'items' or 'quantity', not both: 'quantity' is the default type's");
+  }
+  if (!items->is_array() || items->get_array().empty() || items->get_array().size() > kMaxOrderItems) {
+    return core::invalid_request("'items' must be an array of 1 to " + std::to_string(kMaxOrderItems) +
+                                 " objects {\"ticket_type_id\", \"quantity\"}");
+  }
+  command.quantity = 0;
+  for (std::size_t i = 0; i < items->get_array().size(); ++i) {
+    const std::string where = "items[" + std::to_string(i) + "]";
+    const json::value& element = items->get_array()[i];
+    if (!element.is_object()) return core::invalid_request("'" + where + "' must be an object");
+    core::FieldReader item_fields(element.get_object());
+    OrderItem item{item_fields.required_int("ticket_type_id", 1, std::numeric_limits<std::int64_t>::max()),
+                   item_fields.required_int("quantity", 1, limits.max_tickets_per_order), 0};
+    if (const auto& problem = item_fields.problem()) {
+      Problem named = *problem;
+      named.detail = where + ": " + named.detail;
+      return named;
+    }
+    for (const OrderItem& earlier : command.items) {
+      if (earlier.ticket_type_id == item.ticket_type_id) {
+        return core::invalid_request("ticket type " + std::to_string(item.ticket_type_id) +
+                                     " is named twice in 'items': give each type once, with its quantity");
+      }
+    }
+    command.quantity += item.quantity;
+    command.items.push_back(item);
+  }
+  if (command.quantity > limits.max_tickets_per_order) {
+    return core::invalid_request("'items' ask for " + std::to_string(command.quantity) +
+                                 " tickets; one order takes at most " + std::to_string(limits.max_tickets_per_order));
+  }
   return command;
 }
 
@@ -69,7 +107,20 @@ json::object to_json(const Order& order) {
   object["created_at"] = core::rfc3339_from_unix_ms(order.created_at_ms);
   object["payment_id"] = order.payment_id ? json::value(*order.payment_id) : json::value(nullptr);
   object["status_reason"] = order.status_reason ? json::value(*order.status_reason) : json::value(nullptr);
+  object["items"] = to_json(order.items);
+  object["amount_minor"] = order.amount_minor;
+  object["currency"] = order.currency.empty() ? json::value(nullptr) : json::value(order.currency);
   return object;
+}
+
+json::array to_json(const std::vector<OrderItem>& items) {
+  json::array array;
+  for (const OrderItem& item : items) {
+    array.push_back(json::object{{"ticket_type_id", item.ticket_type_id},
+                                 {"quantity", item.quantity},
+                                 {"unit_price_minor", item.unit_price_minor}});
+  }
+  return array;
 }
 
 core::events::OrderCreated created_event(const Order& order, const std::string& payment_token) {
@@ -79,7 +130,9 @@ core::events::OrderCreated created_event(const Order& order, const std::string& 
           .payment_token = payment_token,
           .reservation_id = order.reservation_id,
           .expires_at_ms = order.expires_at_ms,
-          .customer_email = order.customer_email};
+          .customer_email = order.customer_email,
+          .amount_minor = order.amount_minor,
+          .currency = order.currency};
 }
 
 core::events::OrderEnded ended_event(const Order& order) {

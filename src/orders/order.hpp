@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "core/events.hpp"
 #include "core/http.hpp"
@@ -30,6 +31,17 @@ inline constexpr std::string_view kReasonEventReset = "event_reset";
 
 bool is_order_status(std::string_view text);
 
+// Tickets of one type in an order: as asked (no price yet), or as inventory held them (at the type's price
+// when the hold was made).
+struct OrderItem {
+  std::int64_t ticket_type_id = 0;
+  std::int64_t quantity = 0;
+  std::int64_t unit_price_minor = 0;
+  bool operator==(const OrderItem&) const = default;
+};
+// Ticket types one order may name at most (inventory's bound on a hold's items).
+inline constexpr std::size_t kMaxOrderItems = 10;
+
 struct Order {
   std::string id;
   std::int64_t event_id = 0;
@@ -47,6 +59,11 @@ struct Order {
   // The W3C trace context of the request that made the order: every event about it is published in this
   // trace, and the calls to inventory about it carry it. Empty for orders made before traces.
   std::string traceparent;
+  // What it buys, by type, and the total its payment charges; none, 0 and empty for orders made before
+  // ticket types.
+  std::vector<OrderItem> items;
+  std::int64_t amount_minor = 0;
+  std::string currency;
 };
 
 struct CreateOrder {
@@ -55,6 +72,8 @@ struct CreateOrder {
   std::optional<std::string> customer_email;
   // The payment method's token, handed to the payment service in order.created and not stored here.
   std::string payment_token = std::string(kDefaultPaymentToken);
+  // By ticket type, each once; none: `quantity` tickets of the event's default type.
+  std::vector<OrderItem> items;
 
   // What makes two requests "the same body" for an idempotency key: the parsed fields, so that
   // spacing or member order in the JSON does not matter.
@@ -66,6 +85,7 @@ core::Result<CreateOrder> parse_create_order(std::string_view body, const Limits
 core::Result<std::optional<std::string>> parse_idempotency_key(std::string_view header, bool present);
 
 core::json::object to_json(const Order& order);
+core::json::array to_json(const std::vector<OrderItem>& items);
 // The payload of order.created: the order as placed, with the token its payment is charged with.
 core::events::OrderCreated created_event(const Order& order, const std::string& payment_token);
 // The payload of order.confirmed, order.cancelled and order.expired: the order as it ended.

@@ -40,6 +40,36 @@ TEST(Fingerprint, SameFieldsSameFingerprintWhateverTheSpelling) {
   EXPECT_NE(a.fingerprint(), e.fingerprint());
 }
 
+TEST(ParseCreateOrder, ItemsByTypeAddUpToTheQuantity) {
+  auto parsed = parse_create_order(
+      R"({"event_id": 1, "items": [{"ticket_type_id": 7, "quantity": 2}, {"ticket_type_id": 9, "quantity": 1}]})", kLimits);
+  ASSERT_TRUE(std::holds_alternative<CreateOrder>(parsed));
+  const CreateOrder& command = std::get<CreateOrder>(parsed);
+  EXPECT_EQ(command.quantity, 3);
+  EXPECT_EQ(command.items, (std::vector<OrderItem>{{7, 2, 0}, {9, 1, 0}}));
+  for (const char* body : {
+           R"({"event_id": 1, "items": []})",
+           R"({"event_id": 1, "items": {}})",
+           R"({"event_id": 1, "items": [1]})",
+           R"({"event_id": 1, "quantity": 1, "items": [{"ticket_type_id": 7, "quantity": 1}]})",
+           R"({"event_id": 1, "items": [{"ticket_type_id": 7, "quantity": 1}, {"ticket_type_id": 7, "quantity": 1}]})",
+           R"({"event_id": 1, "items": [{"ticket_type_id": 7, "quantity": 0}]})",
+           R"({"event_id": 1, "items": [{"ticket_type_id": 0, "quantity": 1}]})",
+           R"({"event_id": 1, "items": [{"quantity": 1}]})",
+           R"({"event_id": 1, "items": [{"ticket_type_id": 7, "quantity": 6}, {"ticket_type_id": 8, "quantity": 6}]})",
+       }) {
+    EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_create_order(body, kLimits))) << body;
+  }
+}
+
+TEST(Fingerprint, ItemsCountOnlyWhenGiven) {
+  const auto of = [](const char* body) { return std::get<CreateOrder>(parse_create_order(body, kLimits)).fingerprint(); };
+  // A key first used before types existed still matches its body.
+  EXPECT_EQ(of(R"({"event_id": 1, "quantity": 2})"), R"({"event_id":1,"quantity":2,"customer_email":null,"payment_token":"tok_ok"})");
+  EXPECT_NE(of(R"({"event_id": 1, "items": [{"ticket_type_id": 7, "quantity": 2}]})"),
+            of(R"({"event_id": 1, "items": [{"ticket_type_id": 8, "quantity": 2}]})"));
+}
+
 TEST(IdempotencyKeyHeader, AbsentOrVisibleAscii) {
   EXPECT_FALSE(std::get<std::optional<std::string>>(parse_idempotency_key("", false)).has_value());
   EXPECT_EQ(std::get<std::optional<std::string>>(parse_idempotency_key("abc-123", true)), "abc-123");

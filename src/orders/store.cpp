@@ -13,6 +13,24 @@ using namespace core::pg;
 
 namespace {
 
+// The items column as order_items wrote it; the table holds only what this service wrote.
+std::vector<OrderItem> items_from(std::string_view text) {
+  std::vector<OrderItem> items;
+  boost::system::error_code error;
+  const core::json::value parsed = core::json::parse(text, error);
+  if (error || !parsed.is_array()) return items;
+  for (const core::json::value& element : parsed.get_array()) {
+    const core::json::object* item = element.if_object();
+    if (!item) continue;
+    const auto number = [&](std::string_view name) {
+      const core::json::value* member = item->if_contains(name);
+      return member && member->is_int64() ? member->as_int64() : 0;
+    };
+    items.push_back(OrderItem{number("ticket_type_id"), number("quantity"), number("unit_price_minor")});
+  }
+  return items;
+}
+
 Order order_from(const Result& rows, int row) {
   Order order;
   order.id = std::string(rows.text(row, "id"));
@@ -27,6 +45,9 @@ Order order_from(const Result& rows, int row) {
   if (!rows.is_null(row, "payment_id")) order.payment_id = std::string(rows.text(row, "payment_id"));
   if (!rows.is_null(row, "status_reason")) order.status_reason = std::string(rows.text(row, "status_reason"));
   if (!rows.is_null(row, "traceparent")) order.traceparent = std::string(rows.text(row, "traceparent"));
+  order.items = items_from(rows.text(row, "items"));
+  order.amount_minor = rows.integer(row, "amount_minor");
+  if (!rows.is_null(row, "currency")) order.currency = std::string(rows.text(row, "currency"));
   return order;
 }
 
@@ -37,6 +58,9 @@ struct OrderColumns {
   std::vector<Param> customer_emails, keys, fingerprints;
   std::vector<std::string> response_bodies, created_payloads, secrets;
   std::vector<Param> traceparents;
+  std::vector<std::string> items;
+  std::vector<std::int64_t> amounts;
+  std::vector<Param> currencies;
 
   void add(const CheckoutWrites::InsertOrder& insert) {
     const Order& order = insert.order;
@@ -53,19 +77,23 @@ struct OrderColumns {
     created_payloads.push_back(insert.created_payload);
     secrets.push_back(order.secret_sha256);
     traceparents.push_back(order.traceparent.empty() ? std::nullopt : Param(order.traceparent));
+    items.push_back(core::json::serialize(to_json(order.items)));
+    amounts.push_back(order.amount_minor);
+    currencies.push_back(order.currency.empty() ? std::nullopt : Param(order.currency));
   }
   core::pg::Params params() const {
     return core::pg::params(text_array(ids), int_array(event_ids), int_array(quantities), text_array(customer_emails),
                             int_array(reservation_ids), int_array(expires_at_ms), int_array(created_at_ms),
                             text_array(keys), text_array(fingerprints), text_array(response_bodies),
                             text_array(created_payloads), text_array(secrets), text_array(traceparents),
-                            core::events::OrderCreated::kType);
+                            core::events::OrderCreated::kType, text_array(items), int_array(amounts),
+                            text_array(currencies));
   }
 };
 
 #define FLASHTIX_ORDER_COLUMNS                                            \
   "id, event_id, quantity, customer_email, status, reservation_id, seq, " \
-  "payment_id, status_reason, secret_sha256, traceparent, "               \
+  "payment_id, status_reason, secret_sha256, traceparent, items::text AS items, amount_minor, currency, " \
   "(extract(epoch FROM expires_at) * 1000)::bigint AS expires_at_ms, "    \
   "(extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms "
 
@@ -90,9 +118,10 @@ constexpr Query kInsertOrders{
     "WITH input AS ("
     "    SELECT * FROM unnest($1::uuid[], $2::bigint[], $3::integer[], $4::text[], $5::bigint[], $6::bigint[], "
     "                         $7::bigint[], $8::text[], $9::text[], $10::text[], $11::jsonb[], $12::text[], "
-    "                         $13::text[]) "
+    "                         $13::text[], $15::jsonb[], $16::bigint[], $17::text[]) "
     "        AS i(id, event_id, quantity, customer_email, reservation_id, expires_at_ms, created_at_ms, key, "
-    "             fingerprint, response_body, created_payload, secret_sha256, traceparent)), "
+    "             fingerprint, response_body, created_payload, secret_sha256, traceparent, items, amount_minor, "
+    "             currency)), "
     "answered AS ("
     "    INSERT INTO orders.idempotency_keys "
     "        (key, request_fingerprint, order_id, state, response_status, response_body) "
@@ -105,10 +134,10 @@ constexpr Query kInsertOrders{
     "inserted AS ("
     "    INSERT INTO orders.orders "
     "        (id, event_id, quantity, customer_email, status, reservation_id, expires_at, created_at, "
-    "         secret_sha256, traceparent) "
+    "         secret_sha256, traceparent, items, amount_minor, currency) "
     "    SELECT r.id, r.event_id, r.quantity, r.customer_email, 'PENDING_PAYMENT', r.reservation_id, "
     "           to_timestamp(r.expires_at_ms / 1000.0), to_timestamp(r.created_at_ms / 1000.0), r.secret_sha256, "
-    "           r.traceparent "
+    "           r.traceparent, r.items, r.amount_minor, r.currency "
     "      FROM recorded r "
     "    RETURNING id), "
     "announced AS ("
