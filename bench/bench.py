@@ -17,7 +17,7 @@ import time
 RESULT_PREFIX = "FLASHTIX_WRK_RESULT "
 
 # Listed in the order they run, and in the order the table shows them.
-SCENARIOS = ["ceiling", "hot-orders", "hot-reserve", "sellout", "spread", "buyer-limit"]
+SCENARIOS = ["ceiling", "hot-orders", "hot-reserve", "sellout", "spread", "buyer-limit", "tiers"]
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -40,8 +40,9 @@ def schema_exists(psql, url, schema):
     return rows[0][0] != "0"
 
 
-def books(psql, url, mode):
-    """What the database says was taken: per event totals, holds and orders by status."""
+def books(psql, url, mode, ticket_types=None):
+    """What the database says was taken: per event totals, holds and orders by status; per ticket type too
+    when ticket_types (ids) are given."""
     totals = psql_rows(
         psql,
         url,
@@ -67,12 +68,36 @@ def books(psql, url, mode):
             psql, url, "SELECT status, count(*), sum(quantity) FROM orders.orders GROUP BY status"
         ):
             result["orders"][status] = {"count": int(count), "tickets": int(quantity)}
+        if ticket_types:
+            result["orders_amount_minor"] = int(psql_rows(
+                psql, url, "SELECT coalesce(sum(amount_minor), 0) FROM orders.orders")[0][0])
         result["idempotency_keys"] = {
             state: int(count)
             for state, count in psql_rows(
                 psql, url, "SELECT state, count(*) FROM orders.idempotency_keys GROUP BY state"
             )
         }
+    if ticket_types:
+        # Each type's books: what its quota has left, what its holds' items hold.
+        result["types"] = {}
+        for type_id, name, price, quota, available, sold, held in psql_rows(
+            psql,
+            url,
+            "SELECT t.id, t.name, t.price_minor, coalesce(t.quota, -1), coalesce(t.available_tickets, -1), "
+            "coalesce(t.sold_tickets, -1), coalesce(h.held, 0) "
+            "FROM inventory.ticket_types t LEFT JOIN ("
+            "  SELECT i.type_id, sum(i.quantity) AS held FROM inventory.reservations r, "
+            "         unnest(r.item_type_ids, r.item_quantities) AS i(type_id, quantity) "
+            "   WHERE r.status = 'HELD' GROUP BY i.type_id) h ON h.type_id = t.id "
+            f"WHERE t.id IN ({', '.join(str(int(t)) for t in ticket_types)}) ORDER BY t.id",
+        ):
+            quota, available = int(quota), int(available)
+            result["types"][type_id] = {
+                "name": name, "price_minor": int(price), "quota": quota if quota >= 0 else None,
+                "available_tickets": available if available >= 0 else None,
+                "tickets_taken": quota - available if quota >= 0 else None,
+                "sold_tickets": int(sold) if int(sold) >= 0 else None, "held_tickets": int(held),
+            }
     return result
 
 
@@ -106,11 +131,14 @@ def cmd_result(args):
     sold_out = count_statuses(statuses, lambda s: s == 409)
     non_2xx = count_statuses(statuses, lambda s: not (200 <= s < 300) and s != 409)
     codes = wrk.get("codes", {})
+    # Only in a scenario whose sale opens during the run (tiers) are refusals before the opening expected.
+    opens_ms = wrk.get("opens_ms", 0) or 0
+    not_on_sale = codes.get("409 not_on_sale", 0) if opens_ms else 0
     if codes:
         # A 409 is a sale refused for want of tickets only when its problem code says so.
         other_conflicts = sold_out - codes.get("409 sold_out", 0)
         sold_out -= other_conflicts
-        non_2xx += other_conflicts
+        non_2xx += other_conflicts - not_on_sale
     errs = wrk.get("errors", {})
     socket_errors = errs.get("connect", 0) + errs.get("read", 0) + errs.get("write", 0)
     timeouts = errs.get("timeout", 0)
@@ -119,6 +147,11 @@ def cmd_result(args):
 
     elapsed_s = max(0.0, (wrk["t_last_ms"] - wrk["t_first_ms"]) / 1000.0)
     rps = wrk["received"] / elapsed_s if elapsed_s > 0 else 0.0
+    if opens_ms:
+        # The sale's figure: the answers received from the opening on, over the time from the opening to
+        # the last answer. The refusals before it are counted apart (not_on_sale).
+        elapsed_s = max(0.0, (wrk["t_last_ms"] - opens_ms) / 1000.0)
+        rps = wrk.get("received_open", 0) / elapsed_s if elapsed_s > 0 else 0.0
     lat = wrk.get("latency_us", {})
 
     result = {
@@ -147,6 +180,13 @@ def cmd_result(args):
         "unanswered": unanswered,
         "machine_busy_before_pct": args.machine_busy_before,
     }
+    if opens_ms:
+        result["not_on_sale"] = not_on_sale
+        result["opens_after_s"] = round((opens_ms - wrk["t_first_ms"]) / 1000.0, 2) if wrk["t_first_ms"] else None
+        result["requests_before_opening"] = wrk["received"] - wrk.get("received_open", 0)
+        result["ratio_to_hot_orders"] = None
+        if args.hot_orders_rps and args.hot_orders_rps > 0:
+            result["ratio_to_hot_orders"] = round(rps / args.hot_orders_rps, 3)
     if args.ceiling_rps and args.ceiling_rps > 0:
         result["ratio_to_ceiling"] = round(rps / args.ceiling_rps, 4)
     if args.scenario == "ceiling":
@@ -159,7 +199,8 @@ def cmd_result(args):
         if args.check_rc != 0:
             problems.append("./flashtix check found a broken ledger")
     else:
-        db = books(args.psql, args.database_url, args.mode)
+        ticket_types = [t for t in (args.ticket_types or "").split(",") if t]
+        db = books(args.psql, args.database_url, args.mode, ticket_types)
         told = ok * args.quantity
         taken = db["tickets_taken"]
         held = db["holds"].get("HELD", {}).get("tickets", 0)
@@ -197,6 +238,35 @@ def cmd_result(args):
                 result["sellout_s"] = round((wrk["t_last_ok_ms"] - wrk["t_first_ms"]) / 1000.0, 3)
         elif db["events_sold_out"]:
             notes.append(f"{db['events_sold_out']} event(s) sold out during the run: give them more tickets")
+        if ticket_types:
+            ok_types = wrk.get("ok_types", {})
+            result["tickets_by_type"] = {}
+            amount = 0
+            for type_id in ticket_types:
+                t = db["types"].get(type_id)
+                type_told = ok_types.get(type_id, 0) * args.quantity
+                if t is None:
+                    problems.append(f"ticket type {type_id} is not in the database")
+                    ledger_ok = False
+                    continue
+                result["tickets_by_type"][t["name"]] = t["tickets_taken"] if t["quota"] is not None else t["held_tickets"]
+                amount += type_told * t["price_minor"]
+                # Nothing is paid in the bench: what a type's quota lost is what its holds hold.
+                type_taken = t["tickets_taken"] if t["quota"] is not None else t["held_tickets"]
+                if unanswered == 0 and type_taken != type_told:
+                    problems.append(f"ticket type {t['name']} ({type_id}): {type_taken} tickets taken in the database, "
+                                    f"clients were told {type_told}")
+                    ledger_ok = False
+                if t["quota"] is not None and t["available_tickets"] == 0:
+                    notes.append(f"ticket type {t['name']} sold out during the run: give it a larger quota")
+            unknown = sum(n for k, n in ok_types.items() if k not in ticket_types)
+            if unknown:
+                problems.append(f"{unknown} successful answers name no ticket type of the event")
+                ledger_ok = False
+            if unanswered == 0 and "orders_amount_minor" in db and db["orders_amount_minor"] != amount:
+                problems.append(f"the orders' amounts add up to {db['orders_amount_minor']}, the types' prices "
+                                f"times the tickets told to {amount}")
+                ledger_ok = False
         result["ledger_ok"] = ledger_ok
         result["books"] = db
 
@@ -206,11 +276,18 @@ def cmd_result(args):
         f.write(json.dumps(result, sort_keys=False) + "\n")
 
     line = (
-        f"{args.scenario}: {rps:,.0f} req/s, ok {ok:,}, sold_out {sold_out:,}, errors {errors:,}, "
-        f"p50 {result['latency_ms_p50']:.2f} ms, p99 {result['latency_ms_p99']:.2f} ms"
+        f"{args.scenario}: {rps:,.0f} req/s{' from the opening' if opens_ms else ''}, ok {ok:,}, "
+        f"sold_out {sold_out:,}, errors {errors:,}, p50 {result['latency_ms_p50']:.2f} ms, "
+        f"p99 {result['latency_ms_p99']:.2f} ms"
     )
     if result.get("ratio_to_ceiling") is not None and args.scenario != "ceiling":
         line += f", {result['ratio_to_ceiling']:.1%} of ceiling"
+    if result.get("ratio_to_hot_orders") is not None:
+        line += f", {result['ratio_to_hot_orders']:.2f} x hot-orders"
+    if opens_ms:
+        line += f"; {not_on_sale:,} refused not_on_sale before the opening (not errors)"
+    if "tickets_by_type" in result:
+        line += "; by type " + ", ".join(f"{k} {v:,}" for k, v in result["tickets_by_type"].items())
     if "sellout_s" in result:
         line += f", sold out in {result['sellout_s']:.2f} s"
     if "tickets_taken" in result:
@@ -221,7 +298,8 @@ def cmd_result(args):
         print(f"    problem: {problem}")
     for note in notes:
         print(f"    note: {note}")
-    refusals = {k: v for k, v in wrk.get("codes", {}).items() if k != "409 sold_out"}
+    expected = {"409 sold_out", "409 not_on_sale"} if opens_ms else {"409 sold_out"}
+    refusals = {k: v for k, v in wrk.get("codes", {}).items() if k not in expected}
     if refusals or socket_errors or timeouts or unanswered:
         print(f"    errors: answers {refusals or '{}'}, socket errors {socket_errors}, timeouts (over "
               f"{args.timeout_s} s) {timeouts}, unanswered {unanswered}")
@@ -232,7 +310,8 @@ def cmd_result(args):
 def summary_fields(result):
     keys = ["scenario", "run", "requests_per_s", "ok", "sold_out", "errors", "latency_ms_p50", "latency_ms_p99",
             "ratio_to_ceiling", "ledger_ok", "cores", "connections", "duration_s", "timeouts", "unanswered",
-            "sellout_s", "tickets_taken", "machine_busy_before_pct"]
+            "sellout_s", "tickets_taken", "machine_busy_before_pct", "not_on_sale", "opens_after_s",
+            "ratio_to_hot_orders", "tickets_by_type"]
     return {k: result[k] for k in keys if k in result}
 
 
@@ -550,6 +629,7 @@ def cmd_report(args):
     for r in results:
         by_scenario.setdefault(r["scenario"], []).append(r)
     ceiling = median([r["requests_per_s"] for r in by_scenario.get("ceiling", [])])
+    hot_orders = median([r["requests_per_s"] for r in by_scenario.get("hot-orders", [])])
 
     rows = []
     for name in SCENARIOS:
@@ -575,6 +655,10 @@ def cmd_report(args):
         }
         if ceiling:
             row["ratio_to_ceiling"] = round(row["requests_per_s"] / ceiling, 4)
+        if any("not_on_sale" in r for r in runs):
+            # tiers: req/s from the opening; the refusals before it apart, and the figure against hot-orders'.
+            row["not_on_sale"] = median([r.get("not_on_sale") for r in runs])
+            row["ratio_to_hot_orders"] = round(row["requests_per_s"] / hot_orders, 3) if hot_orders else None
         sellouts = [r.get("sellout_s") for r in runs if r.get("sellout_s") is not None]
         if sellouts:
             row["sellout_s"] = median(sellouts)
@@ -596,6 +680,15 @@ def cmd_report(args):
         print(f"  {row['scenario']:<12} {row['connections']:>5} {row['requests_per_s']:>9,.0f} {ratio:>9} "
               f"{row['ok']:>9,.0f} {row['sold_out']:>9,.0f} {row['errors']:>7,.0f} {row['latency_ms_p50']:>8.2f} "
               f"{row['latency_ms_p99']:>8.2f} {sellout:>11}  {'ok' if row['ledger_ok'] else 'BROKEN'}")
+    for row in rows:
+        if "not_on_sale" in row:
+            line = (f"  {row['scenario']}: req/s from the sale's opening; {row['not_on_sale']:,.0f} answers 409 "
+                    f"not_on_sale before it, not counted as errors")
+            if row["ratio_to_hot_orders"] is not None:
+                ratio = row["ratio_to_hot_orders"]
+                line += (f"; {ratio:.2f} x hot-orders ("
+                         f"{'within' if abs(ratio - 1) <= 0.2 else 'not within'} 20%)")
+            print(line)
     print()
     for row in rows:
         print(json.dumps(row))
@@ -623,7 +716,7 @@ def cmd_history(args):
 
 
 HISTORY_FIELDS = ["scenario", "run", "requests_per_s", "ok", "sold_out", "errors", "latency_ms_p50",
-                  "latency_ms_p99", "sellout_s", "ledger_ok", "connections", "machine_busy_before_pct"]
+                  "latency_ms_p99", "sellout_s", "ledger_ok", "connections", "machine_busy_before_pct", "not_on_sale"]
 
 
 def cmd_chart(args):
@@ -686,6 +779,8 @@ def main():
     p.add_argument("--cores", type=int, default=os.cpu_count())
     p.add_argument("--connections", type=int, required=True)
     p.add_argument("--ceiling-rps", type=float)
+    p.add_argument("--hot-orders-rps", type=float, help="hot-orders' req/s in the same run, for tiers")
+    p.add_argument("--ticket-types", help="ids of the event's ticket types, comma-separated: check each one's books")
     p.add_argument("--machine-busy-before", type=float, help="% of the machine busy just before the load")
     p.add_argument("--timeout-s", type=float, default=5, help="wrk's --timeout: slower answers count as errors")
     p.add_argument("--expect-sold", type=int)

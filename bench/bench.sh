@@ -8,7 +8,7 @@ BENCH_PACKAGES=(gnuplot-nox)
 # Only ./flashtix bench --screenshot drives a browser.
 SCREENSHOT_PACKAGES=(chromium python3-websocket)
 
-BENCH_SCENARIOS=(ceiling hot-orders hot-reserve sellout spread buyer-limit)
+BENCH_SCENARIOS=(ceiling hot-orders hot-reserve sellout spread buyer-limit tiers)
 BENCH_CONNECTIONS=64
 BENCH_SELLOUT_CONNECTIONS=256
 BENCH_SELLOUT_TICKETS=10000
@@ -18,6 +18,12 @@ BENCH_SPREAD_EVENTS=1000
 BENCH_SPREAD_TICKETS=1000000
 BENCH_QUANTITY=1
 BENCH_TICKETS_PER_BUYER=4 # the event's max_tickets_per_buyer in buyer-limit
+# tiers: one event of BENCH_HOT_TICKETS with three ticket types, "name:price_minor:quota:max_per_order", the
+# first its default. The quotas add up to more than the event holds, so the types share its capacity; each
+# is far above what a run sells (a third of the orders each), so no type sells out.
+BENCH_TIERS_TYPES=(General:4500:6000000:4 Tribune:8900:3000000:4 VIP:19900:2000000:2)
+BENCH_TIERS_OPENS_AFTER_MS=2000 # the sale opens this long after wrk starts
+BENCH_TIERS_REFRESH_MS=200      # before it, each connection asks once every this long
 BENCH_CEILING_SECONDS=10
 BENCH_DEFAULT_SECONDS=20
 # After its deadline each connection waits for its last answer; a run that has not drained after this
@@ -30,8 +36,9 @@ bench_usage() {
   cat <<'EOF2'
 usage: ./flashtix bench [scenario...] [--duration S] [--runs N] [--profile]
 
-  scenarios (all by default, in this order): ceiling hot-orders hot-reserve sellout spread buyer-limit
-  --duration S   seconds of load for every scenario but sellout (default 10 for ceiling, 20 others)
+  scenarios (all by default, in this order): ceiling hot-orders hot-reserve sellout spread buyer-limit tiers
+  --duration S   seconds of load for every scenario but sellout (default 10 for ceiling, 20 others; in
+                 tiers, counted from the sale's opening)
   --runs N       run every scenario N times and report medians (default 1)
   --profile      sample CPU per process and PostgreSQL waits in every scenario (default: hot-orders only)
   --screenshot   sellout: the live sale page in headless Chromium, photographed while the tickets go
@@ -148,6 +155,35 @@ bench_create_events() {
   printf '%s\n' "$first"
 }
 
+# tiers: one event of BENCH_HOT_TICKETS whose default type and two more are BENCH_TIERS_TYPES; prints the
+# event id and the types' ids, comma-separated ("12 40,41,42"). The event's trigger made its default type;
+# it becomes the first of the list.
+bench_create_tiers_event() {
+  local event spec name price quota max types=() ids
+  event=$(bench_create_events 1 "$BENCH_HOT_TICKETS")
+  for spec in "${BENCH_TIERS_TYPES[@]}"; do
+    IFS=: read -r name price quota max <<<"$spec"
+    types+=("('$name', $price, $quota, $max, ${#types[@]})")
+  done
+  ids=$(flashuser_psql -q -At -v ON_ERROR_STOP=1 -c "
+    WITH spec (name, price_minor, quota, max_per_order, n) AS (VALUES $(IFS=,; printf '%s' "${types[*]}")),
+    first AS (UPDATE inventory.ticket_types t
+                 SET name = s.name, price_minor = s.price_minor, quota = s.quota, available_tickets = s.quota,
+                     sold_tickets = 0, min_per_order = 1, max_per_order = s.max_per_order
+                FROM spec s
+               WHERE t.event_id = $event AND t.is_default AND s.n = 0
+              RETURNING t.id),
+    others AS (INSERT INTO inventory.ticket_types
+                 (event_id, name, is_default, price_minor, min_per_order, max_per_order, quota, available_tickets,
+                  sold_tickets)
+               SELECT $event, name, false, price_minor, 1, max_per_order, quota, quota, 0 FROM spec WHERE n > 0
+               ORDER BY n
+               RETURNING id)
+    SELECT string_agg(id::text, ',' ORDER BY id) FROM (SELECT id FROM first UNION ALL SELECT id FROM others) i")
+  [[ $ids =~ ^[0-9]+(,[0-9]+){2}$ ]] || die "could not give event $event its ticket types (got: $ids)"
+  printf '%s %s\n' "$event" "$ids"
+}
+
 # The share of the machine's CPU in use over one second, in percent: other work skews every figure.
 bench_machine_busy() {
   local before after total=0 idle i
@@ -193,7 +229,8 @@ bench_wait_ready() {
 bench_scenario() {
   local scenario=$1 run=$2 mode url connections=$BENCH_CONNECTIONS duration_ms=0 requests=0
   local first_event=0 events=1 limit expect_sold='' threads out done_dir wrk_pid profile_pid='' screenshot_pid=''
-  local check_rc=0 result_rc=0 finished i entry busy ceiling_args=() inventory_log orders_log buyers=0
+  local rps check_rc=0 result_rc=0 finished i entry busy ceiling_args=() inventory_log orders_log buyers=0
+  local ticket_types='' opens_ms=0 tiers_args=()
   threads=$(nproc)
   case $scenario in
     ceiling)
@@ -213,10 +250,15 @@ bench_scenario() {
     spread)
       duration_ms=$((${BENCH_DURATION:-$BENCH_DEFAULT_SECONDS} * 1000)) events=$BENCH_SPREAD_EVENTS
       ;;
+    tiers)
+      # hot-orders on an event with three ticket types, whose sale opens once the crowd is there: the
+      # duration counts from the opening.
+      duration_ms=$((${BENCH_DURATION:-$BENCH_DEFAULT_SECONDS} * 1000))
+      ;;
   esac
   case $scenario in
     hot-reserve) mode=reserve url=$BENCH_INVENTORY_URL/inventory/reserve ;;
-    hot-orders | sellout | spread | buyer-limit) mode=orders url=$BENCH_ORDERS_URL/orders ;;
+    hot-orders | sellout | spread | buyer-limit | tiers) mode=orders url=$BENCH_ORDERS_URL/orders ;;
   esac
 
   bench_reset_db
@@ -225,12 +267,18 @@ bench_scenario() {
     buyer-limit) first_event=$(bench_create_events 1 "$BENCH_HOT_TICKETS" "$BENCH_TICKETS_PER_BUYER") ;;
     sellout) first_event=$(bench_create_events 1 "$BENCH_SELLOUT_TICKETS") ;;
     spread) first_event=$(bench_create_events "$BENCH_SPREAD_EVENTS" "$BENCH_SPREAD_TICKETS") ;;
+    tiers)
+      read -r first_event ticket_types <<<"$(bench_create_tiers_event)"
+      [[ -n $ticket_types ]] || die "could not create the event of tiers"
+      ;;
   esac
 
   if ((duration_ms > 0)); then
     limit=$((duration_ms / 1000 + BENCH_DRAIN_LIMIT_SECONDS))
     printf '  %s (run %s): %s connections, %s s%s\n' "$scenario" "$run" "$connections" "$((duration_ms / 1000))" \
-      "$( ((events > 1)) && printf ', %s events' "$events")"
+      "$( ((events > 1)) && printf ', %s events' "$events")$([[ -n $ticket_types ]] &&
+        printf ' from the opening, %s ticket types (%s); the sale opens %s ms after the load starts' \
+          "${#BENCH_TIERS_TYPES[@]}" "${BENCH_TIERS_TYPES[*]%%:*}" "$BENCH_TIERS_OPENS_AFTER_MS")"
   else
     limit=$BENCH_SELLOUT_LIMIT_SECONDS
     printf '  %s (run %s): %s connections, %s requests for %s tickets\n' "$scenario" "$run" "$connections" \
@@ -271,10 +319,19 @@ bench_scenario() {
     bench_wait_ready "$out.page.ready" "$screenshot_pid"
   fi
 
+  if [[ -n $ticket_types ]]; then
+    # The sale opens a fixed time after wrk starts. The event row is read by the batch that holds it, and no
+    # request has touched the event yet, so the services see this window from the first request on.
+    opens_ms=$(($(date +%s%3N) + BENCH_TIERS_OPENS_AFTER_MS))
+    flashuser_psql -q -v ON_ERROR_STOP=1 \
+      -c "UPDATE inventory.events SET sales_start = to_timestamp($opens_ms / 1000.0) WHERE id = $first_event"
+    limit=$((limit + BENCH_TIERS_OPENS_AFTER_MS / 1000 + 1))
+  fi
   wrk -t "$threads" -c "$connections" -d "${limit}s" --timeout "${BENCH_WRK_TIMEOUT_SECONDS}s" \
     -s "$ROOT/bench/flashsale.lua" "$url" -- \
     "mode=$mode" "threads=$threads" "duration_ms=$duration_ms" "requests=$requests" \
     "first_event=$first_event" "events=$events" "quantity=$BENCH_QUANTITY" "buyers=$buyers" \
+    "ticket_types=$ticket_types" "opens_ms=$opens_ms" "refresh_ms=$BENCH_TIERS_REFRESH_MS" \
     "nonce=$(date +%s)-$run" "done_dir=$done_dir" >"$out.wrk" 2>&1 &
   wrk_pid=$!
   BENCH_PIDS+=("$wrk_pid")
@@ -327,16 +384,23 @@ bench_scenario() {
   if [[ $scenario != ceiling && -n ${BENCH_CEILING_RPS[$run]:-} ]]; then
     ceiling_args=(--ceiling-rps "${BENCH_CEILING_RPS[$run]}")
   fi
+  if [[ -n $ticket_types ]]; then
+    tiers_args=(--ticket-types "$ticket_types")
+  fi
+  if [[ $scenario == tiers && -n ${BENCH_HOT_ORDERS_RPS[$run]:-} ]]; then
+    tiers_args+=(--hot-orders-rps "${BENCH_HOT_ORDERS_RPS[$run]}")
+  fi
   python3 "$ROOT/bench/bench.py" result --scenario "$scenario" --run "$run" --mode "$mode" \
     --wrk-output "$out.wrk" --quantity "$BENCH_QUANTITY" --cores "$(nproc)" --connections "$connections" \
     --timeout-s "$BENCH_WRK_TIMEOUT_SECONDS" --machine-busy-before "$busy" \
-    "${ceiling_args[@]}" ${expect_sold:+--expect-sold "$expect_sold"} --check-rc "$check_rc" \
+    "${ceiling_args[@]}" "${tiers_args[@]}" ${expect_sold:+--expect-sold "$expect_sold"} --check-rc "$check_rc" \
     --psql "$PG_BIN/psql" --database-url "$(bench_admin_conninfo)" --results "$BENCH_OUT/results.jsonl" || result_rc=$?
-  if [[ $scenario == ceiling ]]; then
-    BENCH_CEILING_RPS[run]=$(python3 -c 'import json, sys
+  if [[ $scenario == ceiling || $scenario == hot-orders ]]; then
+    rps=$(python3 -c 'import json, sys
 rows = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
-print([r for r in rows if r["scenario"] == "ceiling" and r["run"] == int(sys.argv[2])][-1]["requests_per_s"])' \
-      "$BENCH_OUT/results.jsonl" "$run")
+print([r for r in rows if r["scenario"] == sys.argv[3] and r["run"] == int(sys.argv[2])][-1]["requests_per_s"])' \
+      "$BENCH_OUT/results.jsonl" "$run" "$scenario")
+    if [[ $scenario == ceiling ]]; then BENCH_CEILING_RPS[run]=$rps; else BENCH_HOT_ORDERS_RPS[run]=$rps; fi
   fi
   if [[ -s $out.profile.json ]]; then
     python3 "$ROOT/bench/bench.py" show-profile --profile "$out.profile.json" --scenario "$scenario" \
@@ -354,7 +418,7 @@ print([r for r in rows if r["scenario"] == "ceiling" and r["run"] == int(sys.arg
 
 cmd_bench() {
   local scenarios=() runs=1 run scenario name commit
-  BENCH_DURATION='' BENCH_PROFILE=0 BENCH_SCREENSHOT=0 BENCH_BROKEN=0 BENCH_PIDS=() BENCH_CEILING_RPS=()
+  BENCH_DURATION='' BENCH_PROFILE=0 BENCH_SCREENSHOT=0 BENCH_BROKEN=0 BENCH_PIDS=() BENCH_CEILING_RPS=() BENCH_HOT_ORDERS_RPS=()
   while (($#)); do
     case $1 in
       --duration) [[ ${2:-} =~ ^[1-9][0-9]*$ ]] || die "--duration needs a whole number of seconds"; BENCH_DURATION=$2; shift ;;

@@ -9,6 +9,12 @@
 --   first_event=N events=N       event ids first_event .. first_event+events-1, one picked at random
 --   quantity=N                   tickets per request
 --   buyers=0|1                   1: every order names a buyer of its own (customer_email)
+--   ticket_types=T1,T2,...       orders: each order asks for `quantity` tickets of one of these types
+--                                (`items`), taken in turn; without it, `quantity` of the default type
+--   opens_ms=N                   the sale opens at this Unix time in ms (0: open from the start). Before it
+--                                each connection asks only every refresh_ms, and the next request after
+--                                that is sent at the opening itself; the deadline counts from the opening
+--   refresh_ms=N                 the pace of each connection before the opening (default 200)
 --   nonce=S                      makes idempotency keys unique across runs
 --   done_dir=DIR                 each thread writes DIR/<id> once it has stopped and every answer is in
 --
@@ -59,6 +65,10 @@ function init(args)
   event_count = tonumber(options.events or "1")
   quantity = tonumber(options.quantity or "1")
   buyers = options.buyers == "1"
+  ticket_types = {}
+  for type_id in (options.ticket_types or ""):gmatch("%d+") do table.insert(ticket_types, tonumber(type_id)) end
+  opens_ms = tonumber(options.opens_ms or "0")
+  refresh_ms = tonumber(options.refresh_ms or "200")
   nonce = options.nonce or tostring(os.time())
   done_dir = options.done_dir
 
@@ -82,6 +92,8 @@ function init(args)
   t_last_ms = 0         -- last answer received
   t_last_ok_ms = 0      -- last success received
   t_first_sold_out_ms = 0
+  received_open = 0     -- answers received at or after the opening (opens_ms)
+  ok_types = {}         -- successes per ticket type (from the answer's items)
 
   if mode == "health" then
     method, path = "GET", "/health"
@@ -117,7 +129,7 @@ function delay()
   local now = now_ms()
   if t_first_ms == 0 then
     t_first_ms = now
-    if duration_ms > 0 then deadline_ms = now + duration_ms end
+    if duration_ms > 0 then deadline_ms = math.max(now, opens_ms) + duration_ms end
   end
   -- Counted here, not in request(): every connection asks before its next request, so counting at
   -- request() would let all of them past the budget at once.
@@ -127,6 +139,11 @@ function delay()
     return 3600 * 1000
   end
   scheduled = scheduled + 1
+  if now < opens_ms then
+    -- Waiting for the opening: ask again after refresh_ms, or at the opening if that comes first (1 ms
+    -- late rather than early: wrk's timers have whole milliseconds).
+    return math.min(refresh_ms, math.floor(opens_ms - now) + 1)
+  end
   return 0
 end
 
@@ -144,7 +161,11 @@ function request()
   local body
   if mode == "orders" then
     headers["Idempotency-Key"] = key
-    if buyers then
+    if #ticket_types > 0 then
+      -- The types in turn, each thread starting at another one.
+      local type_id = ticket_types[(sent + id) % #ticket_types + 1]
+      body = string.format('{"event_id":%d,"items":[{"ticket_type_id":%d,"quantity":%d}]}', event_id, type_id, quantity)
+    elseif buyers then
       body = string.format('{"event_id":%d,"quantity":%d,"customer_email":"%s@bench.example"}', event_id, quantity, key)
     else
       body = string.format('{"event_id":%d,"quantity":%d}', event_id, quantity)
@@ -166,8 +187,14 @@ function response(status, _, body)
   end
   local now = now_ms()
   t_last_ms = now
+  if opens_ms > 0 and now >= opens_ms then received_open = received_open + 1 end
   if status >= 200 and status < 300 then
     t_last_ok_ms = now
+    if #ticket_types > 0 then
+      -- One item per order: the type the answer says was held.
+      local type_id = body and body:match('"ticket_type_id"%s*:%s*(%d+)') or "none"
+      ok_types[type_id] = (ok_types[type_id] or 0) + 1
+    end
   elseif status == 409 and t_first_sold_out_ms == 0 then
     t_first_sold_out_ms = now
   end
@@ -213,6 +240,8 @@ function done(summary, latency, _)
     t_first_sold_out_ms = 0,
     threads_drained = 0,
     threads = #threads,
+    received_open = 0,
+    ok_types = {},
   }
   for _, thread in ipairs(threads) do
     result.sent = result.sent + (thread:get("sent") or 0)
@@ -224,6 +253,11 @@ function done(summary, latency, _)
     for code, count in pairs(thread:get("codes") or {}) do
       result.codes[code] = (result.codes[code] or 0) + count
     end
+    for type_id, count in pairs(thread:get("ok_types") or {}) do
+      result.ok_types[type_id] = (result.ok_types[type_id] or 0) + count
+    end
+    result.received_open = result.received_open + (thread:get("received_open") or 0)
+    result.opens_ms = thread:get("opens_ms") or 0
     result.t_first_ms = min_nonzero(result.t_first_ms, thread:get("t_first_ms") or 0)
     result.t_last_ms = math.max(result.t_last_ms, thread:get("t_last_ms") or 0)
     result.t_last_ok_ms = math.max(result.t_last_ok_ms, thread:get("t_last_ok_ms") or 0)

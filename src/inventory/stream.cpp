@@ -5,6 +5,7 @@
 #include <boost/asio/steady_timer.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <boost/asio/use_awaitable.hpp>
+#include <algorithm>
 #include <memory>
 
 #include "core/http_server.hpp"
@@ -72,18 +73,32 @@ struct Subscription {
   Subscription& operator=(const Subscription&) = delete;
 };
 
+// What each type can still sell: the lesser of its quota's tickets left and the event's.
+std::int64_t type_available(const TicketType& type, const Event& event) {
+  return type.available_tickets ? std::min(*type.available_tickets, event.available_tickets) : event.available_tickets;
+}
+
 std::string stock_message(const Event& event) {
+  core::json::array types;
+  for (const TicketType& type : event.ticket_types) {
+    types.push_back(core::json::object{{"id", type.id}, {"available_tickets", type_available(type, event)}});
+  }
   const core::json::object counts{{"id", event.id},
                                   {"total_tickets", event.total_tickets},
                                   {"available_tickets", event.available_tickets},
                                   {"held_tickets", event.held_tickets},
-                                  {"sold_tickets", event.sold_tickets}};
+                                  {"sold_tickets", event.sold_tickets},
+                                  {"ticket_types", std::move(types)}};
   return "event: stock\ndata: " + core::json::serialize(counts) + "\n\n";
 }
 
 bool same_counts(const Event& a, const Event& b) {
+  const bool same_types = std::equal(a.ticket_types.begin(), a.ticket_types.end(), b.ticket_types.begin(),
+                                     b.ticket_types.end(), [&](const TicketType& x, const TicketType& y) {
+                                       return x.id == y.id && type_available(x, a) == type_available(y, b);
+                                     });
   return a.total_tickets == b.total_tickets && a.available_tickets == b.available_tickets &&
-         a.held_tickets == b.held_tickets && a.sold_tickets == b.sold_tickets;
+         a.held_tickets == b.held_tickets && a.sold_tickets == b.sold_tickets && same_types;
 }
 
 awaitable<void> run_stream(EventSnapshots* snapshots, std::shared_ptr<Subscription> subscription, StreamLimits limits,
