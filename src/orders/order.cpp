@@ -79,7 +79,10 @@ core::events::OrderCreated created_event(const Order& order, const std::string& 
           .payment_token = payment_token,
           .reservation_id = order.reservation_id,
           .expires_at_ms = order.expires_at_ms,
-          .customer_email = order.customer_email};
+          .customer_email = order.customer_email,
+          // Orders has no prices yet: no amount and no currency.
+          .amount_minor = 0,
+          .currency = {}};
 }
 
 core::events::OrderEnded ended_event(const Order& order) {
