@@ -48,6 +48,8 @@ core::events::PaymentOutcome event_payload(const Payment& payment) {
           .status = payment.status,
           .event_id = payment.event_id,
           .quantity = payment.quantity,
+          .amount_minor = payment.amount_minor,
+          .currency = payment.currency.value_or(""),
           .reason = payment.failure_reason};
 }
 

@@ -112,11 +112,18 @@ TEST(PaymentJson, HidesTheTokenAndShowsTheOutcome) {
   const auto payload = core::json::value_from(event_payload(payment)).as_object();
   EXPECT_EQ(payload.at("order_id").as_string(), payment.order_id);
   EXPECT_EQ(payload.at("reason").as_string(), "card_declined");
+  EXPECT_EQ(payload.at("amount_minor").as_int64(), 12'345);
+  EXPECT_EQ(payload.at("currency").as_string(), "EUR");
 
-  // No amount stored: none in the API (null).
+  // No amount stored: none in the API (null), and 0 and "" in the event, whose fields are always there.
   payment.amount_minor = 0;
   payment.currency.reset();
+  payment.failure_reason = std::string(kInvalidAmount);
   EXPECT_TRUE(to_json(payment).at("currency").is_null());
+  const auto refused = core::json::value_from(event_payload(payment)).as_object();
+  EXPECT_EQ(refused.at("amount_minor").as_int64(), 0);
+  EXPECT_EQ(refused.at("currency").as_string(), "");
+  EXPECT_EQ(refused.at("reason").as_string(), "invalid_amount");
   EXPECT_TRUE(is_payment_status("refunded"));
   EXPECT_FALSE(is_payment_status("REFUNDED"));
 }
