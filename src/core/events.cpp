@@ -163,6 +163,8 @@ void tag_invoke(json::value_from_tag, json::value& out, const PaymentOutcome& ev
                       {"status", event.status},
                       {"event_id", event.event_id},
                       {"quantity", event.quantity}};
+  object["amount_minor"] = event.amount_minor;
+  object["currency"] = event.currency;
   object["reason"] = nullable(event.reason);
   out = std::move(object);
 }
@@ -175,6 +177,8 @@ PaymentOutcome tag_invoke(json::value_to_tag<PaymentOutcome>, const json::value&
   event.status = required_string(object, "status");
   event.event_id = required_int(object, "event_id");
   event.quantity = required_int(object, "quantity");
+  event.amount_minor = required_int(object, "amount_minor");
+  event.currency = required_string(object, "currency");
   event.reason = optional_string(object, "reason");
   return event;
 }

@@ -78,6 +78,10 @@ struct PaymentOutcome {
   std::string status;    // succeeded, failed or refunded
   std::int64_t event_id = 0;
   std::int64_t quantity = 0;
+  // What the payment charged (or, when it failed, was to charge): the amount_minor and currency of its
+  // order.created; 0 and "" when that amount was not chargeable or the payment predates amounts.
+  std::int64_t amount_minor = 0;
+  std::string currency;
   std::optional<std::string> reason;  // why a payment failed
   bool operator==(const PaymentOutcome&) const = default;
 };

@@ -26,7 +26,9 @@ events::OrderCreated order_created() {
 events::OrderEnded order_ended() {
   return {kOrderId, "CANCELLED", 7, 2, 42, std::nullopt, kPaymentId, "payment_declined"};
 }
-events::PaymentOutcome payment_outcome() { return {kPaymentId, kOrderId, "failed", 7, 2, "card_declined"}; }
+events::PaymentOutcome payment_outcome() {
+  return {kPaymentId, kOrderId, "failed", 7, 2, 9'000, "EUR", "card_declined"};
+}
 events::HoldVoided hold_voided() { return {{42, kOrderId, 7, 2}, "CONFIRMED"}; }
 events::HoldExpired hold_expired() { return {{42, kOrderId, 7, 2}, 1'795'000'000'123}; }
 
@@ -45,7 +47,8 @@ TEST(EventPayload, EachTypeWritesItsFieldsUnderTheirWireNames) {
             (std::set<std::string>{"order_id", "status", "event_id", "quantity", "reservation_id", "customer_email",
                                    "payment_id", "reason"}));
   EXPECT_EQ(keys_of(json::value_from(events::PaymentRefunded{payment_outcome()})),
-            (std::set<std::string>{"payment_id", "order_id", "status", "event_id", "quantity", "reason"}));
+            (std::set<std::string>{"payment_id", "order_id", "status", "event_id", "quantity", "amount_minor",
+                                   "currency", "reason"}));
   EXPECT_EQ(keys_of(json::value_from(hold_voided())),
             (std::set<std::string>{"reservation_id", "reservation_key", "event_id", "quantity", "was"}));
   EXPECT_EQ(keys_of(json::value_from(hold_expired())),
@@ -55,6 +58,9 @@ TEST(EventPayload, EachTypeWritesItsFieldsUnderTheirWireNames) {
   EXPECT_EQ(created.at("expires_at"), "2026-11-18T11:06:40.123Z");
   EXPECT_EQ(created.at("customer_email"), "a@b.example");
   EXPECT_EQ(json::value_from(hold_expired()).as_object().at("expired_at"), "2026-11-18T11:06:40.123Z");
+  const json::object outcome = json::value_from(payment_outcome()).as_object();
+  EXPECT_EQ(outcome.at("amount_minor"), 9'000);
+  EXPECT_EQ(outcome.at("currency"), "EUR");
   // Unset optional fields are written as null, as they always were.
   const json::object ended = json::value_from(order_ended()).as_object();
   EXPECT_TRUE(ended.at("customer_email").is_null());
@@ -79,6 +85,9 @@ TEST(EventPayload, EachTypeReadsBackWhatItWrote) {
   EXPECT_EQ(through_text(events::PaymentSucceeded{payment_outcome()}), events::PaymentSucceeded{payment_outcome()});
   EXPECT_EQ(through_text(events::PaymentFailed{payment_outcome()}), events::PaymentFailed{payment_outcome()});
   EXPECT_EQ(through_text(events::PaymentRefunded{payment_outcome()}), events::PaymentRefunded{payment_outcome()});
+  // A payment whose order carried no chargeable amount says so with 0 and "".
+  const events::PaymentOutcome refused{kPaymentId, kOrderId, "failed", 7, 2, 0, "", "invalid_amount"};
+  EXPECT_EQ(through_text(events::PaymentFailed{refused}), events::PaymentFailed{refused});
   EXPECT_EQ(through_text(hold_voided()), hold_voided());
   EXPECT_EQ(through_text(hold_expired()), hold_expired());
 }
@@ -103,7 +112,8 @@ TEST(EventPayload, AMissingOrMistypedFieldIsRefused) {
   expect_each_required_field_refused(events::OrderExpired{order_ended()},
                                      {"order_id", "status", "event_id", "quantity", "reservation_id"});
   expect_each_required_field_refused(events::PaymentSucceeded{payment_outcome()},
-                                     {"payment_id", "order_id", "status", "event_id", "quantity"});
+                                     {"payment_id", "order_id", "status", "event_id", "quantity", "amount_minor",
+                                      "currency"});
   expect_each_required_field_refused(hold_voided(),
                                      {"reservation_id", "reservation_key", "event_id", "quantity", "was"});
 

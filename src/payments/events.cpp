@@ -21,11 +21,31 @@ using messaging::Message;
 
 namespace {
 
+// The answer a pending payment gets: from the gateway, or without it when there is nothing it may charge
+// (the order's amount was not chargeable) or nothing to charge (a free order).
+awaitable<ChargeResult> charge_answer(Payments* payments, Payment payment) {
+  const ChargeRoute route = charge_route(payment);
+  if (route == ChargeRoute::refuse) co_return ChargeResult{false, std::string(kInvalidAmount)};
+  if (route == ChargeRoute::free) co_return ChargeResult{true, {}};
+  const core::Money amount = amount_of(payment);
+  co_return co_await charge_within(payments->gateway, payments->limits.gateway_timeout, payment.id,
+                                   payment.payment_token, amount);
+}
+
 awaitable<void> on_order_created(Payments* payments, Message message, events::OrderCreated created) {
+  const core::Money amount{created.amount_minor, created.currency};
   store::NewCharge charge{created.order_id, created.event_id, created.quantity, created.payment_token,
-                          message.traceparent};
+                          message.traceparent, std::nullopt};
   if (charge.quantity <= 0 || charge.payment_token.empty() || charge.payment_token.size() > kMaxPaymentTokenLength) {
     throw InvalidMessage("order.created " + message.id + ": quantity or payment_token out of bounds");
+  }
+  // An amount it may not charge is not a malformed message: the payment fails on it, so that the order
+  // is cancelled and its tickets go back.
+  if (is_chargeable(amount)) {
+    charge.amount = amount;
+  } else {
+    core::log_warn("order.created ", message.id, " of order ", created.order_id, ": amount_minor ",
+                   created.amount_minor, " in currency '", created.currency, "' is not chargeable");
   }
   std::optional<Payment> payment = co_await store::start_charge(payments->db, charge);
   std::vector<Statement> effect;
@@ -33,8 +53,7 @@ awaitable<void> on_order_created(Payments* payments, Message message, events::Or
   // No payment: the order closed before its charge began, and none ever will. Already final: an earlier
   // delivery finished it; only the inbox row is missing.
   if (payment && payment->status == kPending) {
-    const ChargeResult result = co_await charge_within(payments->gateway, payments->limits.gateway_timeout, payment->id,
-                                                       payment->payment_token);
+    const ChargeResult result = co_await charge_answer(payments, *payment);
     approved = result.approved;
     // A decline says why; an approval has nothing to say.
     assert(approved == result.decline_code.empty());

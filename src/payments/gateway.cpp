@@ -12,6 +12,7 @@
 
 #include "core/errors.hpp"
 #include "core/failpoint.hpp"
+#include "payments/payment.hpp"
 
 namespace flashtix::payments {
 
@@ -50,23 +51,30 @@ asio::awaitable<T> within_deadline(asio::awaitable<T> call, std::chrono::millise
 }
 
 // A refund has no answer but its end; within_deadline waits for a value.
-asio::awaitable<bool> refund_done(Gateway* gateway, std::string payment_id) {
-  co_await gateway->refund(std::move(payment_id));
+asio::awaitable<bool> refund_done(Gateway* gateway, std::string payment_id, core::Money amount) {
+  co_await gateway->refund(std::move(payment_id), std::move(amount));
   co_return true;
 }
 
 }  // namespace
 
 asio::awaitable<ChargeResult> charge_within(Gateway* gateway, std::chrono::milliseconds limit, std::string payment_id,
-                                            std::string token) {
-  co_return co_await within_deadline(gateway->charge(std::move(payment_id), std::move(token)), limit, "charge");
+                                            std::string token, core::Money amount) {
+  co_return co_await within_deadline(gateway->charge(std::move(payment_id), std::move(token), std::move(amount)), limit,
+                                     "charge");
 }
 
-asio::awaitable<void> refund_within(Gateway* gateway, std::chrono::milliseconds limit, std::string payment_id) {
-  co_await within_deadline(refund_done(gateway, std::move(payment_id)), limit, "refund");
+asio::awaitable<void> refund_within(Gateway* gateway, std::chrono::milliseconds limit, std::string payment_id,
+                                    core::Money amount) {
+  co_await within_deadline(refund_done(gateway, std::move(payment_id), std::move(amount)), limit, "refund");
 }
 
-ChargeResult simulated_decision(std::string_view payment_id, std::string_view token, int decline_percent) {
+ChargeResult simulated_decision(std::string_view payment_id, std::string_view token, const core::Money& amount,
+                                int decline_percent) {
+  // As a real gateway, which checks the request before it asks the card's bank.
+  if (amount.amount_minor <= 0 || !core::is_known_currency(amount.currency)) {
+    return ChargeResult{false, std::string(kInvalidAmount)};
+  }
   if (token == kTokenDecline) return ChargeResult{false, "card_declined"};
   if (token != kTokenOk && token != kTokenSlow) return ChargeResult{false, "invalid_token"};
   if (decline_percent > 0 && static_cast<int>(std::hash<std::string_view>{}(payment_id) % 100) < decline_percent) {
@@ -75,17 +83,18 @@ ChargeResult simulated_decision(std::string_view payment_id, std::string_view to
   return ChargeResult{true, {}};
 }
 
-asio::awaitable<ChargeResult> SimulatedGateway::charge(std::string payment_id, std::string token) {
+asio::awaitable<ChargeResult> SimulatedGateway::charge(std::string payment_id, std::string token, core::Money amount) {
   co_await pause(settings_.latency);
   if (core::failpoint_active("gateway_first_charge_hangs") && !hung_once_.exchange(true)) {
     co_await pause(std::chrono::hours(1));
   }
   if (token == kTokenSlow) co_await pause(settings_.slow_delay);
-  co_return simulated_decision(payment_id, token, settings_.decline_percent);
+  co_return simulated_decision(payment_id, token, amount, settings_.decline_percent);
 }
 
-asio::awaitable<void> SimulatedGateway::refund(std::string payment_id) {
+asio::awaitable<void> SimulatedGateway::refund(std::string payment_id, core::Money amount) {
   static_cast<void>(payment_id);
+  static_cast<void>(amount);
   co_await pause(settings_.latency);
 }
 

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <string>
 
+#include "core/money.hpp"
+
 namespace flashtix::payments {
 
 struct ChargeResult {
@@ -17,19 +19,23 @@ struct ChargeResult {
 class Gateway {
  public:
   virtual ~Gateway() = default;
-  // Charges the payment method behind `token` once for `payment_id`: a repeat returns the first answer.
-  // Throws when the gateway cannot be reached (the caller retries). The caller sets the deadline
-  // (--gateway-timeout-ms) and cancels a call that passes it: a gateway must stop when its awaitable is
-  // cancelled (Asio's cancellation slot), as every Asio operation it awaits does.
-  virtual boost::asio::awaitable<ChargeResult> charge(std::string payment_id, std::string token) = 0;
-  virtual boost::asio::awaitable<void> refund(std::string payment_id) = 0;
+  // Charges `amount` to the payment method behind `token` once for `payment_id`: a repeat returns the
+  // first answer. Throws when the gateway cannot be reached (the caller retries). The caller sets the
+  // deadline (--gateway-timeout-ms) and cancels a call that passes it: a gateway must stop when its
+  // awaitable is cancelled (Asio's cancellation slot), as every Asio operation it awaits does.
+  virtual boost::asio::awaitable<ChargeResult> charge(std::string payment_id, std::string token,
+                                                      core::Money amount) = 0;
+  // Gives back `amount`, the whole amount charged for `payment_id` ({0, ""}: a charge made before
+  // amounts were stored, given back whole as the gateway recorded it).
+  virtual boost::asio::awaitable<void> refund(std::string payment_id, core::Money amount) = 0;
 };
 
 // A call under the service's deadline (--gateway-timeout-ms): one not answered within `limit` throws
 // core::PeerUnavailable, an outage, and is repeated later under the same payment id.
 boost::asio::awaitable<ChargeResult> charge_within(Gateway* gateway, std::chrono::milliseconds limit,
-                                                   std::string payment_id, std::string token);
-boost::asio::awaitable<void> refund_within(Gateway* gateway, std::chrono::milliseconds limit, std::string payment_id);
+                                                   std::string payment_id, std::string token, core::Money amount);
+boost::asio::awaitable<void> refund_within(Gateway* gateway, std::chrono::milliseconds limit, std::string payment_id,
+                                           core::Money amount);
 
 // The simulated gateway's tokens.
 inline constexpr std::string_view kTokenOk = "tok_ok";            // approved
@@ -44,14 +50,16 @@ struct SimulatedGatewaySettings {
   int decline_percent = 0;
 };
 
-// The simulated gateway's decision, apart from its delays: pure, so it is unit-tested.
-ChargeResult simulated_decision(std::string_view payment_id, std::string_view token, int decline_percent);
+// The simulated gateway's decision, apart from its delays: pure, so it is unit-tested. An amount that is not
+// positive or whose currency ISO 4217 does not list is declined (invalid_amount) before the token is read.
+ChargeResult simulated_decision(std::string_view payment_id, std::string_view token, const core::Money& amount,
+                                int decline_percent);
 
 class SimulatedGateway : public Gateway {
  public:
   explicit SimulatedGateway(SimulatedGatewaySettings settings) : settings_(settings) {}
-  boost::asio::awaitable<ChargeResult> charge(std::string payment_id, std::string token) override;
-  boost::asio::awaitable<void> refund(std::string payment_id) override;
+  boost::asio::awaitable<ChargeResult> charge(std::string payment_id, std::string token, core::Money amount) override;
+  boost::asio::awaitable<void> refund(std::string payment_id, core::Money amount) override;
 
  private:
   SimulatedGatewaySettings settings_;

@@ -1,4 +1,4 @@
-// The refund loop: each due refund through the gateway, then recorded with its event.
+// The refund loop: each due refund, of the amount charged, through the gateway, then recorded with its event.
 #include "payments/jobs.hpp"
 
 #include <cassert>
@@ -18,11 +18,17 @@ awaitable<void> refund_due_payments(Payments* payments) {
   for (Payment payment : due) {
     // Only money taken goes back, and only once.
     assert(payment.status == kSucceeded);
-    co_await refund_within(payments->gateway, payments->limits.gateway_timeout, payment.id);
+    // The amount charged goes back; a free payment took nothing, so the gateway has nothing to give back.
+    if (refund_needs_gateway(payment)) {
+      const core::Money amount = amount_of(payment);
+      co_await refund_within(payments->gateway, payments->limits.gateway_timeout, payment.id, amount);
+    }
     payment.status = std::string(kRefunded);
     const bool recorded = co_await store::record_refund(payments->db, payment);
     if (recorded) {
-      core::log_info("refunded payment ", payment.id, " of order ", payment.order_id, ", which closed unsold");
+      core::log_info("refunded payment ", payment.id, " of order ", payment.order_id,
+                     ", which closed unsold: ", payment.amount_minor, " ",
+                     payment.currency.value_or("(amount not stored)"));
       payments->relay->wake();
     }
   }

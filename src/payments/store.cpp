@@ -15,6 +15,8 @@ Payment payment_from(const Result& rows, int row) {
   payment.event_id = rows.integer(row, "event_id");
   payment.quantity = rows.integer(row, "quantity");
   payment.payment_token = std::string(rows.text(row, "payment_token"));
+  payment.amount_minor = rows.integer(row, "amount_minor");
+  if (!rows.is_null(row, "currency")) payment.currency = std::string(rows.text(row, "currency"));
   payment.status = std::string(rows.text(row, "status"));
   if (!rows.is_null(row, "failure_reason")) payment.failure_reason = std::string(rows.text(row, "failure_reason"));
   payment.refund_due = rows.boolean(row, "refund_due");
@@ -24,21 +26,27 @@ Payment payment_from(const Result& rows, int row) {
   return payment;
 }
 
-#define FLASHTIX_PAYMENT_COLUMNS                                                    \
-  "id, order_id, event_id, quantity, payment_token, status, failure_reason, "       \
-  "refund_due, seq, (extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms, " \
-  "(extract(epoch FROM updated_at) * 1000)::bigint AS updated_at_ms, "              \
+#define FLASHTIX_PAYMENT_COLUMNS                                                                      \
+  "id, order_id, event_id, quantity, payment_token, amount_minor, currency, status, failure_reason, " \
+  "refund_due, seq, (extract(epoch FROM created_at) * 1000)::bigint AS created_at_ms, "               \
+  "(extract(epoch FROM updated_at) * 1000)::bigint AS updated_at_ms, "                                \
   "(extract(epoch FROM refunded_at) * 1000)::bigint AS refunded_at_ms "
 
 // The first key is this service's class of advisory locks, the second the order.
 constexpr Query kLockOrder{"lock_order", "SELECT pg_advisory_xact_lock(8003, hashtext($1::uuid::text))"};
 
+// A payment left pending before amounts were stored (no currency) takes the amount of its order.created
+// when that is delivered again, and is charged for it.
 constexpr Query kStartCharge{"start_charge",
-                             "INSERT INTO payments.payments (order_id, event_id, quantity, payment_token, status, "
-                             "                               traceparent) "
-                             "SELECT $1::uuid, $2::bigint, $3::integer, $4::text, 'pending', $5::text "
+                             "INSERT INTO payments.payments AS p (order_id, event_id, quantity, payment_token, status, "
+                             "                                    traceparent, amount_minor, currency) "
+                             "SELECT $1::uuid, $2::bigint, $3::integer, $4::text, 'pending', $5::text, "
+                             "       $6::bigint, $7::text "
                              " WHERE NOT EXISTS (SELECT 1 FROM payments.closed_orders WHERE order_id = $1::uuid) "
-                             "ON CONFLICT (order_id) DO NOTHING"};
+                             "ON CONFLICT (order_id) DO UPDATE "
+                             "   SET amount_minor = excluded.amount_minor, currency = excluded.currency "
+                             " WHERE p.currency IS NULL AND p.status = 'pending' "
+                             "   AND excluded.currency IS NOT NULL"};
 
 constexpr Query kSelectByOrder{"select_payment_by_order",
                                "SELECT " FLASHTIX_PAYMENT_COLUMNS "FROM payments.payments WHERE order_id = $1::uuid"};
@@ -100,9 +108,14 @@ awaitable<std::optional<Payment>> start_charge(Pool* db, NewCharge charge) {
   std::vector<Statement> statements;
   statements.push_back({&core::pg::kBegin, {}});
   statements.push_back({&kLockOrder, params(charge.order_id)});
+  // No chargeable amount: stored as none (0, no currency), and the payment fails on it.
+  const std::int64_t amount_minor = charge.amount ? charge.amount->amount_minor : 0;
+  const std::optional<std::string> currency =
+      charge.amount ? std::optional<std::string>(charge.amount->currency) : std::nullopt;
   statements.push_back(
       {&kStartCharge, params(charge.order_id, charge.event_id, charge.quantity, charge.payment_token,
-                             charge.traceparent.empty() ? std::nullopt : core::pg::Param(charge.traceparent))});
+                             charge.traceparent.empty() ? std::nullopt : core::pg::Param(charge.traceparent),
+                             amount_minor, currency)});
   statements.push_back({&kSelectByOrder, params(charge.order_id)});
   statements.push_back({&core::pg::kCommit, {}});
   const std::vector<Result> results = co_await db->pipeline(std::move(statements));

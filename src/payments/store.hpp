@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "core/messaging/tables.hpp"
+#include "core/money.hpp"
 #include "core/pg.hpp"
 #include "core/retention.hpp"
 #include "payments/payment.hpp"
@@ -25,10 +26,12 @@ struct NewCharge {
   std::int64_t quantity = 0;
   std::string payment_token;
   std::string traceparent;  // the order's trace, from order.created; the payment's events are published in it
+  // The order's amount when is_chargeable; none: the payment fails (invalid_amount).
+  std::optional<core::Money> amount;
 };
 
-// The order's payment, made pending now unless it exists already; nothing when the order closed before
-// any charge started (then none ever will).
+// The order's payment, made pending now with the charge's amount unless it exists already; nothing when
+// the order closed before any charge started (then none ever will).
 awaitable<std::optional<Payment>> start_charge(Pool* db, NewCharge charge);
 
 // Statements for a consumer's inbox transaction.
