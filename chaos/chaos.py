@@ -361,6 +361,9 @@ def main():
         event_id = int(cluster.sql(
             f"INSERT INTO inventory.events (name, total_tickets, available_tickets) "
             f"VALUES ('chaos {args.seed}', {args.tickets}, {args.tickets}) RETURNING id")[0][0])
+        # Priced, so that every order is charged through the gateway (a free one would not be).
+        cluster.sql(f"UPDATE inventory.ticket_types SET price_minor = 2500 WHERE event_id = {event_id} AND is_default "
+                    f"RETURNING id")
         plan = fault_plan(rng, args.duration)
         started = time.monotonic()
         buyers = Buyers(cluster, rng, event_id, started + args.duration)

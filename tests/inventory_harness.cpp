@@ -127,8 +127,10 @@ std::string unique_name(std::string_view prefix) {
 }
 
 std::int64_t create_event(std::int64_t total_tickets) {
+  // Priced (25.00 EUR a ticket), so that its orders are charged through the payment gateway: a free order
+  // would not be.
   const HttpResponse response =
-      post("/events", json::object{{"name", unique_name()}, {"total_tickets", total_tickets}});
+      post("/events", json::object{{"name", unique_name()}, {"total_tickets", total_tickets}, {"price_minor", 2500}});
   if (response.status != 201) {
     throw std::runtime_error("POST /events with total_tickets " + std::to_string(total_tickets) + " answered " +
                              response.describe());

@@ -42,7 +42,7 @@ HttpResponse post_text(std::string_view target, std::string_view body);
 
 // A name no other test uses, carrying the current test's name for readable databases.
 std::string unique_name(std::string_view prefix = "event");
-// POST /events; throws unless the answer is 201.
+// POST /events, its tickets at 2500 (EUR minor units); throws unless the answer is 201.
 std::int64_t create_event(std::int64_t total_tickets);
 
 struct EventCounts {
