@@ -89,7 +89,9 @@ TEST_F(InventoryTypes, AnEventAnswersItsTypesWithPricesAndWhatEachCanStillSell) 
   EXPECT_EQ(int_field(types[1], "max_per_order"), 2);
 
   // An event made without types sells one free default type, as events always did.
-  const json::value plain = get("/events/" + std::to_string(create_event(5))).json();
+  const HttpResponse free = post("/events", json::object{{"name", unique_name()}, {"total_tickets", 5}});
+  ASSERT_TRUE(is_json(free, 201)) << free.describe();
+  const json::value plain = get("/events/" + std::to_string(int_field(free.json(), "id"))).json();
   const json::array& only = plain.at("ticket_types").as_array();
   ASSERT_EQ(only.size(), 1u);
   EXPECT_TRUE(only[0].at("default").as_bool());
@@ -298,6 +300,55 @@ TEST_F(InventoryTypes, AStormOverASharedCapacityOversellsNeitherATypeNorTheEvent
   EXPECT_EQ(api_counts(event.id), (EventCounts{50, 50 - granted_total, granted_total, 0})) << "seed " << seed;
   // 400 requests of up to 6 tickets for 50: the event sells out, or nearly (a last request may not fit).
   EXPECT_GE(granted_total, 44) << "seed " << seed;
+}
+
+HttpResponse patch_type(std::int64_t event, std::int64_t type, const json::object& change,
+                        const Headers& credential = {}) {
+  return http_request(inventory_port(), "PATCH",
+                      "/events/" + std::to_string(event) + "/ticket_types/" + std::to_string(type),
+                      json::serialize(change), credential);
+}
+
+TEST_F(InventoryTypes, TheAdminChangesATypesPriceAndQuotaAndHoldsKeepTheirPrices) {
+  const TypedEvent event = create_typed_event(20, general_and_vip(3));
+  const std::int64_t vip = event.type_ids.at("VIP");
+  const HttpResponse first = reserve_items(event.id, items({{vip, 2}}));
+  ASSERT_TRUE(is_json(first, 200)) << first.describe();
+
+  const std::string before = db_snapshot();
+  EXPECT_TRUE(is_problem(patch_type(event.id, vip, {{"price_minor", 1}}, {{"Authorization", ""}}), 401, "unauthenticated"));
+  EXPECT_TRUE(is_problem(patch_type(event.id, vip, {{"price_minor", 1}}, {{"Authorization", bearer(test_tokens().service)}}),
+                         403, "forbidden"));
+  // Below the two held: refused whole, the price with it.
+  EXPECT_TRUE(is_problem(patch_type(event.id, vip, {{"quota", 1}, {"price_minor", 1}}), 409, "quota_below_taken"));
+  EXPECT_TRUE(is_problem(patch_type(event.id, vip, {{"name", "General"}}), 409, "ticket_type_name_taken"));
+  EXPECT_TRUE(is_problem(patch_type(event.id, vip, {{"min_per_order", 3}}), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(patch_type(event.id, vip, json::object{}), 400, "invalid_request"));
+  EXPECT_TRUE(is_problem(patch_type(event.id, 999999999, {{"price_minor", 1}}), 404, "ticket_type_not_found"));
+  EXPECT_TRUE(is_problem(patch_type(999999999, vip, {{"price_minor", 1}}), 404, "event_not_found"));
+  EXPECT_EQ(db_snapshot(), before);
+
+  const HttpResponse changed = patch_type(event.id, vip, {{"quota", 5}, {"price_minor", 9900}});
+  ASSERT_TRUE(is_json(changed, 200)) << changed.describe();
+  EXPECT_EQ(int_field(changed.json(), "quota"), 5);
+  EXPECT_EQ(int_field(changed.json(), "available_tickets"), 3);
+  const HttpResponse second = reserve_items(event.id, items({{vip, 1}}));
+  ASSERT_TRUE(is_json(second, 200)) << second.describe();
+  EXPECT_EQ(int_field(second.json(), "amount_minor"), 9900);
+  const HttpResponse first_again = get("/inventory/reservations/" + std::to_string(int_field(first.json(), "reservation_id")));
+  // The first hold kept the price it was made at.
+  ASSERT_TRUE(is_json(first_again, 200)) << first_again.describe();
+  EXPECT_EQ(int_field(first_again.json(), "amount_minor"), 2 * 9000);
+
+  // No quota any more: the event's capacity only.
+  const HttpResponse unbounded = patch_type(event.id, vip, json::object{{"quota", nullptr}});
+  ASSERT_TRUE(is_json(unbounded, 200)) << unbounded.describe();
+  EXPECT_TRUE(is_null_field(unbounded.json(), "quota"));
+  EXPECT_EQ(int_field(unbounded.json(), "available_tickets"), 17);
+  // And a quota again, counted against what the type holds now (3).
+  const HttpResponse bounded = patch_type(event.id, vip, {{"quota", 4}});
+  ASSERT_TRUE(is_json(bounded, 200)) << bounded.describe();
+  EXPECT_EQ(int_field(bounded.json(), "available_tickets"), 1);
 }
 
 }  // namespace

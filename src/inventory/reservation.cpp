@@ -130,6 +130,34 @@ Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limi
   return command;
 }
 
+Result<ChangeTicketType> parse_change_ticket_type(std::string_view body, const Limits& limits) {
+  auto parsed = core::parse_json_object(body);
+  if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;
+  const json::object& object = std::get<json::object>(parsed);
+  FieldReader fields(object);
+  ChangeTicketType change;
+  // Present (a value or null) is a change; FieldReader reads null as absent, so presence is asked here.
+  if (object.contains("name")) change.name = fields.required_string("name", 1, kMaxTicketTypeNameLength);
+  if (object.contains("price_minor")) change.price_minor = fields.required_int("price_minor", 0, kMaxPriceMinor);
+  if (object.contains("min_per_order")) {
+    change.min_per_order = fields.required_int("min_per_order", 1, limits.max_tickets_per_hold);
+  }
+  if (object.contains("max_per_order")) {
+    change.max_per_order = fields.optional_int("max_per_order", 1, limits.max_tickets_per_hold);
+  }
+  if (object.contains("quota")) change.quota = fields.optional_int("quota", 0, limits.max_total_tickets);
+  if (object.contains("sales_start")) change.start_ms = optional_instant(fields, "sales_start");
+  if (object.contains("sales_end")) change.end_ms = optional_instant(fields, "sales_end");
+  if (fields.problem()) return *fields.problem();
+  if (!change.name && !change.price_minor && !change.min_per_order && !change.max_per_order && !change.quota &&
+      !change.start_ms && !change.end_ms) {
+    return core::invalid_request(
+        "give at least one of 'name', 'price_minor', 'min_per_order', 'max_per_order', 'quota', 'sales_start', "
+        "'sales_end'");
+  }
+  return change;
+}
+
 Result<NewTicketType> parse_new_ticket_type(std::string_view body, const Limits& limits) {
   auto parsed = core::parse_json_object(body);
   if (auto* problem = std::get_if<Problem>(&parsed)) return *problem;

@@ -101,6 +101,18 @@ struct NewTicketType {
   SalesWindow sales;
 };
 
+// PATCH /events/{id}/ticket_types/{type_id}: each field given changes; null clears max_per_order, quota
+// or a bound of the window; absent keeps it. A new quota counts the type's held and sold tickets again.
+struct ChangeTicketType {
+  std::optional<std::string> name;
+  std::optional<std::int64_t> price_minor;
+  std::optional<std::int64_t> min_per_order;
+  std::optional<std::optional<std::int64_t>> max_per_order;
+  std::optional<std::optional<std::int64_t>> quota;
+  std::optional<std::optional<std::int64_t>> start_ms;
+  std::optional<std::optional<std::int64_t>> end_ms;
+};
+
 struct CreateEvent {
   std::string name;
   std::int64_t total_tickets = 0;
@@ -212,6 +224,7 @@ struct HoldAfter {
 core::Result<CreateEvent> parse_create_event(std::string_view body, const Limits& limits);
 // POST /events/{id}/ticket_types: one type.
 core::Result<NewTicketType> parse_new_ticket_type(std::string_view body, const Limits& limits);
+core::Result<ChangeTicketType> parse_change_ticket_type(std::string_view body, const Limits& limits);
 core::Result<ChangeSalesWindow> parse_change_sales_window(std::string_view body);
 // The 400 for a window that would end before it starts.
 core::Problem sales_window_out_of_order();

@@ -138,5 +138,49 @@ TEST(ResetTrigger, AnnouncesVoidedHoldsUnderTheContractsName) {
   EXPECT_TRUE(announced) << "no migration writes " << quoted;
 }
 
+TEST(ParseTicketTypes, AnEventsTypesAndAChangeOfOne) {
+  const Limits limits;
+  const auto made = parse_create_event(
+      R"({"name": "x", "total_tickets": 5, "currency": "JPY",
+          "ticket_types": [{"name": "A", "price_minor": 100, "quota": 3, "max_per_order": 2}, {"name": "B", "price_minor": 0}]})",
+      limits);
+  ASSERT_TRUE(std::holds_alternative<CreateEvent>(made));
+  const CreateEvent& event = std::get<CreateEvent>(made);
+  EXPECT_EQ(event.currency, "JPY");
+  ASSERT_EQ(event.ticket_types.size(), 2u);
+  EXPECT_EQ(event.ticket_types[0].quota, 3);
+  EXPECT_EQ(event.ticket_types[0].max_per_order, 2);
+  EXPECT_FALSE(event.ticket_types[1].quota.has_value());
+  const auto plain = parse_create_event(R"({"name": "x", "total_tickets": 5, "price_minor": 2500})", limits);
+  ASSERT_TRUE(std::holds_alternative<CreateEvent>(plain));
+  ASSERT_EQ(std::get<CreateEvent>(plain).ticket_types.size(), 1u);
+  EXPECT_EQ(std::get<CreateEvent>(plain).ticket_types[0].price_minor, 2500);
+
+  const auto change = parse_change_ticket_type(R"({"quota": null, "price_minor": 7})", limits);
+  ASSERT_TRUE(std::holds_alternative<ChangeTicketType>(change));
+  // Given as null: the quota is cleared, not kept.
+  ASSERT_TRUE(std::get<ChangeTicketType>(change).quota.has_value());
+  EXPECT_FALSE(std::get<ChangeTicketType>(change).quota->has_value());
+  EXPECT_EQ(std::get<ChangeTicketType>(change).price_minor, 7);
+  EXPECT_FALSE(std::get<ChangeTicketType>(change).max_per_order.has_value());
+  for (const char* bad : {"{}", R"({"price_minor": -1})", R"({"name": ""})", R"({"quota": "x"})", R"({"sales_start": "soon"})",
+                          R"({"min_per_order": 0})"}) {
+    EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_change_ticket_type(bad, limits))) << bad;
+  }
+}
+
+TEST(ParseReserve, ItemsByTypeInsteadOfAQuantity) {
+  const Limits limits;
+  const auto parsed = parse_reserve(R"({"event_id": 1, "items": [{"ticket_type_id": 4, "quantity": 2}, {"ticket_type_id": 5, "quantity": 1}]})", limits);
+  ASSERT_TRUE(std::holds_alternative<ReserveCommand>(parsed));
+  EXPECT_EQ(std::get<ReserveCommand>(parsed).quantity, 3);
+  EXPECT_EQ(std::get<ReserveCommand>(parsed).items, (std::vector<ItemRequest>{{4, 2}, {5, 1}}));
+  for (const char* bad : {R"({"event_id": 1, "items": []})", R"({"event_id": 1, "quantity": 1, "items": [{"ticket_type_id": 4, "quantity": 1}]})",
+                          R"({"event_id": 1, "items": [{"ticket_type_id": 4, "quantity": 9}, {"ticket_type_id": 5, "quantity": 9}]})",
+                          R"({"event_id": 1, "items": [{"ticket_type_id": 4, "quantity": 1}, {"ticket_type_id": 4, "quantity": 1}]})"}) {
+    EXPECT_TRUE(std::holds_alternative<core::Problem>(parse_reserve(bad, limits))) << bad;
+  }
+}
+
 }  // namespace
 }  // namespace flashtix::inventory

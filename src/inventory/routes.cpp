@@ -31,6 +31,12 @@ Problem event_not_found(std::int64_t id) {
                  "there is no event " + std::to_string(id), {}, {}};
 }
 
+Problem ticket_type_not_found(std::int64_t event_id, std::int64_t type_id) {
+  return Problem{status::not_found, "ticket_type_not_found", "Ticket type not found",
+                 "event " + std::to_string(event_id) + " has no ticket type " + std::to_string(type_id),
+                 {{"ticket_type_id", type_id}}, {}};
+}
+
 Problem reservation_not_found() {
   return Problem{status::not_found, "reservation_not_found", "Reservation not found",
                  "there is no reservation with that id or key", {}, {}};
@@ -88,6 +94,37 @@ awaitable<Response> add_ticket_type(Inventory* inventory, Request request) {
                                                              event ? std::string_view(event->currency) : "EUR"));
   response.headers.emplace_back("Location", "/events/" + std::to_string(event_id));
   co_return response;
+}
+
+// A change is seen by the event's next batch (a batch reads its types under the event's row lock, which the
+// change holds too); the holds made before keep their prices.
+awaitable<Response> change_ticket_type(Inventory* inventory, Request request) {
+  auto id = path_id(request);
+  if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);
+  const std::int64_t event_id = std::get<std::int64_t>(id);
+  const auto type_id = core::parse_int(request.path_param("type_id"), 1, kMaxId);
+  if (!type_id) co_return problem_response(core::invalid_request("the type id in the path must be a positive integer"));
+  auto parsed = parse_change_ticket_type(request.body(), inventory->limits);
+  if (auto* problem = std::get_if<Problem>(&parsed)) co_return problem_response(*problem);
+  const store::TypeChanged changed = co_await store::change_ticket_type(inventory->db, event_id, *type_id,
+                                                                        std::get<ChangeTicketType>(std::move(parsed)));
+  if (std::holds_alternative<EventNotFound>(changed)) co_return problem_response(event_not_found(event_id));
+  if (std::holds_alternative<TicketTypeNotFound>(changed)) co_return problem_response(ticket_type_not_found(event_id, *type_id));
+  if (std::holds_alternative<store::QuotaBelowTaken>(changed)) {
+    co_return problem_response(Problem{status::conflict, "quota_below_taken", "Quota below the tickets taken",
+                                       "the type holds or sold more tickets than that quota; nothing changed", {}, {}});
+  }
+  if (std::holds_alternative<store::TypeNameTaken>(changed)) {
+    co_return problem_response(Problem{status::conflict, "ticket_type_name_taken", "Name taken",
+                                       "another type of event " + std::to_string(event_id) + " has that name", {}, {}});
+  }
+  if (std::holds_alternative<store::TypeChangeOutOfOrder>(changed)) {
+    co_return problem_response(core::invalid_request(
+        "the type as changed would have 'max_per_order' below 'min_per_order', or a window that ends before it starts"));
+  }
+  const auto event = co_await store::find_event(inventory->db, event_id);
+  co_return json_response(status::ok, to_json(std::get<TicketType>(changed), event ? event->available_tickets : 0,
+                                              event ? std::string_view(event->currency) : "EUR"));
 }
 
 // A changed window is seen by the reserves of this and every other process within --sold-out-recheck-ms
@@ -185,10 +222,7 @@ struct ReserveAnswer {
     refuse(Problem{status::conflict, "sold_out", "Sold out", std::move(detail), std::move(extra), {}});
   }
   void operator()(const TicketTypeNotFound& missing) {
-    refuse(Problem{status::not_found, "ticket_type_not_found", "Ticket type not found",
-                   "event " + std::to_string(command.event_id) + " has no ticket type " +
-                       std::to_string(missing.ticket_type_id),
-                   {{"ticket_type_id", missing.ticket_type_id}}, {}});
+    refuse(ticket_type_not_found(command.event_id, missing.ticket_type_id));
   }
   void operator()(const QuantityOutOfRange& range) {
     const std::string most = range.type.max_per_order ? std::to_string(*range.type.max_per_order) : "the hold's limit";
@@ -438,6 +472,7 @@ core::Router make_router(Inventory* inventory) {
   router.get("/events/{id}", core::bind<get_event>(inventory));
   router.patch("/events/{id}", Role::admin, core::bind<change_sales_window>(inventory));
   router.post("/events/{id}/ticket_types", Role::admin, core::bind<add_ticket_type>(inventory));
+  router.patch("/events/{id}/ticket_types/{type_id}", Role::admin, core::bind<change_ticket_type>(inventory));
   router.get("/events/{id}/stream", core::bind<stream_event>(inventory));
   router.get("/", core::bind<sale_page_route>(inventory));
   // Anyone may hold tickets (the original service's manual reserve); only the order service sells them,

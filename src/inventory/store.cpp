@@ -336,6 +336,31 @@ constexpr Query kAnnounceExpiredHolds{"announce_expired_holds",
                                       "  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS a(key, payload, n) "
                                       " ORDER BY a.n"};
 
+// PATCH of a type, after its event's row lock: $3.. are the fields, each with a flag saying whether it
+// changes. A new quota is counted against the type's tickets held and sold now, so its books still balance;
+// the CHECKs refuse a quota below them, and bounds out of order.
+constexpr Query kChangeTicketType{
+    "change_ticket_type",
+    "WITH taken AS ("
+    "    SELECT coalesce(sum(i.quantity) FILTER (WHERE r.status IN ('HELD', 'CONFIRMED')), 0) AS held_or_sold, "
+    "           coalesce(sum(i.quantity) FILTER (WHERE r.status = 'CONFIRMED'), 0) AS sold "
+    "      FROM inventory.reservations r, unnest(r.item_type_ids, r.item_quantities) AS i(type_id, quantity) "
+    "     WHERE r.event_id = $1::bigint AND i.type_id = $2::bigint AND $8::boolean) "
+    "UPDATE inventory.ticket_types t SET "
+    "  name = coalesce($3::text, t.name), "
+    "  price_minor = coalesce($4::bigint, t.price_minor), "
+    "  min_per_order = coalesce($5::integer, t.min_per_order), "
+    "  max_per_order = CASE WHEN $6::boolean THEN $7::integer ELSE t.max_per_order END, "
+    "  quota = CASE WHEN $8::boolean THEN $9::integer ELSE t.quota END, "
+    "  available_tickets = CASE WHEN NOT $8::boolean THEN t.available_tickets "
+    "                           ELSE $9::integer - (SELECT held_or_sold FROM taken) END, "
+    "  sold_tickets = CASE WHEN NOT $8::boolean THEN t.sold_tickets "
+    "                      WHEN $9::integer IS NULL THEN NULL ELSE (SELECT sold FROM taken) END, "
+    "  sales_start = CASE WHEN $10::boolean THEN to_timestamp($11::bigint / 1000.0) ELSE t.sales_start END, "
+    "  sales_end = CASE WHEN $12::boolean THEN to_timestamp($13::bigint / 1000.0) ELSE t.sales_end END "
+    "WHERE t.id = $2::bigint AND t.event_id = $1::bigint "
+    "RETURNING " FLASHTIX_TICKET_TYPE_COLUMNS};
+
 #undef FLASHTIX_EVENT_COLUMNS
 #undef FLASHTIX_RESERVATION_COLUMNS
 #undef FLASHTIX_TICKET_TYPE_COLUMNS
@@ -450,6 +475,50 @@ awaitable<WindowChange> change_sales_window(Pool* db, std::int64_t event_id, Cha
   if (!rows) co_return SalesWindowOutOfOrder{};
   if (rows->rows() == 0) co_return EventNotFound{};
   co_return event_from(*rows, 0);
+}
+
+awaitable<TypeChanged> change_ticket_type(Pool* db, std::int64_t event_id, std::int64_t type_id,
+                                         ChangeTicketType change) {
+  const auto changes = [](bool given) { return std::string_view(given ? "true" : "false"); };
+  const auto value = [](const std::optional<std::optional<std::int64_t>>& field) { return field.value_or(std::nullopt); };
+  core::pg::Lease connection = co_await db->acquire();
+  std::vector<Statement> lock;
+  lock.push_back({&core::pg::kBegin, {}});
+  lock.push_back({&kLockEventForTypes, params(event_id)});
+  const std::vector<Result> locked = co_await connection->pipeline(std::move(lock));
+  if (locked[1].empty()) {
+    co_await connection->exec(core::pg::kRollback, {});
+    co_return EventNotFound{};
+  }
+  std::optional<Result> rows;
+  std::string refusal;
+  try {
+    rows = co_await connection->exec(
+        kChangeTicketType,
+        params(event_id, type_id, change.name, change.price_minor, change.min_per_order,
+               changes(change.max_per_order.has_value()), value(change.max_per_order), changes(change.quota.has_value()),
+               value(change.quota), changes(change.start_ms.has_value()), value(change.start_ms),
+               changes(change.end_ms.has_value()), value(change.end_ms)));
+  } catch (const core::pg::Error& e) {
+    // The transaction is rolled back when the connection goes back to its pool.
+    if (e.sqlstate() != "23514" && e.sqlstate() != "23505") throw;
+    refusal = e.sqlstate() == "23505" ? "name" : e.what();
+  }
+  if (!rows) {
+    co_await connection->exec(core::pg::kRollback, {});
+    if (refusal == "name") co_return TypeNameTaken{};
+    // The CHECKs on the counts (available_tickets >= 0, counts_within_quota) refuse a quota below the taken.
+    if (refusal.find("available_tickets") != std::string::npos || refusal.find("counts_within_quota") != std::string::npos) {
+      co_return QuotaBelowTaken{};
+    }
+    co_return TypeChangeOutOfOrder{};
+  }
+  if (rows->empty()) {
+    co_await connection->exec(core::pg::kRollback, {});
+    co_return TicketTypeNotFound{type_id};
+  }
+  co_await connection->exec(core::pg::kCommit, {});
+  co_return ticket_type_from(*rows, 0);
 }
 
 awaitable<std::optional<Event>> find_event(Pool* db, std::int64_t id) {

@@ -24,6 +24,15 @@ awaitable<Event> create_event(Pool* db, CreateEvent command);
 struct TypeNotAdded {};
 using TypeAdded = std::variant<TicketType, EventNotFound, TypeNotAdded>;
 awaitable<TypeAdded> add_ticket_type(Pool* db, std::int64_t event_id, NewTicketType type);
+// A change the type cannot take: a quota below what it holds and sold (`taken`), a name another type of the
+// event has, or bounds out of order with those it keeps (`why`). Nothing changed.
+struct QuotaBelowTaken {};
+struct TypeNameTaken {};
+struct TypeChangeOutOfOrder {};
+using TypeChanged =
+    std::variant<TicketType, EventNotFound, TicketTypeNotFound, QuotaBelowTaken, TypeNameTaken, TypeChangeOutOfOrder>;
+// Under the event's row lock, so that no batch of the event runs meanwhile: a batch reads the type after it.
+awaitable<TypeChanged> change_ticket_type(Pool* db, std::int64_t event_id, std::int64_t type_id, ChangeTicketType change);
 // The window as changed would end before it starts (with the bound the change keeps): nothing changed.
 struct SalesWindowOutOfOrder {};
 using WindowChange = std::variant<Event, EventNotFound, SalesWindowOutOfOrder>;
