@@ -159,6 +159,54 @@ TEST(Flow, AResetEventCancelsAndRefundsItsOrdersAndSellsItsSeatsOnce) {
   EXPECT_EQ(relaying.stop(), 0);
 }
 
+// An order over two ticket types is charged the sum of price times quantity, in the event's currency, and a
+// refund (here after a reset of the event) gives back what was charged.
+TEST(Flow, AnOrderOverTwoTypesIsChargedTheirSumAndARefundGivesItBack) {
+  ServiceProcess relaying("flashtix-inventory", {{"FLASHTIX_DATABASE_URL", pg().database_url()},
+                                                 {"FLASHTIX_AMQP_URL", broker().url("inventory")}});
+  const HttpResponse created = post(
+      "/events", json::object{{"name", unique_name()},
+                              {"total_tickets", 10},
+                              {"currency", "GBP"},
+                              {"ticket_types", json::array{json::object{{"name", "General"}, {"price_minor", 2500}},
+                                                           json::object{{"name", "VIP"}, {"price_minor", 12000}, {"quota", 2}}}}});
+  ASSERT_EQ(created.status, 201) << created.describe();
+  const json::value event_body = created.json();
+  const std::int64_t event = int_field(event_body, "id");
+  const std::int64_t general = int_field(event_body.at("ticket_types").as_array()[0], "id");
+  const std::int64_t vip = int_field(event_body.at("ticket_types").as_array()[1], "id");
+  const json::object body{{"event_id", event},
+                          {"payment_token", "tok_ok"},
+                          {"items", json::array{json::object{{"ticket_type_id", general}, {"quantity", 2}},
+                                                json::object{{"ticket_type_id", vip}, {"quantity", 1}}}}};
+  const HttpResponse ordered = order_post(orders(), body);
+  ASSERT_EQ(ordered.status, 200) << ordered.describe();
+  const std::string order = string_field(ordered.json(), "order_id");
+  constexpr std::int64_t kTotal = 2 * 2500 + 12000;
+  EXPECT_EQ(int_field(ordered.json(), "amount_minor"), kTotal);
+  ASSERT_EQ(final_status(order, 10s), "CONFIRMED");
+  json::array payments = payments_of(order);
+  ASSERT_EQ(payments.size(), 1u) << json::serialize(payments);
+  EXPECT_EQ(payments.at(0).at("amount_minor").as_int64(), kTotal);
+  EXPECT_EQ(payments.at(0).at("currency").as_string(), "GBP");
+  EXPECT_EQ(count("SELECT count(*) FROM inventory.reservations WHERE event_id = " + std::to_string(event) +
+                  " AND status = 'CONFIRMED' AND amount_minor = " + std::to_string(kTotal)),
+            1);
+
+  pg().query("UPDATE events SET available_tickets = 10, total_tickets = 10 WHERE id = " + std::to_string(event));
+  EXPECT_TRUE(eventually(20s, [&] {
+    payments = payments_of(order);
+    return payments.size() == 1 && payments.at(0).at("status").as_string() == "refunded";
+  })) << json::serialize(payments);
+  EXPECT_EQ(count("SELECT count(*) FROM payments.outbox WHERE type = 'payment.refunded' AND correlation_id = " +
+                  sql_text(order) + " AND (payload->>'amount_minor')::bigint = " + std::to_string(kTotal) +
+                  " AND payload->>'currency' = 'GBP'"),
+            1);
+  EXPECT_EQ(count("SELECT available_tickets FROM inventory.ticket_types WHERE id = " + std::to_string(vip)), 2);
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(relaying.stop(), 0);
+}
+
 TEST(Flow, TheSameMessageDeliveredTwiceHasOneEffect) {
   const std::int64_t event = create_event(10);
   const std::string order = place_order(event, 1, "tok_ok");
