@@ -173,6 +173,26 @@ TEST_F(InventoryTypes, ATypeSellsOnlyInsideItsOwnWindow) {
   EXPECT_TRUE(is_json(reserve_items(event.id, items({{late, 1}})), 200));
 }
 
+// Before a type opens, its crowd is refused from memory once a batch has read its window: no lock, no
+// queue. Shown with the event's row held by another session, which any batch would wait for.
+TEST_F(InventoryTypes, ACrowdBeforeATypeOpensIsRefusedWithoutTheRowLock) {
+  const TypedEvent event = create_typed_event(
+      10, json::array{json::object{{"name", "General"}, {"price_minor", 100}},
+                      json::object{{"name", "Late"}, {"price_minor", 200}, {"sales_start", utc_in(1h)}}});
+  const std::int64_t late = event.type_ids.at("Late");
+  ASSERT_TRUE(is_problem(reserve_items(event.id, items({{late, 1}})), 409, "not_on_sale"));
+  auto blocker = pg().session();
+  blocker->exec("BEGIN; SELECT 1 FROM inventory.events WHERE id = " + std::to_string(event.id) + " FOR UPDATE");
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    const HttpResponse refused = reserve_items(event.id, items({{late, 1}}));
+    ASSERT_TRUE(is_problem(refused, 409, "not_on_sale")) << refused.describe();
+    EXPECT_EQ(int_field(refused.json(), "ticket_type_id"), late);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 400ms) << "the refusals waited for the event's row";
+  blocker->exec("COMMIT");
+}
+
 TEST_F(InventoryTypes, BadItemsAndBadTypesAreRefusedAndChangeNothing) {
   const TypedEvent event = create_typed_event(10, general_and_vip(3));
   const std::int64_t vip = event.type_ids.at("VIP");

@@ -184,7 +184,19 @@ std::optional<ReserveOutcome> EventDesk::refusal_from_memory(const Line& line, c
   if (!line.known_available) return std::nullopt;
   if (std::chrono::steady_clock::now() - line.known_at >= limits_.sold_out_recheck) return std::nullopt;
   // By this machine's clock; the transaction judges by the database's.
-  if (!line.known_sales.open_at(core::unix_ms_now())) return NotOnSale{line.known_sales, std::nullopt};
+  const std::int64_t now_ms = core::unix_ms_now();
+  if (!line.known_sales.open_at(now_ms)) return NotOnSale{line.known_sales, std::nullopt};
+  const auto type_closed = [&](std::int64_t type_id) -> std::optional<ReserveOutcome> {
+    const auto found = line.known_type_sales.find(type_id);
+    if (found == line.known_type_sales.end() || found->second.open_at(now_ms)) return std::nullopt;
+    return NotOnSale{found->second, type_id};
+  };
+  if (command.items.empty() && line.known_default_type) {
+    if (auto closed = type_closed(*line.known_default_type)) return closed;
+  }
+  for (const ItemRequest& item : command.items) {
+    if (auto closed = type_closed(item.ticket_type_id)) return closed;
+  }
   if (*line.known_available >= command.quantity) return std::nullopt;
   return SoldOut{*line.known_available, std::nullopt};
 }
@@ -320,6 +332,8 @@ awaitable<void> EventDesk::run_transaction(EventDesk* desk, std::vector<LineBatc
       if (result.available_after) {
         batch.line->known_available = result.available_after;
         batch.line->known_sales = result.sales;
+        batch.line->known_type_sales = result.type_sales;
+        batch.line->known_default_type = result.default_type_id;
         batch.line->known_at = std::chrono::steady_clock::now();
       }
       for (std::size_t i = 0; i < batch.requests.size(); ++i) {

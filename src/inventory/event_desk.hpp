@@ -13,7 +13,9 @@
 // batch; tickets given back through this process come with its batches, so only tickets returned by
 // another instance (or by hand) can go unseen, and for at most that long. Likewise a reserve outside the
 // event's sales window as the last batch read it (by this machine's clock): a changed window is seen
-// within `sold_out_recheck`, and before a sale opens its crowd costs one lock and no commit per recheck.
+// within `sold_out_recheck`, and before a sale opens its crowd costs one lock and no commit per recheck. The
+// same for a ticket type's own window: a reserve naming a type (or, naming none, the default type) whose
+// window the last batch read as closed now is refused from memory too.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -80,6 +82,9 @@ class EventDesk {
     // batch read it, and when.
     std::optional<std::int64_t> known_available;
     SalesWindow known_sales;
+    // Its ticket types' own windows (those that have one) and its default type, as that batch read them.
+    std::unordered_map<std::int64_t, SalesWindow> known_type_sales;
+    std::optional<std::int64_t> known_default_type;
     std::chrono::steady_clock::time_point known_at;
   };
   // One event's share of a transaction: its requests, what memory answered, what goes to the database.

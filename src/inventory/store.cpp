@@ -746,6 +746,10 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
     }
     results[p].available_after = part.available;  // until a write says otherwise
     results[p].sales = part.sales;
+    results[p].default_type_id = part.types.default_id;
+    for (const auto& [type_id, type] : part.types.by_id) {
+      if (type.sales != SalesWindow{}) results[p].type_sales.emplace(type_id, type.sales);
+    }
   }
 
   // Round trip 2: write what was decided, and commit; or end a transaction that changes nothing.

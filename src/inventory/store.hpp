@@ -66,6 +66,9 @@ struct EventBatchResult {
   std::vector<ReserveOutcome> reserves;         // one per reserve, in order
   std::optional<std::int64_t> available_after;  // nothing when the event does not exist
   SalesWindow sales;                            // as the lock read it
+  // The windows of its types that have one, and its default type, as the lock read them.
+  std::unordered_map<std::int64_t, SalesWindow> type_sales;
+  std::optional<std::int64_t> default_type_id;
 };
 struct EventWork {
   std::int64_t event_id;

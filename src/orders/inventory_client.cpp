@@ -26,7 +26,8 @@ std::string problem_code(const core::ClientResponse& response) {
   return {};
 }
 
-// One reserve's answer, as POST /inventory/reserve would give it.
+}  // namespace
+
 ReserveOutcome reserve_outcome(http::status status, const json::value& body) {
   const json::object* object = body.if_object();
   const auto code = [&] {
@@ -44,8 +45,9 @@ ReserveOutcome reserve_outcome(http::status status, const json::value& body) {
     const json::value* amount = object ? object->if_contains("amount_minor") : nullptr;
     const json::value* currency = object ? object->if_contains("currency") : nullptr;
     const json::value* items = object ? object->if_contains("items") : nullptr;
+    // A hold that never held tickets (its key released before its reserve came) has no items and no currency.
     if (!id || !id->is_int64() || !state || !state->is_string() || !expires || !amount || !amount->is_int64() ||
-        !currency || !currency->is_string() || !items || !items->is_array()) {
+        !currency || !(currency->is_string() || currency->is_null()) || !items || !items->is_array()) {
       return ReserveFailed{"a hold " + text()};
     }
     std::vector<OrderItem> held;
@@ -62,7 +64,7 @@ ReserveOutcome reserve_outcome(http::status status, const json::value& body) {
       held.push_back(OrderItem{*type, *quantity, *price});
     }
     return Hold{id->as_int64(), std::string(state->get_string()), *expires, std::move(held), amount->as_int64(),
-                std::string(currency->get_string())};
+                currency->is_string() ? std::string(currency->get_string()) : std::string()};
   }
   if (status == http::status::conflict && code() == "sold_out") {
     const json::value* available = object->if_contains("available_tickets");
@@ -118,7 +120,6 @@ ReserveOutcome reserve_outcome(http::status status, const json::value& body) {
   return ReserveFailed{"reserve answered " + text()};
 }
 
-}  // namespace
 
 awaitable<std::vector<ReserveOutcome>> InventoryClient::reserve_many(std::vector<ReserveRequest> requests) {
   json::array items;

@@ -64,6 +64,9 @@ struct ReserveFailed {
 using ReserveOutcome = std::variant<Hold, SoldOut, EventNotFound, BuyerRequired, BuyerLimitReached, NotOnSale,
                                     ItemsRefused, InventoryBusy, ReserveFailed>;
 
+// One reserve's answer, as POST /inventory/reserve (or one result of reserve-batch) gives it.
+ReserveOutcome reserve_outcome(core::http::status status, const boost::json::value& body);
+
 struct ReserveRequest {
   std::string key;  // the order id: the same key never holds twice
   std::int64_t event_id;

@@ -1,4 +1,5 @@
 // Order request parsing, the idempotency fingerprint, and the Idempotency-Key header rules.
+#include "orders/inventory_client.hpp"
 #include "orders/order.hpp"
 
 #include <gtest/gtest.h>
@@ -68,6 +69,30 @@ TEST(Fingerprint, ItemsCountOnlyWhenGiven) {
   EXPECT_EQ(of(R"({"event_id": 1, "quantity": 2})"), R"({"event_id":1,"quantity":2,"customer_email":null,"payment_token":"tok_ok"})");
   EXPECT_NE(of(R"({"event_id": 1, "items": [{"ticket_type_id": 7, "quantity": 2}]})"),
             of(R"({"event_id": 1, "items": [{"ticket_type_id": 8, "quantity": 2}]})"));
+}
+
+TEST(ReserveAnswer, AHoldIsReadWithItsItemsAndAHoldThatNeverHeldWithout) {
+  const auto outcome = [](int status, const char* body) {
+    return reserve_outcome(static_cast<core::http::status>(status), core::json::parse(body));
+  };
+  const ReserveOutcome held = outcome(200, R"({"reservation_id": 7, "status": "HELD", "expires_at": "2026-12-04T10:00:00.000Z",
+      "items": [{"ticket_type_id": 3, "quantity": 2, "unit_price_minor": 4500}], "amount_minor": 9000, "currency": "EUR"})");
+  ASSERT_TRUE(std::holds_alternative<Hold>(held));
+  EXPECT_EQ(std::get<Hold>(held).items, (std::vector<OrderItem>{{3, 2, 4500}}));
+  EXPECT_EQ(std::get<Hold>(held).amount_minor, 9000);
+  EXPECT_EQ(std::get<Hold>(held).currency, "EUR");
+  // A key given back before its reserve came: RELEASED, no items, no currency. Read as a hold (which the
+  // checkout answers 503 and gives back), not as an answer it cannot read.
+  const ReserveOutcome tombstone = outcome(200, R"({"reservation_id": 8, "status": "RELEASED", "expires_at": "2026-12-04T10:00:00.000Z",
+      "items": [], "amount_minor": 0, "currency": null})");
+  ASSERT_TRUE(std::holds_alternative<Hold>(tombstone));
+  EXPECT_EQ(std::get<Hold>(tombstone).status, "RELEASED");
+  EXPECT_TRUE(std::holds_alternative<ReserveFailed>(
+      outcome(200, R"({"reservation_id": 7, "status": "HELD", "expires_at": "2026-12-04T10:00:00.000Z"})")));
+  const ReserveOutcome refused = outcome(404, R"({"type": "urn:flashtix:problem:ticket_type_not_found", "title": "Ticket type not found",
+      "status": 404, "detail": "event 1 has no ticket type 9", "code": "ticket_type_not_found", "ticket_type_id": 9})");
+  ASSERT_TRUE(std::holds_alternative<ItemsRefused>(refused));
+  EXPECT_EQ(std::get<ItemsRefused>(refused).problem.extra.at("ticket_type_id"), 9);
 }
 
 TEST(IdempotencyKeyHeader, AbsentOrVisibleAscii) {
