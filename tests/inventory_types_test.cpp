@@ -365,10 +365,20 @@ TEST_F(InventoryTypes, TheAdminChangesATypesPriceAndQuotaAndHoldsKeepTheirPrices
   ASSERT_TRUE(is_json(unbounded, 200)) << unbounded.describe();
   EXPECT_TRUE(is_null_field(unbounded.json(), "quota"));
   EXPECT_EQ(int_field(unbounded.json(), "available_tickets"), 17);
-  // And a quota again, counted against what the type holds now (3).
-  const HttpResponse bounded = patch_type(event.id, vip, {{"quota", 4}});
+  // A quota again only before the sale: its held tickets are counted nowhere now.
+  EXPECT_TRUE(is_problem(patch_type(event.id, vip, {{"quota", 4}}), 409, "quota_not_settable"));
+  const TypedEvent unsold = create_typed_event(20, general_and_vip(3));
+  const std::int64_t general = unsold.type_ids.at("General");
+  const HttpResponse bounded = patch_type(unsold.id, general, {{"quota", 4}});
   ASSERT_TRUE(is_json(bounded, 200)) << bounded.describe();
-  EXPECT_EQ(int_field(bounded.json(), "available_tickets"), 1);
+  EXPECT_EQ(int_field(bounded.json(), "available_tickets"), 4);
+  ASSERT_TRUE(is_json(reserve_items(unsold.id, items({{general, 3}})), 200));
+  EXPECT_TRUE(is_problem(reserve_items(unsold.id, items({{general, 2}})), 409, "sold_out"));
+  // A quota moves by the difference, and not below what is taken.
+  EXPECT_TRUE(is_problem(patch_type(unsold.id, general, {{"quota", 2}}), 409, "quota_below_taken"));
+  const HttpResponse raised = patch_type(unsold.id, general, {{"quota", 6}});
+  ASSERT_TRUE(is_json(raised, 200)) << raised.describe();
+  EXPECT_EQ(int_field(raised.json(), "available_tickets"), 3);
 }
 
 }  // namespace

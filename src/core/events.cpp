@@ -32,6 +32,12 @@ std::int64_t required_int(const json::object& in, std::string_view field) {
   return value->get_int64();
 }
 
+std::optional<std::int64_t> optional_int(const json::object& in, std::string_view field) {
+  const json::value* value = in.if_contains(field);
+  if (!value || value->is_null()) return std::nullopt;
+  return required_int(in, field);
+}
+
 std::optional<std::string> optional_string(const json::object& in, std::string_view field) {
   const json::value* value = in.if_contains(field);
   if (!value || value->is_null()) return std::nullopt;
@@ -126,8 +132,9 @@ OrderCreated tag_invoke(json::value_to_tag<OrderCreated>, const json::value& in)
   if (!expires_at_ms) throw MalformedPayload("payload field 'expires_at' is not an RFC 3339 time");
   event.expires_at_ms = *expires_at_ms;
   event.customer_email = optional_string(object, "customer_email");
-  event.amount_minor = required_int(object, "amount_minor");
-  event.currency = required_string(object, "currency");
+  // Absent from what a service older than amounts wrote: read as 0 and no currency, not dead-lettered.
+  event.amount_minor = optional_int(object, "amount_minor").value_or(0);
+  event.currency = optional_string(object, "currency").value_or("");
   return event;
 }
 
@@ -177,8 +184,9 @@ PaymentOutcome tag_invoke(json::value_to_tag<PaymentOutcome>, const json::value&
   event.status = required_string(object, "status");
   event.event_id = required_int(object, "event_id");
   event.quantity = required_int(object, "quantity");
-  event.amount_minor = required_int(object, "amount_minor");
-  event.currency = required_string(object, "currency");
+  // Absent from what a service older than amounts wrote: read as 0 and no currency, not dead-lettered.
+  event.amount_minor = optional_int(object, "amount_minor").value_or(0);
+  event.currency = optional_string(object, "currency").value_or("");
   event.reason = optional_string(object, "reason");
   return event;
 }

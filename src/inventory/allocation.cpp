@@ -56,9 +56,24 @@ Settlement settle(const std::vector<SettleRequest>& requests, const std::vector<
   return settlement;
 }
 
-bool asks_for(const ReserveCommand& request, const Reservation& hold) {
+namespace {
+
+// The same tickets of each type, in whatever order.
+bool same_items(const std::vector<ItemRequest>& a, const std::vector<ItemRequest>& b) {
+  return a.size() == b.size() && std::all_of(a.begin(), a.end(), [&](const ItemRequest& item) {
+           return std::find(b.begin(), b.end(), item) != b.end();
+         });
+}
+
+}  // namespace
+
+bool asks_for(const ReserveCommand& request, const Reservation& hold, std::optional<std::int64_t> default_type) {
   if (hold.event_id != request.event_id || hold.quantity != request.quantity) return false;
-  if (request.items.empty()) return true;
+  // A hold that never held (its key was released first) has no items: the event and the number decide.
+  if (hold.items.empty()) return true;
+  if (request.items.empty()) {
+    return !default_type || (hold.items.size() == 1 && hold.items.front().ticket_type_id == *default_type);
+  }
   if (request.items.size() != hold.items.size()) return false;
   return std::all_of(request.items.begin(), request.items.end(), [&](const ItemRequest& asked) {
     return std::any_of(hold.items.begin(), hold.items.end(), [&](const HoldItem& held) {
@@ -143,12 +158,13 @@ Allocation allocate(std::int64_t event_id, std::int64_t available, const std::ve
     Decision decision{Verdict::sold_out, 0, std::nullopt, std::nullopt, 0, std::nullopt, {}, 0};
     if (const auto stored = existing.find(request.key); stored != existing.end()) {
       const Reservation& hold = stored->second;
-      decision.verdict = asks_for(request, hold) ? Verdict::replay : Verdict::key_reused;
+      decision.verdict = asks_for(request, hold, types ? types->default_id : std::nullopt) ? Verdict::replay
+                                                                                          : Verdict::key_reused;
       decision.existing = hold;
     } else if (const auto earlier = taken_by.find(request.key); earlier != taken_by.end()) {
       const ReserveCommand& first = requests[earlier->second];
-      const bool same =
-          first.event_id == request.event_id && first.quantity == request.quantity && first.items == request.items;
+      const bool same = first.event_id == request.event_id && first.quantity == request.quantity &&
+                        same_items(first.items, request.items);
       decision.verdict = same ? Verdict::replay : Verdict::key_reused;
       decision.earlier = earlier->second;
     } else if (request.commit_by && *request.commit_by <= now) {

@@ -103,9 +103,10 @@ struct Allocation {
   std::unordered_map<std::int64_t, std::int64_t> type_available_after;  // of each type with a quota
 };
 
-// Whether a reserve asks for what `hold` holds: the same event and number of tickets, and, when it names
-// its items, the same tickets of each type.
-bool asks_for(const ReserveCommand& request, const Reservation& hold);
+// Whether a reserve asks for what `hold` holds: the same event and number of tickets, and the same tickets
+// of each type (a reserve naming no items asks for the event's `default_type`; nothing: not judged).
+bool asks_for(const ReserveCommand& request, const Reservation& hold,
+              std::optional<std::int64_t> default_type = std::nullopt);
 
 // The answer to a reserve whose key already names `hold`: that hold again (with `remaining` tickets
 // left), or a key reused with another event or quantity.

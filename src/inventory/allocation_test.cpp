@@ -319,7 +319,23 @@ TEST(AllocateTypes, AReplayMustAskForTheSameItems) {
       kEvent, 10,
       {wants_items("k", {{kVip, 2}, {kGeneral, 1}}), wants_items("k", {{kVip, 1}, {kGeneral, 2}}), wants("k", 3)},
       existing, {}, kNow, true, &types);
-  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::replay, Verdict::key_reused, Verdict::replay}));
+  // Three of the default type are not this hold's tickets.
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::replay, Verdict::key_reused, Verdict::key_reused}));
+}
+
+TEST(AllocateTypes, AReplayIsJudgedByTheItemsNotTheirOrder) {
+  const EventTypes types = event_types();
+  Reservation vip_hold = stored(1, "vip", 2);
+  vip_hold.items = {{kVip, 2, 9000}};
+  Reservation tombstone = stored(2, "gone", 2, kReleased);  // released before its reserve: no items
+  const std::unordered_map<std::string, Reservation> existing{{"vip", vip_hold}, {"gone", tombstone}};
+  const Allocation allocation = allocate(kEvent, 10,
+                                         {wants("vip", 2), wants_items("gone", {{kVip, 2}}),
+                                          wants_items("new", {{kGeneral, 1}, {kVip, 1}}),
+                                          wants_items("new", {{kVip, 1}, {kGeneral, 1}})},
+                                         existing, {}, kNow, true, &types);
+  // Two of the default type are not the hold's two VIP tickets; the tombstone answers whatever its items.
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::key_reused, Verdict::replay, Verdict::take, Verdict::replay}));
 }
 
 TEST(SettleTypes, ReleaseExpiryAndConfirmAreCountedByType) {

@@ -1,6 +1,7 @@
 // Request parsing with every bound checked, and the JSON shapes of events and holds.
 #include "inventory/reservation.hpp"
 
+#include <algorithm>
 #include <limits>
 
 #include "core/buyer.hpp"
@@ -264,6 +265,9 @@ Result<ReserveCommand> reserve_from(const json::object& object, const Limits& li
       return core::invalid_request("'items' ask for " + std::to_string(command.quantity) +
                                    " tickets; one hold takes at most " + std::to_string(limits.max_tickets_per_hold));
     }
+    // In one order, whatever order they came in: a retry that lists them otherwise is the same request.
+    std::sort(command.items.begin(), command.items.end(),
+              [](const ItemRequest& a, const ItemRequest& b) { return a.ticket_type_id < b.ticket_type_id; });
   }
   command.key_from_client = key.has_value();
   command.key = key ? std::move(*key) : core::random_uuid();

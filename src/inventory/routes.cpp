@@ -114,6 +114,12 @@ awaitable<Response> change_ticket_type(Inventory* inventory, Request request) {
     co_return problem_response(Problem{status::conflict, "quota_below_taken", "Quota below the tickets taken",
                                        "the type holds or sold more tickets than that quota; nothing changed", {}, {}});
   }
+  if (std::holds_alternative<store::QuotaNotSettable>(changed)) {
+    co_return problem_response(Problem{status::conflict, "quota_not_settable", "Quota not settable now",
+                                       "a type without a quota gets one only while its event has no tickets held or "
+                                       "sold; give types their quotas before the sale",
+                                       {}, {}});
+  }
   if (std::holds_alternative<store::TypeNameTaken>(changed)) {
     co_return problem_response(Problem{status::conflict, "ticket_type_name_taken", "Name taken",
                                        "another type of event " + std::to_string(event_id) + " has that name", {}, {}});

@@ -130,22 +130,27 @@ constexpr Query kInsertEvent{"insert_event",
                              "        $6) "
                              "RETURNING " FLASHTIX_EVENT_COLUMNS};
 
-// The types of a new event, in the order given ($2 to $10 one array each): the first becomes the default
-// type the trigger made, the others are added after it.
-constexpr Query kSetUpTicketTypes{
-    "set_up_ticket_types",
-    "WITH given AS ("
-    "    SELECT * FROM unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[], $6::integer[], $7::bigint[], "
-    "                         $8::bigint[]) WITH ORDINALITY "
-    "        AS g(name, price, min_per_order, max_per_order, quota, sales_start_ms, sales_end_ms, n)), "
-    "first AS ("
-    "    UPDATE inventory.ticket_types t "
-    "       SET name = g.name, price_minor = g.price, min_per_order = g.min_per_order, "
-    "           max_per_order = g.max_per_order, quota = g.quota, available_tickets = g.quota, "
-    "           sold_tickets = CASE WHEN g.quota IS NULL THEN NULL ELSE 0 END, "
-    "           sales_start = to_timestamp(g.sales_start_ms / 1000.0), sales_end = to_timestamp(g.sales_end_ms / 1000.0) "
-    "      FROM given g "
-    "     WHERE g.n = 1 AND t.event_id = $1::bigint AND t.is_default) "
+// The types of a new event, in the order given ($2 to $8 one array each): the first becomes the default
+// type the trigger made, then the others are added after it. Two statements, so that the default has its
+// new name before the others are added (one of them may take the name it had).
+#define FLASHTIX_GIVEN_TYPES                                                                                   \
+  "WITH given AS ("                                                                                          \
+  "    SELECT * FROM unnest($2::text[], $3::bigint[], $4::integer[], $5::integer[], $6::integer[], $7::bigint[], " \
+  "                         $8::bigint[]) WITH ORDINALITY "                                                   \
+  "        AS g(name, price, min_per_order, max_per_order, quota, sales_start_ms, sales_end_ms, n)) "
+constexpr Query kShapeDefaultType{
+    "shape_default_type",
+    FLASHTIX_GIVEN_TYPES
+    "UPDATE inventory.ticket_types t "
+    "   SET name = g.name, price_minor = g.price, min_per_order = g.min_per_order, "
+    "       max_per_order = g.max_per_order, quota = g.quota, available_tickets = g.quota, "
+    "       sold_tickets = CASE WHEN g.quota IS NULL THEN NULL ELSE 0 END, "
+    "       sales_start = to_timestamp(g.sales_start_ms / 1000.0), sales_end = to_timestamp(g.sales_end_ms / 1000.0) "
+    "  FROM given g "
+    " WHERE g.n = 1 AND t.event_id = $1::bigint AND t.is_default"};
+constexpr Query kAddOtherTypes{
+    "add_other_types",
+    FLASHTIX_GIVEN_TYPES
     "INSERT INTO inventory.ticket_types "
     "    (event_id, name, price_minor, min_per_order, max_per_order, quota, available_tickets, sold_tickets, "
     "     sales_start, sales_end) "
@@ -153,6 +158,7 @@ constexpr Query kSetUpTicketTypes{
     "       CASE WHEN g.quota IS NULL THEN NULL ELSE 0 END, "
     "       to_timestamp(g.sales_start_ms / 1000.0), to_timestamp(g.sales_end_ms / 1000.0) "
     "  FROM given g WHERE g.n > 1 ORDER BY g.n"};
+#undef FLASHTIX_GIVEN_TYPES
 
 // The types of these events, each event's in id order.
 constexpr Query kTicketTypesOf{"ticket_types_of",
@@ -164,7 +170,10 @@ constexpr Query kTicketTypesOf{"ticket_types_of",
 // room for it and no type of that name (nothing inserted otherwise).
 constexpr Query kLockEventForTypes{
     "lock_event_for_types",
-    "SELECT e.id FROM inventory.events e WHERE e.id = $1::bigint FOR NO KEY UPDATE"};
+    "SELECT e.id, e.available_tickets, e.total_tickets FROM inventory.events e WHERE e.id = $1::bigint "
+    "FOR NO KEY UPDATE"};
+constexpr Query kTypeQuota{"type_quota",
+                           "SELECT t.quota FROM inventory.ticket_types t WHERE t.id = $2::bigint AND t.event_id = $1::bigint"};
 constexpr Query kAddTicketType{
     "add_ticket_type",
     "INSERT INTO inventory.ticket_types AS t "
@@ -337,15 +346,11 @@ constexpr Query kAnnounceExpiredHolds{"announce_expired_holds",
                                       " ORDER BY a.n"};
 
 // PATCH of a type, after its event's row lock: $3.. are the fields, each with a flag saying whether it
-// changes. A new quota is counted against the type's tickets held and sold now, so its books still balance;
-// the CHECKs refuse a quota below them, and bounds out of order.
+// changes. A quota moves its stock by the difference (the CHECKs refuse one below what the type holds and
+// sold); a type that had none gets one only while its event has nothing held or sold (checked before), so
+// its stock is the whole quota, and nothing is counted. Bounds out of order are refused by the CHECKs too.
 constexpr Query kChangeTicketType{
     "change_ticket_type",
-    "WITH taken AS ("
-    "    SELECT coalesce(sum(i.quantity) FILTER (WHERE r.status IN ('HELD', 'CONFIRMED')), 0) AS held_or_sold, "
-    "           coalesce(sum(i.quantity) FILTER (WHERE r.status = 'CONFIRMED'), 0) AS sold "
-    "      FROM inventory.reservations r, unnest(r.item_type_ids, r.item_quantities) AS i(type_id, quantity) "
-    "     WHERE r.event_id = $1::bigint AND i.type_id = $2::bigint AND $8::boolean) "
     "UPDATE inventory.ticket_types t SET "
     "  name = coalesce($3::text, t.name), "
     "  price_minor = coalesce($4::bigint, t.price_minor), "
@@ -353,9 +358,11 @@ constexpr Query kChangeTicketType{
     "  max_per_order = CASE WHEN $6::boolean THEN $7::integer ELSE t.max_per_order END, "
     "  quota = CASE WHEN $8::boolean THEN $9::integer ELSE t.quota END, "
     "  available_tickets = CASE WHEN NOT $8::boolean THEN t.available_tickets "
-    "                           ELSE $9::integer - (SELECT held_or_sold FROM taken) END, "
+    "                           WHEN t.quota IS NULL THEN $9::integer "
+    "                           ELSE t.available_tickets + ($9::integer - t.quota) END, "
     "  sold_tickets = CASE WHEN NOT $8::boolean THEN t.sold_tickets "
-    "                      WHEN $9::integer IS NULL THEN NULL ELSE (SELECT sold FROM taken) END, "
+    "                      WHEN $9::integer IS NULL THEN NULL "
+    "                      WHEN t.quota IS NULL THEN 0 ELSE t.sold_tickets END, "
     "  sales_start = CASE WHEN $10::boolean THEN to_timestamp($11::bigint / 1000.0) ELSE t.sales_start END, "
     "  sales_end = CASE WHEN $12::boolean THEN to_timestamp($13::bigint / 1000.0) ELSE t.sales_end END "
     "WHERE t.id = $2::bigint AND t.event_id = $1::bigint "
@@ -436,13 +443,14 @@ awaitable<Event> create_event(Pool* db, CreateEvent command) {
   std::vector<Event> events(1, event_from(made[1], 0));
   const std::int64_t id = events.front().id;
   std::vector<Statement> set_up;
-  set_up.push_back({&kSetUpTicketTypes, params(id, text_array(names), int_array(prices), text_array(min_per_order),
-                                                text_array(max_per_order), text_array(quota), text_array(sales_start),
-                                                text_array(sales_end))});
+  const Params given = params(id, text_array(names), int_array(prices), text_array(min_per_order),
+                              text_array(max_per_order), text_array(quota), text_array(sales_start), text_array(sales_end));
+  set_up.push_back({&kShapeDefaultType, given});
+  set_up.push_back({&kAddOtherTypes, given});
   set_up.push_back({&kTicketTypesOf, params(int_array(std::vector<std::int64_t>(1, id)))});
   set_up.push_back({&core::pg::kCommit, {}});
   const std::vector<Result> typed = co_await connection->pipeline(std::move(set_up));
-  attach_ticket_types(typed[1], events);
+  attach_ticket_types(typed[2], events);
   co_return std::move(events.front());
 }
 
@@ -485,10 +493,21 @@ awaitable<TypeChanged> change_ticket_type(Pool* db, std::int64_t event_id, std::
   std::vector<Statement> lock;
   lock.push_back({&core::pg::kBegin, {}});
   lock.push_back({&kLockEventForTypes, params(event_id)});
+  lock.push_back({&kTypeQuota, params(event_id, type_id)});
   const std::vector<Result> locked = co_await connection->pipeline(std::move(lock));
+  std::optional<TypeChanged> refused;
   if (locked[1].empty()) {
+    refused = EventNotFound{};
+  } else if (locked[2].empty()) {
+    refused = TicketTypeNotFound{type_id};
+  } else if (change.quota && *change.quota && locked[2].is_null(0, "quota") &&
+             locked[1].integer(0, "available_tickets") != locked[1].integer(0, "total_tickets")) {
+    // Its held and sold tickets are counted nowhere; counting them would read every hold of a selling event.
+    refused = QuotaNotSettable{};
+  }
+  if (refused) {
     co_await connection->exec(core::pg::kRollback, {});
-    co_return EventNotFound{};
+    co_return *refused;
   }
   std::optional<Result> rows;
   std::string refusal;
@@ -513,11 +532,8 @@ awaitable<TypeChanged> change_ticket_type(Pool* db, std::int64_t event_id, std::
     }
     co_return TypeChangeOutOfOrder{};
   }
-  if (rows->empty()) {
-    co_await connection->exec(core::pg::kRollback, {});
-    co_return TicketTypeNotFound{type_id};
-  }
   co_await connection->exec(core::pg::kCommit, {});
+  if (rows->empty()) co_return TicketTypeNotFound{type_id};  // found under the lock, so never; but never a crash
   co_return ticket_type_from(*rows, 0);
 }
 

@@ -29,8 +29,10 @@ awaitable<TypeAdded> add_ticket_type(Pool* db, std::int64_t event_id, NewTicketT
 struct QuotaBelowTaken {};
 struct TypeNameTaken {};
 struct TypeChangeOutOfOrder {};
-using TypeChanged =
-    std::variant<TicketType, EventNotFound, TicketTypeNotFound, QuotaBelowTaken, TypeNameTaken, TypeChangeOutOfOrder>;
+// A quota for a type that had none, while its event has tickets held or sold.
+struct QuotaNotSettable {};
+using TypeChanged = std::variant<TicketType, EventNotFound, TicketTypeNotFound, QuotaBelowTaken, TypeNameTaken,
+                                 TypeChangeOutOfOrder, QuotaNotSettable>;
 // Under the event's row lock, so that no batch of the event runs meanwhile: a batch reads the type after it.
 awaitable<TypeChanged> change_ticket_type(Pool* db, std::int64_t event_id, std::int64_t type_id, ChangeTicketType change);
 // The window as changed would end before it starts (with the bound the change keeps): nothing changed.

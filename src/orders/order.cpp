@@ -81,6 +81,9 @@ core::Result<CreateOrder> parse_create_order(std::string_view body, const Limits
     return core::invalid_request("'items' ask for " + std::to_string(command.quantity) +
                                  " tickets; one order takes at most " + std::to_string(limits.max_tickets_per_order));
   }
+  // In one order, whatever order they came in: the fingerprint of a retry that lists them otherwise is the same.
+  std::sort(command.items.begin(), command.items.end(),
+            [](const OrderItem& a, const OrderItem& b) { return a.ticket_type_id < b.ticket_type_id; });
   return command;
 }
 

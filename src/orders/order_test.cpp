@@ -69,6 +69,9 @@ TEST(Fingerprint, ItemsCountOnlyWhenGiven) {
   EXPECT_EQ(of(R"({"event_id": 1, "quantity": 2})"), R"({"event_id":1,"quantity":2,"customer_email":null,"payment_token":"tok_ok"})");
   EXPECT_NE(of(R"({"event_id": 1, "items": [{"ticket_type_id": 7, "quantity": 2}]})"),
             of(R"({"event_id": 1, "items": [{"ticket_type_id": 8, "quantity": 2}]})"));
+  // The same items listed in another order are the same request.
+  EXPECT_EQ(of(R"({"event_id": 1, "items": [{"ticket_type_id": 7, "quantity": 2}, {"ticket_type_id": 3, "quantity": 1}]})"),
+            of(R"({"event_id": 1, "items": [{"ticket_type_id": 3, "quantity": 1}, {"ticket_type_id": 7, "quantity": 2}]})"));
 }
 
 TEST(ReserveAnswer, AHoldIsReadWithItsItemsAndAHoldThatNeverHeldWithout) {
