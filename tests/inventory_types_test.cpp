@@ -98,6 +98,18 @@ TEST_F(InventoryTypes, AnEventAnswersItsTypesWithPricesAndWhatEachCanStillSell) 
   EXPECT_EQ(int_field(only[0], "price_minor"), 0);
 }
 
+// The first type given becomes the default the event was made with; a later one may take the default's old
+// name (this was a 500: the other types were added before the default was renamed).
+TEST_F(InventoryTypes, ALaterTypeMayTakeTheDefaultTypesFirstName) {
+  const TypedEvent event = create_typed_event(
+      10, json::array{json::object{{"name", "VIP"}, {"price_minor", 9000}},
+                      json::object{{"name", "General admission"}, {"price_minor", 4500}}});
+  EXPECT_EQ(event.type_ids.size(), 2u);
+  const json::object vip = type_of(event, event.type_ids.at("VIP"));
+  EXPECT_TRUE(vip.at("default").as_bool());
+  EXPECT_FALSE(type_of(event, event.type_ids.at("General admission")).at("default").as_bool());
+}
+
 TEST_F(InventoryTypes, AHoldOverTwoTypesIsAllOrNothingAndPricedByItsItems) {
   const TypedEvent event = create_typed_event(10, general_and_vip(1));
   const std::int64_t general = event.type_ids.at("General");
