@@ -164,17 +164,14 @@ TEST(Flow, AResetEventCancelsAndRefundsItsOrdersAndSellsItsSeatsOnce) {
 TEST(Flow, AnOrderOverTwoTypesIsChargedTheirSumAndARefundGivesItBack) {
   ServiceProcess relaying("flashtix-inventory", {{"FLASHTIX_DATABASE_URL", pg().database_url()},
                                                  {"FLASHTIX_AMQP_URL", broker().url("inventory")}});
-  const HttpResponse created = post(
-      "/events", json::object{{"name", unique_name()},
-                              {"total_tickets", 10},
-                              {"currency", "GBP"},
-                              {"ticket_types", json::array{json::object{{"name", "General"}, {"price_minor", 2500}},
-                                                           json::object{{"name", "VIP"}, {"price_minor", 12000}, {"quota", 2}}}}});
-  ASSERT_EQ(created.status, 201) << created.describe();
-  const json::value event_body = created.json();
-  const std::int64_t event = int_field(event_body, "id");
-  const std::int64_t general = int_field(event_body.at("ticket_types").as_array()[0], "id");
-  const std::int64_t vip = int_field(event_body.at("ticket_types").as_array()[1], "id");
+  const TypedEvent typed =
+      create_typed_event(10,
+                         json::array{json::object{{"name", "General"}, {"price_minor", 2500}},
+                                     json::object{{"name", "VIP"}, {"price_minor", 12000}, {"quota", 2}}},
+                         {{"currency", "GBP"}});
+  const std::int64_t event = typed.id;
+  const std::int64_t general = typed.type_ids.at("General");
+  const std::int64_t vip = typed.type_ids.at("VIP");
   const json::object body{{"event_id", event},
                           {"payment_token", "tok_ok"},
                           {"items", json::array{json::object{{"ticket_type_id", general}, {"quantity", 2}},

@@ -138,6 +138,19 @@ std::int64_t create_event(std::int64_t total_tickets) {
   return int_field(response.json(), "id");
 }
 
+TypedEvent create_typed_event(std::int64_t total_tickets, json::array types, json::object more) {
+  json::object body{{"name", unique_name()}, {"total_tickets", total_tickets}, {"ticket_types", std::move(types)}};
+  for (const auto& member : more) body[member.key()] = member.value();
+  const HttpResponse response = post("/events", body);
+  if (response.status != 201) throw std::runtime_error("POST /events answered " + response.describe());
+  const json::value made = response.json();
+  TypedEvent event{int_field(made, "id"), {}};
+  for (const json::value& type : made.at("ticket_types").as_array()) {
+    event.type_ids[string_field(type, "name")] = int_field(type, "id");
+  }
+  return event;
+}
+
 std::ostream& operator<<(std::ostream& out, const EventCounts& counts) {
   return out << "{total " << counts.total << ", available " << counts.available << ", held " << counts.held << ", sold "
              << counts.sold << "}";

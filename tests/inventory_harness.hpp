@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,14 @@ HttpResponse post_text(std::string_view target, std::string_view body);
 std::string unique_name(std::string_view prefix = "event");
 // POST /events, its tickets at 2500 (EUR minor units); throws unless the answer is 201.
 std::int64_t create_event(std::int64_t total_tickets);
+
+// An event with ticket types, and their ids by name.
+struct TypedEvent {
+  std::int64_t id = 0;
+  std::map<std::string, std::int64_t> type_ids;
+};
+// POST /events with these `ticket_types` (and the members of `more`, such as a currency); throws unless 201.
+TypedEvent create_typed_event(std::int64_t total_tickets, boost::json::array types, boost::json::object more = {});
 
 struct EventCounts {
   std::int64_t total = 0;

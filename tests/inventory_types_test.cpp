@@ -25,25 +25,6 @@ using namespace std::chrono_literals;
 
 using InventoryTypes = LedgerCheckedTest;
 
-struct TypedEvent {
-  std::int64_t id = 0;
-  std::map<std::string, std::int64_t> type_ids;  // by name
-};
-
-// POST /events with these types; throws unless 201.
-TypedEvent create_typed_event(std::int64_t total_tickets, json::array types, json::object more = {}) {
-  json::object body{{"name", unique_name()}, {"total_tickets", total_tickets}, {"ticket_types", std::move(types)}};
-  for (const auto& member : more) body[member.key()] = member.value();
-  const HttpResponse response = post("/events", body);
-  if (response.status != 201) throw std::runtime_error("POST /events answered " + response.describe());
-  const json::value made = response.json();
-  TypedEvent event{int_field(made, "id"), {}};
-  for (const json::value& type : made.at("ticket_types").as_array()) {
-    event.type_ids[string_field(type, "name")] = int_field(type, "id");
-  }
-  return event;
-}
-
 json::object type_of(const TypedEvent& event, std::int64_t type_id) {
   const json::value shown = get("/events/" + std::to_string(event.id)).json();
   for (const json::value& type : shown.at("ticket_types").as_array()) {

@@ -479,19 +479,14 @@ namespace {
 // An order over two ticket types: all its items or none, one hold, and the total of price times quantity
 // in the event's currency; a replay answers the same order, and a refusal of its items is passed on.
 TEST(OrdersApi, AnOrderOverTwoTypesHoldsBothAndCostsTheirSum) {
-  const HttpResponse created = post(
-      "/events",
-      json::object{{"name", unique_name()},
-                   {"total_tickets", 10},
-                   {"currency", "USD"},
-                   {"ticket_types",
-                    json::array{json::object{{"name", "General"}, {"price_minor", 2500}},
-                                json::object{{"name", "VIP"}, {"price_minor", 12000}, {"quota", 1}}}}});
-  ASSERT_EQ(created.status, 201) << created.describe();
-  const json::value event_body = created.json();
-  const std::int64_t event = int_field(event_body, "id");
-  const std::int64_t general = int_field(event_body.at("ticket_types").as_array()[0], "id");
-  const std::int64_t vip = int_field(event_body.at("ticket_types").as_array()[1], "id");
+  const TypedEvent typed =
+      create_typed_event(10,
+                         json::array{json::object{{"name", "General"}, {"price_minor", 2500}},
+                                     json::object{{"name", "VIP"}, {"price_minor", 12000}, {"quota", 1}}},
+                         {{"currency", "USD"}});
+  const std::int64_t event = typed.id;
+  const std::int64_t general = typed.type_ids.at("General");
+  const std::int64_t vip = typed.type_ids.at("VIP");
   const auto items = [](std::int64_t first, std::int64_t first_quantity, std::int64_t second,
                         std::int64_t second_quantity) {
     return json::array{json::object{{"ticket_type_id", first}, {"quantity", first_quantity}},

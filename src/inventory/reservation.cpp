@@ -205,19 +205,8 @@ Result<std::vector<ReserveCommand>> parse_reserve_batch(std::string_view body, c
   if (items.empty() || items.size() > kMaxReserveBatch) {
     return core::invalid_request("'reservations' must hold 1 to " + std::to_string(kMaxReserveBatch) + " requests");
   }
-  std::vector<ReserveCommand> commands;
-  commands.reserve(items.size());
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    const std::string where = "reservations[" + std::to_string(i) + "]";
-    if (!items[i].is_object()) return core::invalid_request("'" + where + "' must be an object");
-    auto command = reserve_from(items[i].get_object(), limits);
-    if (auto* problem = std::get_if<Problem>(&command)) {
-      problem->detail = where + ": " + problem->detail;
-      return *problem;
-    }
-    commands.push_back(std::get<ReserveCommand>(std::move(command)));
-  }
-  return commands;
+  return each_of<ReserveCommand>(items, "reservations",
+                                 [&](const json::object& request) { return reserve_from(request, limits); });
 }
 
 Result<ReserveCommand> reserve_from(const json::object& object, const Limits& limits) {
@@ -323,7 +312,7 @@ json::object to_json(const Event& event) {
       {"available_tickets", event.available_tickets},
       {"held_tickets", event.held_tickets},
       {"sold_tickets", event.sold_tickets},
-      {"max_tickets_per_buyer", event.max_tickets_per_buyer ? json::value(*event.max_tickets_per_buyer) : json::value(nullptr)},
+      {"max_tickets_per_buyer", number_or_null(event.max_tickets_per_buyer)},
       {"created_at", core::rfc3339_from_unix_ms(event.created_at_ms)},
       {"sales_start", instant_or_null(event.sales.start_ms)},
       {"sales_end", instant_or_null(event.sales.end_ms)},
@@ -337,8 +326,6 @@ json::object to_json(const Event& event) {
 }
 
 json::object to_json(const TicketType& type, std::int64_t event_available, std::string_view currency) {
-  const std::int64_t available =
-      type.available_tickets ? std::min(*type.available_tickets, event_available) : event_available;
   return {
       {"id", type.id},
       {"event_id", type.event_id},
@@ -349,7 +336,7 @@ json::object to_json(const TicketType& type, std::int64_t event_available, std::
       {"min_per_order", type.min_per_order},
       {"max_per_order", number_or_null(type.max_per_order)},
       {"quota", number_or_null(type.quota)},
-      {"available_tickets", available},
+      {"available_tickets", available_of(type, event_available)},
       {"sold_tickets", number_or_null(type.sold_tickets)},
       {"sales_start", instant_or_null(type.sales.start_ms)},
       {"sales_end", instant_or_null(type.sales.end_ms)},

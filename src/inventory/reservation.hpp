@@ -51,6 +51,13 @@ struct TicketType {
   SalesWindow sales;
 };
 
+// What a type can still sell while its event has `event_available` tickets: the lesser of its quota's tickets
+// left and the event's.
+inline std::int64_t available_of(const TicketType& type, std::int64_t event_available) {
+  return type.available_tickets && *type.available_tickets < event_available ? *type.available_tickets
+                                                                             : event_available;
+}
+
 // A type's part of a hold: its tickets, at the price the type had when the hold was made.
 struct HoldItem {
   std::int64_t ticket_type_id = 0;

@@ -71,6 +71,13 @@ awaitable<Response> create_event(Inventory* inventory, Request request) {
   co_return response;
 }
 
+// A type as made or changed, with what it can sell against its event's counts as they stand now.
+awaitable<Response> ticket_type_response(Inventory* inventory, status code, TicketType type) {
+  const auto event = co_await store::find_event(inventory->db, type.event_id);
+  co_return json_response(code, to_json(type, event ? event->available_tickets : 0,
+                                        event ? std::string_view(event->currency) : "EUR"));
+}
+
 awaitable<Response> add_ticket_type(Inventory* inventory, Request request) {
   auto id = path_id(request);
   if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);
@@ -87,11 +94,7 @@ awaitable<Response> add_ticket_type(Inventory* inventory, Request request) {
                                            "' already, or " + std::to_string(kMaxTicketTypes) + " types",
                                        {}, {}});
   }
-  // The event's counts as they stand, for the type's availability.
-  const auto event = co_await store::find_event(inventory->db, event_id);
-  const TicketType& made = std::get<TicketType>(added);
-  Response response = json_response(status::created, to_json(made, event ? event->available_tickets : 0,
-                                                             event ? std::string_view(event->currency) : "EUR"));
+  Response response = co_await ticket_type_response(inventory, status::created, std::get<TicketType>(added));
   response.headers.emplace_back("Location", "/events/" + std::to_string(event_id));
   co_return response;
 }
@@ -128,9 +131,7 @@ awaitable<Response> change_ticket_type(Inventory* inventory, Request request) {
     co_return problem_response(core::invalid_request(
         "the type as changed would have 'max_per_order' below 'min_per_order', or a window that ends before it starts"));
   }
-  const auto event = co_await store::find_event(inventory->db, event_id);
-  co_return json_response(status::ok, to_json(std::get<TicketType>(changed), event ? event->available_tickets : 0,
-                                              event ? std::string_view(event->currency) : "EUR"));
+  co_return co_await ticket_type_response(inventory, status::ok, std::get<TicketType>(changed));
 }
 
 // A changed window is seen by the reserves of this and every other process within --sold-out-recheck-ms

@@ -415,9 +415,8 @@ void attach_ticket_types(const Result& rows, std::vector<Event>& events) {
   }
 }
 
-std::optional<std::string> text_or_null(const std::optional<std::int64_t>& number) {
-  return number ? std::optional<std::string>(std::to_string(*number)) : std::nullopt;
-}
+// A boolean parameter: whether a PATCH changes a field.
+std::string_view flag(bool given) { return given ? "true" : "false"; }
 
 }  // namespace
 
@@ -428,11 +427,11 @@ awaitable<Event> create_event(Pool* db, CreateEvent command) {
   for (const NewTicketType& type : command.ticket_types) {
     names.push_back(type.name);
     prices.push_back(type.price_minor);
-    min_per_order.push_back(std::to_string(type.min_per_order));
-    max_per_order.push_back(text_or_null(type.max_per_order));
-    quota.push_back(text_or_null(type.quota));
-    sales_start.push_back(text_or_null(type.sales.start_ms));
-    sales_end.push_back(text_or_null(type.sales.end_ms));
+    min_per_order.push_back(core::pg::param(type.min_per_order));
+    max_per_order.push_back(core::pg::param(type.max_per_order));
+    quota.push_back(core::pg::param(type.quota));
+    sales_start.push_back(core::pg::param(type.sales.start_ms));
+    sales_end.push_back(core::pg::param(type.sales.end_ms));
   }
   core::pg::Lease connection = co_await db->acquire();
   std::vector<Statement> insert;
@@ -474,9 +473,8 @@ awaitable<WindowChange> change_sales_window(Pool* db, std::int64_t event_id, Cha
   const std::optional<std::int64_t> end = change.end_ms.value_or(std::nullopt);
   std::optional<Result> rows;
   try {
-    const auto changes = [](bool given) { return std::string_view(given ? "true" : "false"); };
-    rows = co_await db->exec(kChangeSalesWindow, params(event_id, changes(change.start_ms.has_value()), start,
-                                                        changes(change.end_ms.has_value()), end));
+    rows = co_await db->exec(kChangeSalesWindow, params(event_id, flag(change.start_ms.has_value()), start,
+                                                        flag(change.end_ms.has_value()), end));
   } catch (const core::pg::Error& e) {
     if (e.sqlstate() != "23514") throw;  // check_violation: sales_window_in_order
   }
@@ -487,7 +485,6 @@ awaitable<WindowChange> change_sales_window(Pool* db, std::int64_t event_id, Cha
 
 awaitable<TypeChanged> change_ticket_type(Pool* db, std::int64_t event_id, std::int64_t type_id,
                                          ChangeTicketType change) {
-  const auto changes = [](bool given) { return std::string_view(given ? "true" : "false"); };
   const auto value = [](const std::optional<std::optional<std::int64_t>>& field) { return field.value_or(std::nullopt); };
   core::pg::Lease connection = co_await db->acquire();
   std::vector<Statement> lock;
@@ -515,9 +512,9 @@ awaitable<TypeChanged> change_ticket_type(Pool* db, std::int64_t event_id, std::
     rows = co_await connection->exec(
         kChangeTicketType,
         params(event_id, type_id, change.name, change.price_minor, change.min_per_order,
-               changes(change.max_per_order.has_value()), value(change.max_per_order), changes(change.quota.has_value()),
-               value(change.quota), changes(change.start_ms.has_value()), value(change.start_ms),
-               changes(change.end_ms.has_value()), value(change.end_ms)));
+               flag(change.max_per_order.has_value()), value(change.max_per_order), flag(change.quota.has_value()),
+               value(change.quota), flag(change.start_ms.has_value()), value(change.start_ms),
+               flag(change.end_ms.has_value()), value(change.end_ms)));
   } catch (const core::pg::Error& e) {
     // The transaction is rolled back when the connection goes back to its pool.
     if (e.sqlstate() != "23514" && e.sqlstate() != "23505") throw;

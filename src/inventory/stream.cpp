@@ -73,15 +73,10 @@ struct Subscription {
   Subscription& operator=(const Subscription&) = delete;
 };
 
-// What each type can still sell: the lesser of its quota's tickets left and the event's.
-std::int64_t type_available(const TicketType& type, const Event& event) {
-  return type.available_tickets ? std::min(*type.available_tickets, event.available_tickets) : event.available_tickets;
-}
-
 std::string stock_message(const Event& event) {
   core::json::array types;
   for (const TicketType& type : event.ticket_types) {
-    types.push_back(core::json::object{{"id", type.id}, {"available_tickets", type_available(type, event)}});
+    types.push_back(core::json::object{{"id", type.id}, {"available_tickets", available_of(type, event.available_tickets)}});
   }
   const core::json::object counts{{"id", event.id},
                                   {"total_tickets", event.total_tickets},
@@ -95,7 +90,7 @@ std::string stock_message(const Event& event) {
 bool same_counts(const Event& a, const Event& b) {
   const bool same_types = std::equal(a.ticket_types.begin(), a.ticket_types.end(), b.ticket_types.begin(),
                                      b.ticket_types.end(), [&](const TicketType& x, const TicketType& y) {
-                                       return x.id == y.id && type_available(x, a) == type_available(y, b);
+                                       return x.id == y.id && available_of(x, a.available_tickets) == available_of(y, b.available_tickets);
                                      });
   return a.total_tickets == b.total_tickets && a.available_tickets == b.available_tickets &&
          a.held_tickets == b.held_tickets && a.sold_tickets == b.sold_tickets && same_types;
