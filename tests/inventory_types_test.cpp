@@ -186,6 +186,36 @@ TEST_F(InventoryTypes, ACrowdBeforeATypeOpensIsRefusedWithoutTheRowLock) {
   blocker->exec("COMMIT");
 }
 
+// A type sold out while its event still sells: its crowd is refused from memory too (no lock, no queue),
+// the other type still sells, and a ticket the type gets back through this instance is sold again at once.
+TEST_F(InventoryTypes, ASoldOutTypeIsRefusedWithoutTheRowLockWhileItsEventSells) {
+  const TypedEvent event = create_typed_event(10, general_and_vip(2));
+  const std::int64_t general = event.type_ids.at("General");
+  const std::int64_t vip = event.type_ids.at("VIP");
+  const HttpResponse held = reserve_items(event.id, items({{vip, 2}}));
+  ASSERT_TRUE(is_json(held, 200)) << held.describe();
+  auto blocker = pg().session();
+  blocker->exec("BEGIN; SELECT 1 FROM inventory.events WHERE id = " + std::to_string(event.id) + " FOR UPDATE");
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    const HttpResponse refused = reserve_items(event.id, items({{vip, 1}}));
+    ASSERT_TRUE(is_problem(refused, 409, "sold_out")) << refused.describe();
+    EXPECT_EQ(int_field(refused.json(), "ticket_type_id"), vip);
+    EXPECT_EQ(int_field(refused.json(), "available_tickets"), 0);
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 400ms) << "the refusals waited for the event's row";
+  blocker->exec("COMMIT");
+
+  ASSERT_TRUE(is_json(reserve_items(event.id, items({{general, 1}})), 200));
+  const HttpResponse released =
+      http_request(inventory_port(), "POST", "/inventory/release",
+                   json::serialize(json::object{{"reservation_id", int_field(held.json(), "reservation_id")}}),
+                   {{"Authorization", bearer(string_field(held.json(), "hold_secret"))}});
+  ASSERT_TRUE(is_json(released, 200)) << released.describe();
+  const HttpResponse again = reserve_items(event.id, items({{vip, 2}}));
+  EXPECT_TRUE(is_json(again, 200)) << again.describe();
+}
+
 TEST_F(InventoryTypes, BadItemsAndBadTypesAreRefusedAndChangeNothing) {
   const TypedEvent event = create_typed_event(10, general_and_vip(3));
   const std::int64_t vip = event.type_ids.at("VIP");

@@ -186,16 +186,22 @@ std::optional<ReserveOutcome> EventDesk::refusal_from_memory(const Line& line, c
   // By this machine's clock; the transaction judges by the database's.
   const std::int64_t now_ms = core::unix_ms_now();
   if (!line.known_sales.open_at(now_ms)) return NotOnSale{line.known_sales, std::nullopt};
-  const auto type_closed = [&](std::int64_t type_id) -> std::optional<ReserveOutcome> {
-    const auto found = line.known_type_sales.find(type_id);
-    if (found == line.known_type_sales.end() || found->second.open_at(now_ms)) return std::nullopt;
-    return NotOnSale{found->second, type_id};
+  const auto type_refuses = [&](std::int64_t type_id, std::int64_t quantity) -> std::optional<ReserveOutcome> {
+    if (const auto window = line.known_type_sales.find(type_id);
+        window != line.known_type_sales.end() && !window->second.open_at(now_ms)) {
+      return NotOnSale{window->second, type_id};
+    }
+    if (const auto left = line.known_type_available.find(type_id);
+        left != line.known_type_available.end() && left->second < quantity) {
+      return SoldOut{left->second, type_id};
+    }
+    return std::nullopt;
   };
   if (command.items.empty() && line.known_default_type) {
-    if (auto closed = type_closed(*line.known_default_type)) return closed;
+    if (auto refused = type_refuses(*line.known_default_type, command.quantity)) return refused;
   }
   for (const ItemRequest& item : command.items) {
-    if (auto closed = type_closed(item.ticket_type_id)) return closed;
+    if (auto refused = type_refuses(item.ticket_type_id, item.quantity)) return refused;
   }
   if (*line.known_available >= command.quantity) return std::nullopt;
   return SoldOut{*line.known_available, std::nullopt};
@@ -334,6 +340,7 @@ awaitable<void> EventDesk::run_transaction(EventDesk* desk, std::vector<LineBatc
         batch.line->known_sales = result.sales;
         batch.line->known_type_sales = result.type_sales;
         batch.line->known_default_type = result.default_type_id;
+        batch.line->known_type_available = result.type_available;
         batch.line->known_at = std::chrono::steady_clock::now();
       }
       for (std::size_t i = 0; i < batch.requests.size(); ++i) {

@@ -11,11 +11,13 @@
 // Cheap refusals: the desk remembers the stock each batch of an event committed. A reserve asking for
 // more than that is refused at once, without a lock or a commit, for `sold_out_recheck` after that
 // batch; tickets given back through this process come with its batches, so only tickets returned by
-// another instance (or by hand) can go unseen, and for at most that long. Likewise a reserve outside the
-// event's sales window as the last batch read it (by this machine's clock): a changed window is seen
-// within `sold_out_recheck`, and before a sale opens its crowd costs one lock and no commit per recheck. The
-// same for a ticket type's own window: a reserve naming a type (or, naming none, the default type) whose
-// window the last batch read as closed now is refused from memory too.
+// another instance (or by hand) can go unseen, and for at most that long. The same for each ticket type
+// with a quota: a reserve asking a type for more than its last batch left (a sold-out VIP while General
+// still sells) is refused from memory; a quota the admin changed is seen within `sold_out_recheck`.
+// Likewise a reserve outside the event's sales window as the last batch read it (by this machine's
+// clock): a changed window is seen within `sold_out_recheck`, and before a sale opens its crowd costs one
+// lock and no commit per recheck. The same for a ticket type's own window: a reserve naming a type (or,
+// naming none, the default type) whose window the last batch read as closed now is refused from memory too.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
@@ -82,9 +84,11 @@ class EventDesk {
     // batch read it, and when.
     std::optional<std::int64_t> known_available;
     SalesWindow known_sales;
-    // Its ticket types' own windows (those that have one) and its default type, as that batch read them.
+    // Its ticket types' own windows (those that have one) and its default type, as that batch read them,
+    // and the stock of each type with a quota that batch committed.
     std::unordered_map<std::int64_t, SalesWindow> known_type_sales;
     std::optional<std::int64_t> known_default_type;
+    std::unordered_map<std::int64_t, std::int64_t> known_type_available;
     std::chrono::steady_clock::time_point known_at;
   };
   // One event's share of a transaction: its requests, what memory answered, what goes to the database.
@@ -95,7 +99,8 @@ class EventDesk {
   void accept(std::int64_t event_id, Op op, std::shared_ptr<core::Reply<Outcome>> reply);
   // Null when max_events lines are kept already and none is idle.
   Line* line_of(std::int64_t event_id);
-  // SoldOut or NotOnSale, when memory (no older than sold_out_recheck) already knows the answer.
+  // SoldOut (of the event or of a type) or NotOnSale, when memory (no older than sold_out_recheck) already
+  // knows the answer.
   std::optional<ReserveOutcome> refusal_from_memory(const Line& line, const ReserveCommand& command) const;
   LineBatch plan(Line* line, std::vector<Waiting> requests) const;
   // On the home thread, while any line is ready: one transaction after the other.

@@ -805,12 +805,18 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
 
   // A key to take that no row came back for was taken meanwhile by a reserve of another event.
   std::vector<std::string> lost_keys;
-  for (const EventPart& part : parts) {
+  for (std::size_t p = 0; p < parts.size(); ++p) {
+    const EventPart& part = parts[p];
     if (!part.available) continue;
+    bool all_made = true;
     for (std::size_t i = 0; i < part.batch->reserves.size(); ++i) {
       const std::string& key = part.batch->reserves[i].key;
-      if (part.allocation.decisions[i].verdict == Verdict::take && !inserted.contains(key)) lost_keys.push_back(key);
+      if (part.allocation.decisions[i].verdict == Verdict::take && !inserted.contains(key)) {
+        lost_keys.push_back(key);
+        all_made = false;
+      }
     }
+    if (all_made) results[p].type_available = part.allocation.type_available_after;
   }
   if (!lost_keys.empty()) {
     const Result rows = co_await connection->exec(kHoldsByKeys, params(text_array(lost_keys)));

@@ -71,6 +71,9 @@ struct EventBatchResult {
   // The windows of its types that have one, and its default type, as the lock read them.
   std::unordered_map<std::int64_t, SalesWindow> type_sales;
   std::optional<std::int64_t> default_type_id;
+  // The stock of each of its types with a quota after the batch; none when a hold the batch decided was
+  // not made (its key was taken meanwhile), so that no type is remembered shorter than it is.
+  std::unordered_map<std::int64_t, std::int64_t> type_available;
 };
 struct EventWork {
   std::int64_t event_id;
