@@ -216,6 +216,29 @@ TEST_F(InventoryTypes, ASoldOutTypeIsRefusedWithoutTheRowLockWhileItsEventSells)
   EXPECT_TRUE(is_json(again, 200)) << again.describe();
 }
 
+// No hold may cost more than one order is charged at most (10^12 minor units, what payments accepts): with
+// --max-quantity above 10 the dearest tickets could pass it, and the hold would stand unpayable. Refused at
+// the reserve, taking nothing; the bound itself still sells.
+TEST_F(InventoryTypes, AHoldDearerThanAnOrderMayBeChargedIsRefusedAndTakesNothing) {
+  auto generous = start_on_test_database("flashtix-inventory", {{"FLASHTIX_MAX_QUANTITY", "11"}});
+  const TypedEvent event =
+      create_typed_event(20, json::array{json::object{{"name", "Crown"}, {"price_minor", 100'000'000'000}}});
+  const std::int64_t crown = event.type_ids.at("Crown");
+  const auto reserve = [&](std::int64_t quantity) {
+    return http_request(generous->port(), "POST", "/inventory/reserve",
+                        json::serialize(json::object{{"event_id", event.id}, {"items", items({{crown, quantity}})}}));
+  };
+  const HttpResponse refused = reserve(11);
+  ASSERT_TRUE(is_problem(refused, 400, "amount_out_of_range")) << refused.describe();
+  EXPECT_EQ(int_field(refused.json(), "amount_minor"), 1'100'000'000'000);
+  EXPECT_EQ(int_field(refused.json(), "max_amount_minor"), 1'000'000'000'000);
+  EXPECT_EQ(api_counts(event.id), (EventCounts{20, 20, 0, 0}));
+  const HttpResponse bound = reserve(10);
+  ASSERT_TRUE(is_json(bound, 200)) << bound.describe();
+  EXPECT_EQ(int_field(bound.json(), "amount_minor"), 1'000'000'000'000);
+  EXPECT_EQ(generous->stop(), 0) << generous->log_tail();
+}
+
 TEST_F(InventoryTypes, BadItemsAndBadTypesAreRefusedAndChangeNothing) {
   const TypedEvent event = create_typed_event(10, general_and_vip(3));
   const std::int64_t vip = event.type_ids.at("VIP");

@@ -5,6 +5,8 @@
 #include <cassert>
 #include <stdexcept>
 
+#include "core/money.hpp"
+
 namespace flashtix::inventory {
 
 Settlement settle(const std::vector<SettleRequest>& requests, const std::vector<LockedHold>& holds,
@@ -114,6 +116,12 @@ bool resolve_items(const ReserveCommand& request, const EventTypes& types, Decis
     decision.amount_minor += item.quantity * type.price_minor;
   }
   decision.ticket_type_id.reset();
+  // A hold payments could never charge: possible only with --max-quantity above 10 at the highest prices.
+  // Bounded sums: at most 10 items of 1,000 tickets at kMaxPriceMinor each, far from overflowing.
+  if (decision.amount_minor > core::kMaxAmountMinor) {
+    decision.verdict = Verdict::amount_out_of_range;
+    return false;
+  }
   return true;
 }
 
@@ -198,7 +206,7 @@ Allocation allocate(std::int64_t event_id, std::int64_t available, const std::ve
     }
     if (decision.verdict != Verdict::take) {
       decision.items.clear();
-      decision.amount_minor = 0;
+      if (decision.verdict != Verdict::amount_out_of_range) decision.amount_minor = 0;
     }
     allocation.decisions.push_back(std::move(decision));
   }

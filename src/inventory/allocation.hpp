@@ -72,6 +72,7 @@ enum class Verdict {
   not_on_sale,     // a new hold while the event, or one of its types (`ticket_type_id`), does not sell
   type_not_found,  // an item names a type the event does not have (`ticket_type_id`)
   quantity_out_of_range,  // an item asks for fewer or more than one order may take of its type
+  amount_out_of_range,    // the hold would cost more than one order may be charged (`amount_minor`)
 };
 struct Decision {
   Verdict verdict;
@@ -82,7 +83,7 @@ struct Decision {
   // sold_out (when a type ran short), not_on_sale (a type's window), type_not_found, quantity_out_of_range.
   std::optional<std::int64_t> ticket_type_id;
   std::vector<HoldItem> items;  // take: what the new hold holds, at the types' prices
-  std::int64_t amount_minor = 0;
+  std::int64_t amount_minor = 0;  // take: what it costs; amount_out_of_range: what it would have cost
 };
 // An event's types as its batch's lock found them, each quota's stock after the batch's settlements; and
 // the database's clock then, which judges their sales windows.

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include "core/money.hpp"
+
 namespace flashtix::inventory {
 namespace {
 
@@ -294,6 +296,18 @@ TEST(AllocateTypes, TypesShareTheEventsCapacity) {
   EXPECT_FALSE(allocation.decisions[1].ticket_type_id.has_value());
   EXPECT_EQ(allocation.decisions[1].available, 0);
   EXPECT_EQ(allocation.type_available_after.at(kVip), 1);
+}
+
+TEST(AllocateTypes, AHoldDearerThanAnOrderMayBeChargedIsRefusedAndTakesNothing) {
+  EventTypes types = event_types();
+  types.by_id[kGeneral].price_minor = core::kMaxAmountMinor / 10;
+  const Allocation allocation =
+      allocate(kEvent, 30, {wants("a", 11), wants("b", 10)}, {}, {}, kNow, true, &types);
+  EXPECT_EQ(verdicts(allocation), (std::vector{Verdict::amount_out_of_range, Verdict::take}));
+  EXPECT_EQ(allocation.decisions[0].amount_minor, core::kMaxAmountMinor / 10 * 11);
+  EXPECT_TRUE(allocation.decisions[0].items.empty());
+  EXPECT_EQ(allocation.decisions[1].amount_minor, core::kMaxAmountMinor);
+  EXPECT_EQ(allocation.taken_tickets, 10);
 }
 
 TEST(AllocateTypes, ABadItemIsRefusedAndTakesNothing) {

@@ -197,6 +197,10 @@ struct QuantityOutOfRange {
   TicketType type;
   std::int64_t quantity;
 };
+// The hold would cost more than one order may be charged (core::kMaxAmountMinor).
+struct AmountOutOfRange {
+  std::int64_t amount_minor;
+};
 struct EventNotFound {};
 struct KeyReused {  // the key belongs to a hold for another event or quantity
   Reservation existing;
@@ -219,7 +223,8 @@ struct NotOnSale {
   std::optional<std::int64_t> ticket_type_id;
 };
 using ReserveOutcome = std::variant<Reserved, SoldOut, EventNotFound, KeyReused, TooLate, BuyerRequired,
-                                    BuyerLimitReached, NotOnSale, TicketTypeNotFound, QuantityOutOfRange>;
+                                    BuyerLimitReached, NotOnSale, TicketTypeNotFound, QuantityOutOfRange,
+                                    AmountOutOfRange>;
 
 // Release and confirm report the hold as it stands afterwards; `changed` tells whether this call made
 // the transition.

@@ -9,6 +9,7 @@
 #include "core/http_server.hpp"
 #include "core/json_fields.hpp"
 #include "core/metrics.hpp"
+#include "core/money.hpp"
 #include "core/openapi.hpp"
 #include "core/secure_random.hpp"
 #include "core/service_host.hpp"
@@ -239,6 +240,13 @@ struct ReserveAnswer {
                    {{"ticket_type_id", range.type.id},
                     {"min_per_order", range.type.min_per_order},
                     {"max_per_order", range.type.max_per_order ? json::value(*range.type.max_per_order) : json::value(nullptr)}},
+                   {}});
+  }
+  void operator()(const AmountOutOfRange& range) {
+    refuse(Problem{status::bad_request, "amount_out_of_range", "Amount out of range",
+                   "these tickets cost " + std::to_string(range.amount_minor) + " minor units; one order is charged " +
+                       std::to_string(core::kMaxAmountMinor) + " at most",
+                   {{"amount_minor", range.amount_minor}, {"max_amount_minor", core::kMaxAmountMinor}},
                    {}});
   }
   void operator()(const EventNotFound&) { refuse(event_not_found(command.event_id)); }

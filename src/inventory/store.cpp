@@ -847,6 +847,10 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
         results[p].reserves.emplace_back(QuantityOutOfRange{type, asked == request.items.end() ? request.quantity : asked->quantity});
         continue;
       }
+      if (decision.verdict == Verdict::amount_out_of_range) {
+        results[p].reserves.emplace_back(AmountOutOfRange{decision.amount_minor});
+        continue;
+      }
       if (decision.verdict == Verdict::too_late) {
         results[p].reserves.emplace_back(TooLate{});
         continue;

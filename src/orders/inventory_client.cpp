@@ -74,7 +74,7 @@ ReserveOutcome reserve_outcome(http::status status, const json::value& body) {
                    type && type->is_int64() ? std::optional<std::int64_t>(type->as_int64()) : std::nullopt};
   }
   if ((status == http::status::not_found && code() == "ticket_type_not_found") ||
-      (status == http::status::bad_request && code() == "quantity_out_of_range")) {
+      (status == http::status::bad_request && (code() == "quantity_out_of_range" || code() == "amount_out_of_range"))) {
     const json::value* title = object->if_contains("title");
     const json::value* detail = object->if_contains("detail");
     if (!title || !title->is_string() || !detail || !detail->is_string()) return ReserveFailed{"items refused " + text()};

@@ -33,7 +33,7 @@ struct SoldOut {
   std::optional<std::int64_t> ticket_type_id;  // the type that ran short, when one did
 };
 // A refusal of the order's items that this service passes on as inventory gave it, and keeps under the
-// Idempotency-Key: ticket_type_not_found (404), quantity_out_of_range (400).
+// Idempotency-Key: ticket_type_not_found (404), quantity_out_of_range and amount_out_of_range (400).
 struct ItemsRefused {
   core::Problem problem;
 };

@@ -96,6 +96,13 @@ TEST(ReserveAnswer, AHoldIsReadWithItsItemsAndAHoldThatNeverHeldWithout) {
       "status": 404, "detail": "event 1 has no ticket type 9", "code": "ticket_type_not_found", "ticket_type_id": 9})");
   ASSERT_TRUE(std::holds_alternative<ItemsRefused>(refused));
   EXPECT_EQ(std::get<ItemsRefused>(refused).problem.extra.at("ticket_type_id"), 9);
+  // Passed on as inventory gave it, as the order's own answer, not as a fault.
+  const ReserveOutcome dear = outcome(400, R"({"type": "urn:flashtix:problem:amount_out_of_range", "title": "Amount out of range",
+      "status": 400, "detail": "too dear", "code": "amount_out_of_range", "amount_minor": 1100000000000,
+      "max_amount_minor": 1000000000000})");
+  ASSERT_TRUE(std::holds_alternative<ItemsRefused>(dear));
+  EXPECT_EQ(std::get<ItemsRefused>(dear).problem.code, "amount_out_of_range");
+  EXPECT_EQ(std::get<ItemsRefused>(dear).problem.extra.at("max_amount_minor"), 1'000'000'000'000);
 }
 
 TEST(IdempotencyKeyHeader, AbsentOrVisibleAscii) {
