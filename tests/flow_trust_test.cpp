@@ -106,6 +106,36 @@ TEST(Trust, AnEventFromAUserThatDoesNotOwnItsTypeChangesNothingAndIsDeadLettered
   EXPECT_EQ(dead_letters(), expected);
 }
 
+// A payment.succeeded for another amount than the order's, even from payments' own broker user, sells
+// nothing: the hold goes back, the order ends CANCELLED (payment_amount_mismatch), and the order's real
+// payment, which succeeds afterwards, is refunded.
+TEST(Trust, APaymentOfAnotherAmountSellsNothingAndTheMoneyGoesBack) {
+  const std::int64_t event = create_event(10);
+  const std::string order = place_order(event, 2, "tok_slow");  // 2 x 25.00 EUR, paid after kSlowPayment
+  ASSERT_EQ(order_json(order).at("amount_minor").as_int64(), 5000);
+  events::PaymentOutcome short_paid;
+  short_paid.payment_id = core::random_uuid();
+  short_paid.order_id = order;
+  short_paid.status = "succeeded";
+  short_paid.event_id = event;
+  short_paid.quantity = 2;
+  short_paid.amount_minor = 1;
+  short_paid.currency = "EUR";
+  publish_as("payments", new_event(events::PaymentSucceeded::kType, order, json::value_from(short_paid).as_object()));
+
+  EXPECT_TRUE(eventually(10s, [&] { return order_json(order).at("status").as_string() == "CANCELLED"; }))
+      << json::serialize(order_json(order));
+  EXPECT_EQ(order_json(order).at("status_reason").as_string(), "payment_amount_mismatch");
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+  json::array payments;
+  EXPECT_TRUE(eventually(20s, [&] {
+    payments = payments_of(order);
+    return payments.size() == 1 && payments.at(0).at("status").as_string() == "refunded";
+  })) << json::serialize(payments);
+  EXPECT_EQ(api_counts(event), (EventCounts{10, 10, 0, 0}));
+  EXPECT_TRUE(ledger_balanced());
+}
+
 TEST(Trust, TheBrokerRefusesAUserIdOtherThanThePublishersLogin) {
   const std::string order = core::random_uuid();
   const messaging::Message message =

@@ -45,7 +45,19 @@ awaitable<void> on_payment_succeeded(Orders* orders, Message message, events::Pa
   Order order = co_await order_of(orders, message, paid.order_id);
   std::vector<Statement> effect;
   // Already CANCELLED or EXPIRED: the payment service saw that event too and refunds on its own.
-  if (order.status == kPendingPayment) {
+  if (order.status == kPendingPayment && !pays_for(paid, order)) {
+    // Money of another amount does not sell these tickets: the hold goes back, and the order's
+    // order.cancelled gets this payment refunded.
+    core::log_error("order ", order.id, " costs ", order.amount_minor, " ", order.currency, " but payment ", payment_id,
+                    " paid ", paid.amount_minor, " ", paid.currency, "; cancelled, and the payment refunded");
+    const ReleaseOutcome released = co_await orders->inventory->release(order.id, order.traceparent);
+    if (!std::holds_alternative<HoldSold>(released)) {
+      order.status = std::string(kCancelled);
+      order.status_reason = std::string(kReasonPaymentAmountMismatch);
+      order.payment_id = payment_id;
+      effect.push_back(store::finish_order(order, events::OrderCancelled::kType));
+    }
+  } else if (order.status == kPendingPayment) {
     const ConfirmOutcome confirmed = co_await orders->inventory->confirm(order.id, order.traceparent);
     order.payment_id = payment_id;
     if (std::holds_alternative<HoldConfirmed>(confirmed)) {

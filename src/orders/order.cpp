@@ -138,6 +138,11 @@ core::events::OrderCreated created_event(const Order& order, const std::string& 
           .currency = order.currency};
 }
 
+bool pays_for(const core::events::PaymentOutcome& paid, const Order& order) {
+  if (paid.currency.empty()) return true;
+  return paid.amount_minor == order.amount_minor && paid.currency == order.currency;
+}
+
 core::events::OrderEnded ended_event(const Order& order) {
   return {.order_id = order.id,
           .status = order.status,

@@ -28,6 +28,8 @@ inline constexpr std::string_view kReasonCancelledByCustomer = "cancelled_by_cus
 inline constexpr std::string_view kReasonHoldExpired = "hold_expired";
 // Its event was reset by hand and its seats voided (also a CONFIRMED order: it is refunded).
 inline constexpr std::string_view kReasonEventReset = "event_reset";
+// A payment succeeded for another amount or currency than the order's: refunded, and nothing sold.
+inline constexpr std::string_view kReasonPaymentAmountMismatch = "payment_amount_mismatch";
 
 bool is_order_status(std::string_view text);
 
@@ -90,5 +92,9 @@ core::json::array to_json(const std::vector<OrderItem>& items);
 core::events::OrderCreated created_event(const Order& order, const std::string& payment_token);
 // The payload of order.confirmed, order.cancelled and order.expired: the order as it ended.
 core::events::OrderEnded ended_event(const Order& order);
+
+// Whether a succeeded payment paid this order: its amount and currency are the order's. A payment that
+// names no currency (one made before amounts, during an upgrade) is taken as before, at its word.
+bool pays_for(const core::events::PaymentOutcome& paid, const Order& order);
 
 }  // namespace flashtix::orders

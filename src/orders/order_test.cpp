@@ -105,6 +105,25 @@ TEST(ReserveAnswer, AHoldIsReadWithItsItemsAndAHoldThatNeverHeldWithout) {
   EXPECT_EQ(std::get<ItemsRefused>(dear).problem.extra.at("max_amount_minor"), 1'000'000'000'000);
 }
 
+TEST(PaysFor, APaymentPaysAnOrderOnlyWithItsAmountAndCurrency) {
+  Order order;
+  order.amount_minor = 5000;
+  order.currency = "EUR";
+  core::events::PaymentOutcome paid;
+  paid.amount_minor = 5000;
+  paid.currency = "EUR";
+  EXPECT_TRUE(pays_for(paid, order));
+  paid.amount_minor = 4999;
+  EXPECT_FALSE(pays_for(paid, order));
+  paid.amount_minor = 5000;
+  paid.currency = "GBP";
+  EXPECT_FALSE(pays_for(paid, order));
+  // A payment from before amounts names none, and is taken at its word.
+  paid.amount_minor = 0;
+  paid.currency = "";
+  EXPECT_TRUE(pays_for(paid, order));
+}
+
 TEST(IdempotencyKeyHeader, AbsentOrVisibleAscii) {
   EXPECT_FALSE(std::get<std::optional<std::string>>(parse_idempotency_key("", false)).has_value());
   EXPECT_EQ(std::get<std::optional<std::string>>(parse_idempotency_key("abc-123", true)), "abc-123");
