@@ -239,6 +239,48 @@ TEST_F(InventoryTypes, AHoldDearerThanAnOrderMayBeChargedIsRefusedAndTakesNothin
   EXPECT_EQ(generous->stop(), 0) << generous->log_tail();
 }
 
+// A hold of the default type alone, while that type has no quota, stores no items (NULL arrays: less to
+// write a hold), yet every answer names its item as before: the new hold, its replay, and a read by id. A
+// hold of another type, or of a default type with a quota, stores its items.
+TEST_F(InventoryTypes, ADefaultTypeHoldStoresNoItemsButAnswersThem) {
+  const TypedEvent event = create_typed_event(10, general_and_vip(3));
+  const std::int64_t general = event.type_ids.at("General");
+  const std::int64_t vip = event.type_ids.at("VIP");
+  const json::array general_item{json::object{{"ticket_type_id", general}, {"quantity", 2}, {"unit_price_minor", 4500}}};
+  const auto stored_items = [](const json::value& hold) {
+    return pg().admin_query("SELECT coalesce(item_type_ids::text, 'none') FROM inventory.reservations WHERE id = " +
+                            std::to_string(int_field(hold, "reservation_id")))[0][0];
+  };
+  const json::object plain{{"event_id", event.id}, {"quantity", 2}, {"reservation_key", "default-" + std::to_string(event.id)}};
+  const HttpResponse made = post("/inventory/reserve", plain);
+  ASSERT_TRUE(is_json(made, 200)) << made.describe();
+  EXPECT_EQ(made.json().at("items"), general_item);
+  EXPECT_EQ(int_field(made.json(), "amount_minor"), 9000);
+  EXPECT_EQ(stored_items(made.json()), "none");
+  const HttpResponse replayed = post("/inventory/reserve", plain);
+  ASSERT_TRUE(is_json(replayed, 200)) << replayed.describe();
+  EXPECT_EQ(replayed.json().at("items"), general_item);
+  EXPECT_EQ(int_field(replayed.json(), "reservation_id"), int_field(made.json(), "reservation_id"));
+  const HttpResponse read = get("/inventory/reservations/" + std::to_string(int_field(made.json(), "reservation_id")));
+  ASSERT_TRUE(is_json(read, 200)) << read.describe();
+  EXPECT_EQ(read.json().at("items"), general_item);
+  // The same order named by its item is the same request.
+  json::object named = plain;
+  named.erase("quantity");
+  named["items"] = items({{general, 2}});
+  EXPECT_TRUE(is_json(post("/inventory/reserve", named), 200));
+
+  const HttpResponse dear = reserve_items(event.id, items({{vip, 1}}));
+  ASSERT_TRUE(is_json(dear, 200)) << dear.describe();
+  EXPECT_EQ(stored_items(dear.json()), "{" + std::to_string(vip) + "}");
+  const TypedEvent counted = create_typed_event(
+      10, json::array{json::object{{"name", "Seat"}, {"price_minor", 100}, {"quota", 5}}});
+  const HttpResponse quota = post("/inventory/reserve", json::object{{"event_id", counted.id}, {"quantity", 1}});
+  ASSERT_TRUE(is_json(quota, 200)) << quota.describe();
+  EXPECT_EQ(stored_items(quota.json()), "{" + std::to_string(counted.type_ids.at("Seat")) + "}");
+  EXPECT_EQ(int_field(type_of(counted, counted.type_ids.at("Seat")), "available_tickets"), 4);
+}
+
 TEST_F(InventoryTypes, BadItemsAndBadTypesAreRefusedAndChangeNothing) {
   const TypedEvent event = create_typed_event(10, general_and_vip(3));
   const std::int64_t vip = event.type_ids.at("VIP");

@@ -108,12 +108,28 @@ Reservation reservation_from(const Result& rows, int row) {
   "(extract(epoch FROM e.sales_start) * 1000)::bigint AS sales_start_ms, "                      \
   "(extract(epoch FROM e.sales_end) * 1000)::bigint AS sales_end_ms "
 
-#define FLASHTIX_RESERVATION_COLUMNS                                                             \
-  "r.id, r.reservation_key, r.event_id, r.quantity, r.status, r.secret_sha256, "                 \
-  "r.item_type_ids::text AS item_type_ids, r.item_quantities::text AS item_quantities, "         \
-  "r.item_prices_minor::text AS item_prices_minor, r.amount_minor, r.currency, "                 \
+// A hold's columns, its items in the middle. A hold of its event's default type alone, made while that type
+// had no quota, stores no items (NULL arrays, db/inventory/010): its one item is `quantity` tickets of the
+// default type at amount_minor / quantity each, which FLASHTIX_RESERVATION_COLUMNS reads back. The new holds
+// of a batch come back as stored (FLASHTIX_NEW_HOLD_COLUMNS), without a read of the types a hold, and are
+// given that item by default_type_items.
+#define FLASHTIX_HOLD_HEAD "r.id, r.reservation_key, r.event_id, r.quantity, r.status, r.secret_sha256, "
+#define FLASHTIX_HOLD_TAIL                                                                       \
+  "r.amount_minor, r.currency, "                                                                 \
   "(extract(epoch FROM r.expires_at) * 1000)::bigint AS expires_at_ms, "                         \
   "(extract(epoch FROM r.created_at) * 1000)::bigint AS created_at_ms "
+#define FLASHTIX_RESERVATION_COLUMNS                                                             \
+  FLASHTIX_HOLD_HEAD                                                                             \
+  "coalesce(r.item_type_ids, ARRAY[(SELECT t.id FROM inventory.ticket_types t "                  \
+  "                                 WHERE t.event_id = r.event_id AND t.is_default)])::text "    \
+  "    AS item_type_ids, "                                                                       \
+  "coalesce(r.item_quantities, ARRAY[r.quantity])::text AS item_quantities, "                    \
+  "coalesce(r.item_prices_minor, ARRAY[r.amount_minor / r.quantity])::text AS item_prices_minor, " \
+  FLASHTIX_HOLD_TAIL
+#define FLASHTIX_NEW_HOLD_COLUMNS                                                                \
+  FLASHTIX_HOLD_HEAD                                                                             \
+  "r.item_type_ids::text AS item_type_ids, r.item_quantities::text AS item_quantities, "         \
+  "r.item_prices_minor::text AS item_prices_minor, " FLASHTIX_HOLD_TAIL
 
 #define FLASHTIX_TICKET_TYPE_COLUMNS                                                             \
   "t.id, t.event_id, t.name, t.is_default, t.price_minor, t.min_per_order, t.max_per_order, t.quota, " \
@@ -327,7 +343,7 @@ constexpr Query kTakeStock{
     "       NULL::bigint AS expires_at_ms, NULL::bigint AS created_at_ms "
     "  FROM changed c "
     "UNION ALL "
-    "SELECT NULL, NULL, " FLASHTIX_RESERVATION_COLUMNS "FROM hold r"};
+    "SELECT NULL, NULL, " FLASHTIX_NEW_HOLD_COLUMNS "FROM hold r"};
 
 // The events of the holds longest past their time; at most $1 holds are read, in expiry order.
 constexpr Query kEventsWithDueHolds{"events_with_due_holds",
@@ -370,6 +386,9 @@ constexpr Query kChangeTicketType{
 
 #undef FLASHTIX_EVENT_COLUMNS
 #undef FLASHTIX_RESERVATION_COLUMNS
+#undef FLASHTIX_NEW_HOLD_COLUMNS
+#undef FLASHTIX_HOLD_HEAD
+#undef FLASHTIX_HOLD_TAIL
 #undef FLASHTIX_TICKET_TYPE_COLUMNS
 
 using HoldsByKey = std::unordered_map<std::string, Reservation>;
@@ -413,6 +432,20 @@ void attach_ticket_types(const Result& rows, std::vector<Event>& events) {
     TicketType type = ticket_type_from(rows, i);
     if (const auto found = by_id.find(type.event_id); found != by_id.end()) found->second->ticket_types.push_back(std::move(type));
   }
+}
+
+// Whether a new hold stores no items: it holds the default type alone, which has no quota, so no type's
+// books count it; nor will they, since a type gets a first quota only while its event has nothing held or
+// sold (db/checks/ledger.sql and the expiry read the stored arrays, which are NULL: no item).
+bool stores_no_items(const Decision& decision, const EventTypes& types) {
+  if (decision.items.size() != 1 || decision.items.front().ticket_type_id != types.default_id) return false;
+  const auto type = types.by_id.find(decision.items.front().ticket_type_id);
+  return type != types.by_id.end() && !type->second.quota;
+}
+
+// The one item of a new hold stored without items, as FLASHTIX_RESERVATION_COLUMNS reads it back.
+std::vector<HoldItem> default_type_items(const Reservation& hold, const EventTypes& types) {
+  return std::vector<HoldItem>(1, HoldItem{types.default_id.value_or(0), hold.quantity, hold.amount_minor / hold.quantity});
 }
 
 // A boolean parameter: whether a PATCH changes a field.
@@ -687,7 +720,8 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
   std::vector<std::string> changed_statuses, new_keys;
   std::vector<std::int64_t> new_events, new_quantities, new_hold_seconds;
   std::vector<core::pg::Param> new_buyers, new_secrets;
-  std::vector<std::string> new_item_types, new_item_quantities, new_item_prices, new_currencies;
+  std::vector<core::pg::Param> new_item_types, new_item_quantities, new_item_prices;  // NULL: the default type
+  std::vector<std::string> new_currencies;
   std::vector<std::int64_t> new_amounts;
   std::vector<std::int64_t> changed_types, type_restocked, type_sold;  // types with a quota
   std::vector<std::string> expired_keys, expired_payloads;  // one hold.expired each
@@ -738,9 +772,15 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
         prices.push_back(item.unit_price_minor);
         types_changed.insert(item.ticket_type_id);
       }
-      new_item_types.push_back(*int_array(types));
-      new_item_quantities.push_back(*int_array(quantities));
-      new_item_prices.push_back(*int_array(prices));
+      if (stores_no_items(decision, part.types)) {
+        new_item_types.emplace_back();
+        new_item_quantities.emplace_back();
+        new_item_prices.emplace_back();
+      } else {
+        new_item_types.push_back(int_array(types));
+        new_item_quantities.push_back(int_array(quantities));
+        new_item_prices.push_back(int_array(prices));
+      }
       new_amounts.push_back(decision.amount_minor);
       new_currencies.push_back(part.currency);
     }
@@ -797,6 +837,7 @@ awaitable<std::vector<EventBatchResult>> run_event_batches(Pool* db, std::vector
         continue;
       }
       Reservation hold = reservation_from(taken, i);
+      if (hold.items.empty()) hold.items = default_type_items(hold, part_of.at(hold.event_id)->types);
       inserted.insert(hold.key);
       std::string key = hold.key;
       existing.insert_or_assign(std::move(key), std::move(hold));
