@@ -86,8 +86,11 @@ def books(psql, url, mode, ticket_types=None):
             "SELECT t.id, t.name, t.price_minor, coalesce(t.quota, -1), coalesce(t.available_tickets, -1), "
             "coalesce(t.sold_tickets, -1), coalesce(h.held, 0) "
             "FROM inventory.ticket_types t LEFT JOIN ("
+            # A hold of the default type alone (while it has no quota) stores no items: its quantity is the default's.
             "  SELECT i.type_id, sum(i.quantity) AS held FROM inventory.reservations r, "
-            "         unnest(r.item_type_ids, r.item_quantities) AS i(type_id, quantity) "
+            "         unnest(coalesce(r.item_type_ids, ARRAY[(SELECT d.id FROM inventory.ticket_types d "
+            "                                                WHERE d.event_id = r.event_id AND d.is_default)]), "
+            "                coalesce(r.item_quantities, ARRAY[r.quantity])) AS i(type_id, quantity) "
             "   WHERE r.status = 'HELD' GROUP BY i.type_id) h ON h.type_id = t.id "
             f"WHERE t.id IN ({', '.join(str(int(t)) for t in ticket_types)}) ORDER BY t.id",
         ):

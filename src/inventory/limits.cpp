@@ -26,7 +26,7 @@ core::LimitFlags<Limits> flags() {
       .add("queue-wait-ms", &Limits::desk, &DeskLimits::queue_wait, 10, 60'000,
            "a request not started within this is answered 503 overloaded")
       .add("sold-out-recheck-ms", &Limits::desk, &DeskLimits::sold_out_recheck, 0, 60'000,
-           "how long a sold-out event is refused from memory before asking the database")
+           "how long a sold-out event or ticket type is refused from memory before asking the database")
       .add("stream-interval-ms", &Limits::stream, &StreamLimits::tick, 50, 60'000,
            "how often a live stream (GET /events/{id}/stream) looks for changes")
       .add("max-stream-subscribers", &Limits::stream, &StreamLimits::max_subscribers, 0, 100'000,

@@ -101,7 +101,8 @@ awaitable<Response> add_ticket_type(Inventory* inventory, Request request) {
 }
 
 // A change is seen by the event's next batch (a batch reads its types under the event's row lock, which the
-// change holds too); the holds made before keep their prices.
+// change holds too), and by the desk's memory of the type's window and stock within --sold-out-recheck-ms;
+// the holds made before keep their prices.
 awaitable<Response> change_ticket_type(Inventory* inventory, Request request) {
   auto id = path_id(request);
   if (auto* problem = std::get_if<Problem>(&id)) co_return problem_response(*problem);

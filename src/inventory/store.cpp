@@ -301,7 +301,7 @@ constexpr Query kSettleHolds{"settle_holds",
 // another event's batch took meanwhile inserts nothing and takes nothing. $6 tickets come back (released,
 // expired), $7 are sold (confirmed); $8 names each hold's buyer (NULL unless its event limits buyers), $9
 // the digest of its secret (NULL for the order service's holds); $10 to $12 its items (one array literal
-// a hold), $13 and $14 its amount and currency. $15 to $17 are the changed types with a quota, with what
+// a hold, NULL for a hold of the default type alone: stores_no_items), $13 and $14 its amount and currency. $15 to $17 are the changed types with a quota, with what
 // came back to and was sold of each. One row per changed event, then one per new hold.
 constexpr Query kTakeStock{
     "take_stock",

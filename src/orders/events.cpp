@@ -51,7 +51,10 @@ awaitable<void> on_payment_succeeded(Orders* orders, Message message, events::Pa
     core::log_error("order ", order.id, " costs ", order.amount_minor, " ", order.currency, " but payment ", payment_id,
                     " paid ", paid.amount_minor, " ", paid.currency, "; cancelled, and the payment refunded");
     const ReleaseOutcome released = co_await orders->inventory->release(order.id, order.traceparent);
-    if (!std::holds_alternative<HoldSold>(released)) {
+    if (std::holds_alternative<HoldSold>(released)) {
+      // Only a payment of the order's amount confirms its hold, and an order has one payment.
+      core::log_error("order ", order.id, ": payment ", payment_id, " paid another amount but its tickets are sold");
+    } else {
       order.status = std::string(kCancelled);
       order.status_reason = std::string(kReasonPaymentAmountMismatch);
       order.payment_id = payment_id;
