@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <random>
 #include <string>
@@ -43,6 +44,22 @@ HttpResponse reserve_items(std::int64_t event, json::array wanted, json::object 
   json::object body{{"event_id", event}, {"items", std::move(wanted)}};
   for (const auto& member : more) body[member.key()] = member.value();
   return post("/inventory/reserve", body);
+}
+
+// 20 reserves of `wanted` while another session holds the event's row, which any batch would wait for:
+// each is refused 409 `code` (and passes `check`), all within 400 ms, so from the desk's memory.
+void refused_with_the_row_held(std::int64_t event_id, const json::array& wanted, std::string_view code,
+                               const std::function<void(const json::value&)>& check) {
+  auto blocker = pg().session();
+  blocker->exec("BEGIN; SELECT 1 FROM inventory.events WHERE id = " + std::to_string(event_id) + " FOR UPDATE");
+  const auto started = std::chrono::steady_clock::now();
+  for (int i = 0; i < 20; ++i) {
+    const HttpResponse refused = reserve_items(event_id, wanted);
+    ASSERT_TRUE(is_problem(refused, 409, code)) << refused.describe();
+    check(refused.json());
+  }
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 400ms) << "the refusals waited for the event's row";
+  blocker->exec("COMMIT");
 }
 
 json::array general_and_vip(std::int64_t vip_quota) {
@@ -174,16 +191,8 @@ TEST_F(InventoryTypes, ACrowdBeforeATypeOpensIsRefusedWithoutTheRowLock) {
                       json::object{{"name", "Late"}, {"price_minor", 200}, {"sales_start", utc_in(1h)}}});
   const std::int64_t late = event.type_ids.at("Late");
   ASSERT_TRUE(is_problem(reserve_items(event.id, items({{late, 1}})), 409, "not_on_sale"));
-  auto blocker = pg().session();
-  blocker->exec("BEGIN; SELECT 1 FROM inventory.events WHERE id = " + std::to_string(event.id) + " FOR UPDATE");
-  const auto started = std::chrono::steady_clock::now();
-  for (int i = 0; i < 20; ++i) {
-    const HttpResponse refused = reserve_items(event.id, items({{late, 1}}));
-    ASSERT_TRUE(is_problem(refused, 409, "not_on_sale")) << refused.describe();
-    EXPECT_EQ(int_field(refused.json(), "ticket_type_id"), late);
-  }
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 400ms) << "the refusals waited for the event's row";
-  blocker->exec("COMMIT");
+  refused_with_the_row_held(event.id, items({{late, 1}}), "not_on_sale",
+                            [&](const json::value& refused) { EXPECT_EQ(int_field(refused, "ticket_type_id"), late); });
 }
 
 // A type sold out while its event still sells: its crowd is refused from memory too (no lock, no queue),
@@ -194,17 +203,10 @@ TEST_F(InventoryTypes, ASoldOutTypeIsRefusedWithoutTheRowLockWhileItsEventSells)
   const std::int64_t vip = event.type_ids.at("VIP");
   const HttpResponse held = reserve_items(event.id, items({{vip, 2}}));
   ASSERT_TRUE(is_json(held, 200)) << held.describe();
-  auto blocker = pg().session();
-  blocker->exec("BEGIN; SELECT 1 FROM inventory.events WHERE id = " + std::to_string(event.id) + " FOR UPDATE");
-  const auto started = std::chrono::steady_clock::now();
-  for (int i = 0; i < 20; ++i) {
-    const HttpResponse refused = reserve_items(event.id, items({{vip, 1}}));
-    ASSERT_TRUE(is_problem(refused, 409, "sold_out")) << refused.describe();
-    EXPECT_EQ(int_field(refused.json(), "ticket_type_id"), vip);
-    EXPECT_EQ(int_field(refused.json(), "available_tickets"), 0);
-  }
-  EXPECT_LT(std::chrono::steady_clock::now() - started, 400ms) << "the refusals waited for the event's row";
-  blocker->exec("COMMIT");
+  refused_with_the_row_held(event.id, items({{vip, 1}}), "sold_out", [&](const json::value& refused) {
+    EXPECT_EQ(int_field(refused, "ticket_type_id"), vip);
+    EXPECT_EQ(int_field(refused, "available_tickets"), 0);
+  });
 
   ASSERT_TRUE(is_json(reserve_items(event.id, items({{general, 1}})), 200));
   const HttpResponse released =

@@ -40,26 +40,34 @@ awaitable<void> apply_once(Orders* orders, Message message, std::vector<Statemen
   if (announces && results && !results->front().empty()) orders->relay->wake();
 }
 
+// A pending order whose payment does not pay for it (declined, or of another amount): its hold goes back,
+// then the order ends CANCELLED for `reason` with its order.cancelled in `effect`, which has a succeeded
+// payment refunded.
+awaitable<void> cancel_unpaid(Orders* orders, Order& order, const std::string& payment_id, std::string_view reason,
+                              std::vector<Statement>& effect) {
+  const ReleaseOutcome released = co_await orders->inventory->release(order.id, order.traceparent);
+  if (std::holds_alternative<HoldSold>(released)) {
+    // Only a payment of the order's amount confirms its hold, and an order has one payment: a broken invariant.
+    core::log_error("order ", order.id, ": payment ", payment_id, " did not pay for it (", reason,
+                    ") but its tickets are sold");
+    co_return;
+  }
+  order.status = std::string(kCancelled);
+  order.status_reason = std::string(reason);
+  order.payment_id = payment_id;
+  effect.push_back(store::finish_order(order, events::OrderCancelled::kType));
+}
+
 awaitable<void> on_payment_succeeded(Orders* orders, Message message, events::PaymentOutcome paid) {
   const std::string payment_id = paid.payment_id;
   Order order = co_await order_of(orders, message, paid.order_id);
   std::vector<Statement> effect;
   // Already CANCELLED or EXPIRED: the payment service saw that event too and refunds on its own.
   if (order.status == kPendingPayment && !pays_for(paid, order)) {
-    // Money of another amount does not sell these tickets: the hold goes back, and the order's
-    // order.cancelled gets this payment refunded.
+    // Money of another amount does not sell these tickets.
     core::log_error("order ", order.id, " costs ", order.amount_minor, " ", order.currency, " but payment ", payment_id,
                     " paid ", paid.amount_minor, " ", paid.currency, "; cancelled, and the payment refunded");
-    const ReleaseOutcome released = co_await orders->inventory->release(order.id, order.traceparent);
-    if (std::holds_alternative<HoldSold>(released)) {
-      // Only a payment of the order's amount confirms its hold, and an order has one payment.
-      core::log_error("order ", order.id, ": payment ", payment_id, " paid another amount but its tickets are sold");
-    } else {
-      order.status = std::string(kCancelled);
-      order.status_reason = std::string(kReasonPaymentAmountMismatch);
-      order.payment_id = payment_id;
-      effect.push_back(store::finish_order(order, events::OrderCancelled::kType));
-    }
+    co_await cancel_unpaid(orders, order, payment_id, kReasonPaymentAmountMismatch, effect);
   } else if (order.status == kPendingPayment) {
     const ConfirmOutcome confirmed = co_await orders->inventory->confirm(order.id, order.traceparent);
     order.payment_id = payment_id;
@@ -87,18 +95,7 @@ awaitable<void> on_payment_failed(Orders* orders, Message message, events::Payme
   const std::string payment_id = failed.payment_id;
   Order order = co_await order_of(orders, message, failed.order_id);
   std::vector<Statement> effect;
-  if (order.status == kPendingPayment) {
-    const ReleaseOutcome released = co_await orders->inventory->release(order.id, order.traceparent);
-    if (std::holds_alternative<HoldSold>(released)) {
-      // Only a succeeded payment confirms a hold, and an order has one payment: a broken invariant.
-      core::log_error("order ", order.id, ": payment ", payment_id, " failed but its tickets are sold");
-    } else {
-      order.status = std::string(kCancelled);
-      order.status_reason = std::string(kReasonPaymentDeclined);
-      order.payment_id = payment_id;
-      effect.push_back(store::finish_order(order, events::OrderCancelled::kType));
-    }
-  }
+  if (order.status == kPendingPayment) co_await cancel_unpaid(orders, order, payment_id, kReasonPaymentDeclined, effect);
   co_await apply_once(orders, std::move(message), std::move(effect));
 }
 
