@@ -599,8 +599,19 @@ STATEMENTS_SQL = (
 
 
 def cmd_statements(args):
-    """The services' statements that took the most time in PostgreSQL during the scenario (--profile)."""
-    rows = psql_rows(args.psql, args.database_url, STATEMENTS_SQL)
+    """The services' statements that took the most time in PostgreSQL during the scenario (--profile).
+
+    --save reads them as soon as the load ends, before the ledger check (whose statements run under the
+    services' role too) adds its own; --saved prints what was read."""
+    if args.saved:
+        with open(args.saved, encoding="utf-8") as f:
+            rows = json.load(f)
+    else:
+        rows = psql_rows(args.psql, args.database_url, STATEMENTS_SQL)
+    if args.save:
+        with open(args.save, "w", encoding="utf-8") as f:
+            json.dump(rows, f)
+        return 0
     total = sum(float(r[2]) for r in rows) or 1.0
     print("  The services' statements by time in PostgreSQL (pg_stat_statements, top 8):")
     print(f"    {'ms':>8} {'share':>6} {'calls':>8} {'rows/call':>9} {'us/row':>7} {'ms/success':>10}  statement")
@@ -811,9 +822,11 @@ def main():
     p.set_defaults(func=cmd_show_profile)
 
     p = sub.add_parser("statements", help="the statements that took the most time (needs pg_stat_statements)")
-    p.add_argument("--psql", required=True)
-    p.add_argument("--database-url", required=True)
+    p.add_argument("--psql")
+    p.add_argument("--database-url")
     p.add_argument("--ok", type=int)
+    p.add_argument("--save", help="write the statements to this file instead of printing them")
+    p.add_argument("--saved", help="print the statements of this file (written by --save)")
     p.set_defaults(func=cmd_statements)
 
     p = sub.add_parser("report", help="the table and JSON lines, medians over the runs")

@@ -357,6 +357,11 @@ bench_scenario() {
   done
   wait "$wrk_pid" || true
   [[ -z $profile_pid ]] || wait "$profile_pid" || true
+  if ((BENCH_PROFILE)); then
+    # Read now: the ledger check below runs as the services' role, and is not part of the load.
+    python3 "$ROOT/bench/bench.py" statements --psql "$PG_BIN/psql" --database-url "$(bench_admin_conninfo)" \
+      --save "$out.statements.json"
+  fi
   if [[ -n $screenshot_pid ]]; then
     if wait "$screenshot_pid"; then
       printf '  the sale page during the sell-out: %s (%s)\n' "${BENCH_HISTORY#"$ROOT"/}/sellout-page-run$run.png" \
@@ -408,7 +413,7 @@ print([r for r in rows if r["scenario"] == sys.argv[3] and r["run"] == int(sys.a
         "$BENCH_OUT/results.jsonl")" | sed 's/^/  /'
   fi
   if ((BENCH_PROFILE)); then
-    python3 "$ROOT/bench/bench.py" statements --psql "$PG_BIN/psql" --database-url "$(bench_admin_conninfo)" \
+    python3 "$ROOT/bench/bench.py" statements --saved "$out.statements.json" \
       --ok "$(python3 -c 'import json, sys; print(json.loads(open(sys.argv[1]).readlines()[-1])["ok"])' \
         "$BENCH_OUT/results.jsonl")" | sed 's/^/  /'
   fi
