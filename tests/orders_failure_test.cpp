@@ -94,6 +94,26 @@ TEST(OrdersFaults, AFailedOrderInsertGivesTheTicketsBackAtOnce) {
   EXPECT_EQ(service->stop(), 0);
 }
 
+// The key is looked up while the reserve is under way: when the lookup fails, the hold the reserve made
+// goes back before the buyer is answered, and nothing is recorded under the key.
+TEST(OrdersFaults, AFailedKeyLookupGivesBackTheHoldMadeBesideIt) {
+  const std::int64_t event = create_event(5);
+  auto service = start_orders({{"FLASHTIX_FAILPOINTS", "orders_key_lookup_fails"}});
+  const std::string key = "lookup-fails-" + std::to_string(event);
+  const HttpResponse failed = order_post(*service, order_body(event, 2), {{"Idempotency-Key", key}});
+  EXPECT_GE(failed.status, 500) << failed.describe();
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
+  EXPECT_EQ(db_status_count(event, "RELEASED"), 1);
+  EXPECT_EQ(db_order_count(event), 0);
+  // Without a key there is nothing to look up: the same instance takes the order.
+  EXPECT_TRUE(is_json(order_post(*service, order_body(event, 2)), 200));
+  const HttpResponse retried = order_post(orders(), order_body(event, 2), {{"Idempotency-Key", key}});
+  EXPECT_TRUE(is_json(retried, 200)) << retried.describe();
+  EXPECT_EQ(api_counts(event), (EventCounts{5, 1, 4, 0}));
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(service->stop(), 0);
+}
+
 // What a stampede looks like to one order: the event row is taken for longer than orders waits. The
 // buyer is told 503, and once inventory gets the row the reserve it was still working on holds nothing
 // (it carried the caller's deadline; its give-back left a tombstone), not 2 tickets for the whole hold.

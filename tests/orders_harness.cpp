@@ -62,4 +62,9 @@ std::int64_t db_hold_count(std::int64_t event_id) {
                                std::to_string(event_id)).at(0).at(0));
 }
 
+std::int64_t db_live_hold_count(std::int64_t event_id) {
+  return std::stoll(pg().query("SELECT count(*) FROM inventory.reservations WHERE status IN ('HELD', 'CONFIRMED') "
+                               "AND event_id = " + std::to_string(event_id)).at(0).at(0));
+}
+
 }  // namespace flashtix::test

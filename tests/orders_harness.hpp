@@ -33,5 +33,7 @@ HttpResponse order_get(const ServiceProcess& service, std::string_view target);
 // Rows of orders.orders for an event, and of its holds in inventory.
 std::int64_t db_order_count(std::int64_t event_id);
 std::int64_t db_hold_count(std::int64_t event_id);
+// Its holds that hold or sold tickets.
+std::int64_t db_live_hold_count(std::int64_t event_id);
 
 }  // namespace flashtix::test

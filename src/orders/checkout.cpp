@@ -3,11 +3,14 @@
 #include "orders/checkout.hpp"
 
 #include <boost/asio/co_spawn.hpp>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/this_coro.hpp>
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <exception>
 #include <functional>
+#include <stdexcept>
 
 #include "core/auth.hpp"
 #include "core/backoff.hpp"
@@ -204,37 +207,76 @@ awaitable<Response> remember_refusal(Orders* orders, std::optional<store::Keyed>
   co_return response;
 }
 
-// Reserve, then record. Every failure from here on gives the hold back before it is answered, unless the
-// order may have been recorded.
-awaitable<Response> place_order(Orders* orders, CreateOrder command, std::optional<store::Keyed> key,
-                                std::string order_id, std::string traceparent) {
+// The reserve of one attempt, as far as this service could tell: inventory's answer, or why it is unknown.
+struct ReserveAttempt {
   ReserveOutcome reserved;
-  std::optional<std::string> unreachable;
-  const ReserveRequest request{order_id,
-                               command.event_id,
-                               command.quantity,
-                               orders->limits.hold_seconds,
-                               command.customer_email ? core::normalized_email(*command.customer_email) : std::nullopt,
-                               traceparent,
-                               command.items};
+  std::optional<std::string> unreachable;  // no answer: the hold may exist, or still be made
+  std::exception_ptr failed;               // an answer this service could not read, or another fault
+};
+
+// Never throws: the reserve runs beside the key's lookup, and neither may cut the other short.
+awaitable<ReserveAttempt> reserve(Orders* orders, ReserveRequest request) {
+  ReserveAttempt attempt;
   try {
-    reserved = co_await orders->reserves->reserve(request);
+    attempt.reserved = co_await orders->reserves->reserve(request);
   } catch (const core::PeerUnavailable& e) {
-    unreachable = e.what();
+    attempt.unreachable = e.what();
   } catch (const core::Overloaded& e) {
-    unreachable = std::string("this service is overloaded: ") + e.what();
+    attempt.unreachable = std::string("this service is overloaded: ") + e.what();
+  } catch (...) {
+    attempt.failed = std::current_exception();
   }
-  if (const auto* busy = std::get_if<InventoryBusy>(&reserved)) unreachable = "inventory is busy: " + busy->why;
-  if (const auto* failed = std::get_if<ReserveFailed>(&reserved)) throw std::runtime_error(failed->why);
-  if (const auto* hold = std::get_if<Hold>(&reserved); hold && hold->status != "HELD") {
+  if (const auto* busy = std::get_if<InventoryBusy>(&attempt.reserved)) attempt.unreachable = "inventory is busy: " + busy->why;
+  if (const auto* failed = std::get_if<ReserveFailed>(&attempt.reserved)) {
+    attempt.failed = std::make_exception_ptr(std::runtime_error(failed->why));
+  }
+  if (const auto* hold = std::get_if<Hold>(&attempt.reserved); hold && hold->status != "HELD") {
     // This attempt's key was released before its reserve committed (an earlier give-back): nothing is held.
-    unreachable = "the hold was given back before it was made (" + hold->status + ")";
+    attempt.unreachable = "the hold was given back before it was made (" + hold->status + ")";
   }
-  if (unreachable) {
+  co_return attempt;
+}
+
+// Gives back whatever an attempt that will make no order may hold: its hold before the answer (so that a
+// replayed request holds nothing once answered), a reserve of unknown outcome off the buyer's path.
+awaitable<void> give_back_unused(Orders* orders, const ReserveRequest& request, const ReserveAttempt& attempt) {
+  if (attempt.unreachable || attempt.failed) {
+    co_await give_back_later(orders, request);
+  } else if (std::holds_alternative<Hold>(attempt.reserved)) {
+    co_await give_back(orders, request);
+  }
+}
+
+// A key's stored answer, or the failure of its lookup. Never throws, like reserve().
+struct KeyLookup {
+  std::optional<store::KeyAnswer> earlier;
+  std::exception_ptr failed;
+};
+
+awaitable<KeyLookup> look_up(Orders* orders, std::string key) {
+  KeyLookup lookup;
+  try {
+    if (core::failpoint_active("orders_key_lookup_fails")) throw core::pg::Unavailable("failpoint orders_key_lookup_fails");
+    lookup.earlier = co_await orders->key_lookups->find(std::move(key));
+  } catch (...) {
+    lookup.failed = std::current_exception();
+  }
+  co_return lookup;
+}
+
+// Record the order of a reserve. Every failure from here on gives the hold back before it is answered,
+// unless the order may have been recorded.
+awaitable<Response> place_order(Orders* orders, CreateOrder command, std::optional<store::Keyed> key,
+                                ReserveRequest request, ReserveAttempt attempt) {
+  const std::string& order_id = request.key;
+  const std::string& traceparent = request.traceparent;
+  const ReserveOutcome& reserved = attempt.reserved;
+  if (attempt.failed) std::rethrow_exception(attempt.failed);
+  if (attempt.unreachable) {
     // The reserve may have landed before its answer was lost, or may still land: give it back, off the
     // buyer's path.
     co_await give_back_later(orders, request);
-    co_return problem_response(inventory_unavailable(*unreachable));
+    co_return problem_response(inventory_unavailable(*attempt.unreachable));
   }
   if (std::holds_alternative<NotOnSale>(reserved)) {
     // Not a final answer, so not kept under the key: the same key orders once the sale opens.
@@ -347,23 +389,39 @@ Problem inventory_unavailable(const std::string& why) {
 
 awaitable<Response> checkout(Orders* orders, CreateOrder command, std::optional<std::string> idempotency_key,
                              std::string traceparent) {
-  std::optional<store::Keyed> key;
+  using namespace boost::asio::experimental::awaitable_operators;
   // The key is this request's until it is answered.
   const KeysInFlight::Entry in_flight =
       idempotency_key ? orders->keys_in_flight->enter(*idempotency_key) : KeysInFlight::Entry{};
-  if (idempotency_key) {
-    if (!in_flight) {
-      co_return problem_response(Problem{status::conflict, "request_in_progress", "Request in progress",
-                                         "a request with this Idempotency-Key is still being processed; retry later",
-                                         {}, {{"Retry-After", "1"}}});
-    }
-    key = store::Keyed{*idempotency_key, command.fingerprint()};
-    std::optional<store::KeyAnswer> earlier = co_await orders->key_lookups->find(key->key);
-    if (earlier) co_return answer_of_key(*earlier, *key);
+  if (idempotency_key && !in_flight) {
+    co_return problem_response(Problem{status::conflict, "request_in_progress", "Request in progress",
+                                       "a request with this Idempotency-Key is still being processed; retry later",
+                                       {}, {{"Retry-After", "1"}}});
   }
   // The order id is made here, for this attempt alone: it is the hold's key, so a retried reserve never
   // holds twice, and an attempt that fails gives back only its own hold.
-  co_return co_await place_order(orders, std::move(command), std::move(key), core::random_uuid(), std::move(traceparent));
+  ReserveRequest request{core::random_uuid(),
+                         command.event_id,
+                         command.quantity,
+                         orders->limits.hold_seconds,
+                         command.customer_email ? core::normalized_email(*command.customer_email) : std::nullopt,
+                         std::move(traceparent),
+                         command.items};
+  if (!idempotency_key) {
+    ReserveAttempt attempt = co_await reserve(orders, request);
+    co_return co_await place_order(orders, std::move(command), std::nullopt, std::move(request), std::move(attempt));
+  }
+  // The key's lookup and the reserve run side by side, so that a new order waits for the longer of the two
+  // instead of both. A key answered before (a retry) gets that answer, and the reserve made meanwhile, under
+  // an order id nobody else knows, is given back.
+  store::Keyed key{*idempotency_key, command.fingerprint()};
+  auto [lookup, attempt] = co_await (look_up(orders, key.key) && reserve(orders, request));
+  if (lookup.failed || lookup.earlier) {
+    co_await give_back_unused(orders, request, attempt);
+    if (lookup.failed) std::rethrow_exception(lookup.failed);
+    co_return answer_of_key(*lookup.earlier, key);
+  }
+  co_return co_await place_order(orders, std::move(command), std::move(key), std::move(request), std::move(attempt));
 }
 
 }  // namespace flashtix::orders

@@ -1,7 +1,7 @@
-// The checkout saga behind POST /orders: look the Idempotency-Key up, reserve the tickets in inventory
-// (keyed by a fresh order id, so a retried reserve never holds twice), then record the order with its
-// order.created event and the key's answer in one statement; give the tickets back when the order is
-// not recorded.
+// The checkout saga behind POST /orders: reserve the tickets in inventory (keyed by a fresh order id, so
+// a retried reserve never holds twice) while the Idempotency-Key is looked up, then record the order with
+// its order.created event and the key's answer in one statement; give the tickets back when the order is
+// not recorded, or when the key had an answer already.
 #pragma once
 
 #include <boost/asio/awaitable.hpp>
