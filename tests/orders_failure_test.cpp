@@ -62,6 +62,8 @@ TEST(OrdersFaults, InventoryDownIs503WithRetryAfterAndLeaksNothing) {
   const HttpResponse down = order_post(*service, order_body(event, 1), {{"Idempotency-Key", "down-" + std::to_string(event)}});
   const auto took = std::chrono::steady_clock::now() - started;
   EXPECT_TRUE(is_problem(down, 503, "inventory_unavailable"));
+  // It says why: no connection, not a hold given back before it was made.
+  EXPECT_NE(string_field(down.json(), "detail").find("cannot connect"), std::string::npos) << down.describe();
   EXPECT_TRUE(down.has_header("Retry-After"));
   EXPECT_LT(took, 7s) << "the buyer must get an answer within the call's deadline";
   const HttpResponse ready = order_get(*service, "/ready");
@@ -101,7 +103,7 @@ TEST(OrdersFaults, AFailedKeyLookupGivesBackTheHoldMadeBesideIt) {
   auto service = start_orders({{"FLASHTIX_FAILPOINTS", "orders_key_lookup_fails"}});
   const std::string key = "lookup-fails-" + std::to_string(event);
   const HttpResponse failed = order_post(*service, order_body(event, 2), {{"Idempotency-Key", key}});
-  EXPECT_GE(failed.status, 500) << failed.describe();
+  EXPECT_TRUE(is_problem(failed, 503, "database_unavailable")) << failed.describe();
   EXPECT_EQ(api_counts(event), (EventCounts{5, 5, 0, 0}));
   EXPECT_EQ(db_status_count(event, "RELEASED"), 1);
   EXPECT_EQ(db_order_count(event), 0);
@@ -110,6 +112,20 @@ TEST(OrdersFaults, AFailedKeyLookupGivesBackTheHoldMadeBesideIt) {
   const HttpResponse retried = order_post(orders(), order_body(event, 2), {{"Idempotency-Key", key}});
   EXPECT_TRUE(is_json(retried, 200)) << retried.describe();
   EXPECT_EQ(api_counts(event), (EventCounts{5, 1, 4, 0}));
+  EXPECT_TRUE(ledger_balanced());
+  EXPECT_EQ(service->stop(), 0);
+}
+
+// Inventory answered, but not in a way this service could read: the hold it may have made goes back (off
+// the buyer's path), instead of waiting for its expiry.
+TEST(OrdersFaults, AReserveAnswerThatCannotBeReadGivesTheHoldBack) {
+  const std::int64_t event = create_event(5);
+  auto service = start_orders({{"FLASHTIX_FAILPOINTS", "orders_reserve_answer_unreadable"}});
+  const HttpResponse failed = order_post(*service, order_body(event, 2));
+  EXPECT_EQ(failed.status, 500) << failed.describe();
+  EXPECT_TRUE(eventually(5s, [&] { return api_counts(event) == EventCounts{5, 5, 0, 0}; }));
+  EXPECT_EQ(db_status_count(event, "RELEASED"), 1);
+  EXPECT_EQ(db_order_count(event), 0);
   EXPECT_TRUE(ledger_balanced());
   EXPECT_EQ(service->stop(), 0);
 }

@@ -230,7 +230,12 @@ awaitable<ReserveAttempt> reserve(Orders* orders, ReserveRequest request) {
   if (const auto* failed = std::get_if<ReserveFailed>(&attempt.reserved)) {
     attempt.failed = std::make_exception_ptr(std::runtime_error(failed->why));
   }
-  if (const auto* hold = std::get_if<Hold>(&attempt.reserved); hold && hold->status != "HELD") {
+  if (core::failpoint_active("orders_reserve_answer_unreadable") && !attempt.unreachable && !attempt.failed) {
+    attempt.failed = std::make_exception_ptr(std::runtime_error("failpoint orders_reserve_answer_unreadable"));
+  }
+  // Without an answer `reserved` is an empty Hold, which says nothing.
+  if (const auto* hold = std::get_if<Hold>(&attempt.reserved);
+      hold && !attempt.unreachable && !attempt.failed && hold->status != "HELD") {
     // This attempt's key was released before its reserve committed (an earlier give-back): nothing is held.
     attempt.unreachable = "the hold was given back before it was made (" + hold->status + ")";
   }
@@ -271,7 +276,11 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
   const std::string& order_id = request.key;
   const std::string& traceparent = request.traceparent;
   const ReserveOutcome& reserved = attempt.reserved;
-  if (attempt.failed) std::rethrow_exception(attempt.failed);
+  if (attempt.failed) {
+    // Inventory may have made the hold whose answer could not be read: it goes back, off the buyer's path.
+    co_await give_back_later(orders, request);
+    std::rethrow_exception(attempt.failed);
+  }
   if (attempt.unreachable) {
     // The reserve may have landed before its answer was lost, or may still land: give it back, off the
     // buyer's path.
