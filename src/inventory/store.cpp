@@ -301,8 +301,9 @@ constexpr Query kSettleHolds{"settle_holds",
 // another event's batch took meanwhile inserts nothing and takes nothing. $6 tickets come back (released,
 // expired), $7 are sold (confirmed); $8 names each hold's buyer (NULL unless its event limits buyers), $9
 // the digest of its secret (NULL for the order service's holds); $10 to $12 its items (one array literal
-// a hold, NULL for a hold of the default type alone: stores_no_items), $13 and $14 its amount and currency. $15 to $17 are the changed types with a quota, with what
-// came back to and was sold of each. One row per changed event, then one per new hold.
+// a hold, NULL for a hold of the default type alone: stores_no_items), $13 and $14 its amount and
+// currency. $15 to $17 are the changed types with a quota, with what came back to and was sold of each.
+// One row per changed event, then one per new hold.
 constexpr Query kTakeStock{
     "take_stock",
     "WITH hold AS ("
@@ -445,7 +446,8 @@ bool stores_no_items(const Decision& decision, const EventTypes& types) {
 
 // The one item of a new hold stored without items, as FLASHTIX_RESERVATION_COLUMNS reads it back.
 std::vector<HoldItem> default_type_items(const Reservation& hold, const EventTypes& types) {
-  return std::vector<HoldItem>(1, HoldItem{types.default_id.value_or(0), hold.quantity, hold.amount_minor / hold.quantity});
+  const HoldItem item{types.default_id.value_or(0), hold.quantity, hold.amount_minor / hold.quantity};
+  return std::vector<HoldItem>(1, item);
 }
 
 // A boolean parameter: whether a PATCH changes a field.

@@ -226,7 +226,9 @@ awaitable<ReserveAttempt> reserve(Orders* orders, ReserveRequest request) {
   } catch (...) {
     attempt.failed = std::current_exception();
   }
-  if (const auto* busy = std::get_if<InventoryBusy>(&attempt.reserved)) attempt.unreachable = "inventory is busy: " + busy->why;
+  if (const auto* busy = std::get_if<InventoryBusy>(&attempt.reserved)) {
+    attempt.unreachable = "inventory is busy: " + busy->why;
+  }
   if (const auto* failed = std::get_if<ReserveFailed>(&attempt.reserved)) {
     attempt.failed = std::make_exception_ptr(std::runtime_error(failed->why));
   }
@@ -261,7 +263,9 @@ struct KeyLookup {
 awaitable<KeyLookup> look_up(Orders* orders, std::string key) {
   KeyLookup lookup;
   try {
-    if (core::failpoint_active("orders_key_lookup_fails")) throw core::pg::Unavailable("failpoint orders_key_lookup_fails");
+    if (core::failpoint_active("orders_key_lookup_fails")) {
+      throw core::pg::Unavailable("failpoint orders_key_lookup_fails");
+    }
     lookup.earlier = co_await orders->key_lookups->find(std::move(key));
   } catch (...) {
     lookup.failed = std::current_exception();
@@ -276,15 +280,11 @@ awaitable<Response> place_order(Orders* orders, CreateOrder command, std::option
   const std::string& order_id = request.key;
   const std::string& traceparent = request.traceparent;
   const ReserveOutcome& reserved = attempt.reserved;
-  if (attempt.failed) {
-    // Inventory may have made the hold whose answer could not be read: it goes back, off the buyer's path.
+  if (attempt.failed || attempt.unreachable) {
+    // The reserve may have landed before its answer was lost or could not be read, or may still land: give
+    // it back, off the buyer's path.
     co_await give_back_later(orders, request);
-    std::rethrow_exception(attempt.failed);
-  }
-  if (attempt.unreachable) {
-    // The reserve may have landed before its answer was lost, or may still land: give it back, off the
-    // buyer's path.
-    co_await give_back_later(orders, request);
+    if (attempt.failed) std::rethrow_exception(attempt.failed);
     co_return problem_response(inventory_unavailable(*attempt.unreachable));
   }
   if (std::holds_alternative<NotOnSale>(reserved)) {

@@ -95,7 +95,9 @@ awaitable<void> on_payment_failed(Orders* orders, Message message, events::Payme
   const std::string payment_id = failed.payment_id;
   Order order = co_await order_of(orders, message, failed.order_id);
   std::vector<Statement> effect;
-  if (order.status == kPendingPayment) co_await cancel_unpaid(orders, order, payment_id, kReasonPaymentDeclined, effect);
+  if (order.status == kPendingPayment) {
+    co_await cancel_unpaid(orders, order, payment_id, kReasonPaymentDeclined, effect);
+  }
   co_await apply_once(orders, std::move(message), std::move(effect));
 }
 
